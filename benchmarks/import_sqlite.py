@@ -38,7 +38,7 @@ def floor(export: str, db: str, batch_size: int) -> dict[str, float]:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(
         "CREATE TABLE m (conversation_id TEXT, id TEXT, sender_id TEXT, sent_at TEXT, message_type TEXT, "
-        "content TEXT, PRIMARY KEY (conversation_id, id)) WITHOUT ROWID"
+        "content TEXT, PRIMARY KEY (conversation_id, id))"
     )
     conn.execute("CREATE INDEX m_time ON m (conversation_id, sent_at)")
     extractor = Extractor(export)

@@ -7,6 +7,7 @@ stripped as a tag only when it has the shape of a tag (a bare `<` stays text).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -82,16 +83,26 @@ def to_text(content: str) -> str:
     return content
 
 
+@functools.lru_cache(maxsize=None)
+def _element(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<{tag}\b[^<>]*>(.*?)</{tag}\s*>", re.S)
+
+
+@functools.lru_cache(maxsize=None)
+def _start_tag(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<{tag}\b([^<>]*)>")
+
+
 def inner(content: str, tag: str) -> str | None:
     """Text inside the first <tag>...</tag>, markup-free, or None when absent."""
-    match = re.search(rf"<{tag}\b[^<>]*>(.*?)</{tag}\s*>", content, re.S)
+    match = _element(tag).search(content)
     return None if match is None else to_text(match.group(1)).strip()
 
 
 def all_inner(content: str, tag: str) -> list[str]:
-    return [to_text(m).strip() for m in re.findall(rf"<{tag}\b[^<>]*>(.*?)</{tag}\s*>", content, re.S)]
+    return [to_text(m).strip() for m in _element(tag).findall(content)]
 
 
 def start_tags(content: str, tag: str) -> list[dict[str, str]]:
     """Attributes of every <tag ...> start (or self-closing) tag."""
-    return [attributes(m) for m in re.findall(rf"<{tag}\b([^<>]*)>", content)]
+    return [attributes(m) for m in _start_tag(tag).findall(content)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 from collections.abc import Callable
@@ -59,6 +60,7 @@ CONVERSATION_COLUMNS = (
 )
 
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z?\Z")
+_ISO_MS = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
 _DURATION = re.compile(r"<duration>\s*([\d.]+)\s*</duration>")
 MAX_VERSION = float(2**63)
 
@@ -76,6 +78,8 @@ def iso_timestamp(value: Any) -> str | None:
     """Skype's arrival time as ISO-8601 UTC with milliseconds, or None when it is not a timestamp."""
     if not isinstance(value, str):
         return None
+    if len(value) == 24 and value[19] == "." and value[23] == "Z" and _ISO_MS.match(value):
+        return value  # already the stored form, as most are
     match = _ISO.match(value)
     if match is None:
         return None
@@ -125,29 +129,35 @@ MEDIA_WORDS = {
 }
 
 
+_URI_OBJECT = re.compile(r"<URIObject\b([^<>]*)>")
+_URI_ATTR = re.compile(r'\b(uri|type|doc_id)="([^"]*)"')
+_ORIGINAL_NAME = re.compile(r"<OriginalName\s+v=\"([^\"]*)\"")
+_META_NAME = re.compile(r"<meta\b[^<>]*?\boriginalName=\"([^\"]*)\"")
+_FILE_SIZE = re.compile(r"<FileSize\s+v=\"([^\"]*)\"")
+
+
 def media(content: str) -> Handled:
     """<URIObject> shares: photos, files, videos, voice messages, Fliks, albums."""
-    objects = markup.start_tags(content, "URIObject")
-    names = [a.get("v") for a in markup.start_tags(content, "OriginalName")]
-    sizes = [a.get("v") for a in markup.start_tags(content, "FileSize")]
-    metas = markup.start_tags(content, "meta")
+    objects = _URI_OBJECT.findall(content)
+    if not objects:
+        return markup.to_text(content).strip(), None, []
+    names = _ORIGINAL_NAME.findall(content) or _META_NAME.findall(content)
+    sizes = _FILE_SIZE.findall(content)
     attachments: list[tuple[Any, ...]] = []
     parts: list[str] = []
-    for position, attrs in enumerate(objects):
-        name = names[position] if position < len(names) else None
-        if not name and position < len(metas):
-            name = metas[position].get("originalName")
+    for position, tag in enumerate(objects):
+        attrs = dict(_URI_ATTR.findall(tag))
+        name = html.unescape(names[position]) if position < len(names) else None
         raw_size = sizes[position] if position < len(sizes) else None
         size = int(raw_size) if raw_size and raw_size.isdigit() else None
         media_type = attrs.get("type")
-        uri = attrs.get("uri")
+        uri = html.unescape(attrs["uri"]) if "uri" in attrs else None
         doc_id = attrs.get("doc_id") or (uri.rsplit("/", 1)[-1] if uri else None)
         attachments.append((position, name, size, uri, doc_id, media_type))
         word = MEDIA_WORDS.get(media_type or "", "File")
         parts.append(f"{word}: {name}{_file_size_text(size)}" if name else word)
-    if not objects:
-        return markup.to_text(content).strip(), None, []
-    return "; ".join(parts), {"media": [{"file_name": a[1], "file_size": a[2], "type": a[5]} for a in attachments]}, attachments
+    details = {"media": [{"file_name": a[1], "file_size": a[2], "type": a[5]} for a in attachments]}
+    return "; ".join(parts), details, attachments
 
 
 def card(content: str) -> Handled:

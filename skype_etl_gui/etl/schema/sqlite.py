@@ -29,7 +29,7 @@ MIGRATIONS: list[list[str]] = [
             details TEXT,
             run_id TEXT,
             PRIMARY KEY (conversation_id, id)
-        ) WITHOUT ROWID""",
+        )""",
         "CREATE INDEX IF NOT EXISTS messages_by_time ON messages (conversation_id, sent_at)",
         "CREATE INDEX IF NOT EXISTS messages_by_sender ON messages (sender_id)",
         """CREATE TABLE IF NOT EXISTS participants (

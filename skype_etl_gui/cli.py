@@ -1,0 +1,250 @@
+"""skype-etl: import a Skype export from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from .etl import ETLPipeline
+from .etl.context import Progress
+from .etl.extractor import ExportError
+from .etl.loader import DatabaseError, open_loader
+from .etl.redact import redact_text
+from .etl.urls import DatabaseUrlError, parse_database_url
+from .paths import default_database_url
+
+EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_INTERRUPTED = 0, 1, 2, 130
+PLAIN_PROGRESS_EVERY_S = 5.0
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skype-etl", description="Import a Skype chat history export into a database.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import an export (.tar, .tar.gz or messages.json)")
+    imp.add_argument("export", metavar="EXPORT")
+    imp.add_argument("--db", metavar="URL", help="sqlite:///file.db or postgresql://user@host/db (default: the local database)")
+    imp.add_argument("--resume", action="store_true", help="continue the last unfinished import of this export")
+    imp.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stdout")
+    imp.add_argument("--batch-size", type=_positive_int, default=5000, metavar="N")
+    imp.add_argument("--memory-limit", type=_positive_int, default=1024, metavar="MB")
+    imp.add_argument("--quiet", action="store_true", help="no progress output")
+    imp.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    runs = commands.add_parser("runs", help="list import runs")
+    runs.add_argument("--db", metavar="URL")
+    runs.add_argument("--json", action="store_true")
+    runs.add_argument("--debug", action="store_true")
+
+    errors = commands.add_parser("errors", help="list skipped or repaired records and failures")
+    errors.add_argument("--db", metavar="URL")
+    errors.add_argument("--run", metavar="ID")
+    errors.add_argument("--json", action="store_true")
+    errors.add_argument("--debug", action="store_true")
+
+    sample = commands.add_parser("sample", help="write a realistic synthetic export")
+    sample.add_argument("out", metavar="OUT", help="a .tar, .tar.gz or .json path")
+    sample.add_argument("--messages", type=_positive_int, default=1000, metavar="N")
+    sample.add_argument("--seed", type=int, default=1, metavar="S")
+    sample.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _database(args: argparse.Namespace, announce: bool) -> str:
+    if args.db:
+        return str(args.db)
+    url = default_database_url()
+    if announce:
+        print(f"Database: {parse_database_url(url).path} (the local default)", file=sys.stderr)
+    return url
+
+
+# --- progress -------------------------------------------------------------------------
+class ProgressReporter:
+    """A live bar on a terminal, a plain line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO, memory_limit_mb: float) -> None:
+        self.stream = stream
+        self.memory_mb = 0.0
+        self.memory_limit_mb = memory_limit_mb
+        self.bar: Any = None
+        self.last_line = 0.0
+        if stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, unit="%", file=stream, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {postfix}")
+
+    def on_memory(self, sample: Any) -> None:
+        self.memory_mb = sample.rss_mb
+
+    def on_progress(self, p: Progress) -> None:
+        eta = _duration(p.eta_s) if p.eta_s is not None else "?"
+        text = f"{p.messages:,} messages, {p.rate:,.0f} msg/s, ETA {eta}, memory {self.memory_mb:.0f} MB"
+        if self.bar is not None:
+            self.bar.n = round(p.percent, 1)
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.refresh()
+            return
+        now = time.monotonic()
+        if now - self.last_line >= PLAIN_PROGRESS_EVERY_S or p.percent >= 100:
+            self.last_line = now
+            print(f"progress: {p.percent:5.1f}% {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# --- commands ---------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    url = _database(args, announce=not args.quiet)
+    pipeline = ETLPipeline(url, batch_size=args.batch_size, memory_limit_mb=args.memory_limit)
+    context = pipeline.new_context()
+    reporter = None
+    if not args.quiet:
+        reporter = ProgressReporter(sys.stderr, args.memory_limit)
+        context.subscribe("progress", reporter.on_progress)
+        context.subscribe("memory", reporter.on_memory)
+    if args.resume and not args.quiet:
+        print("Resuming is not available in this version: importing the whole export; "
+              "messages already stored are not duplicated.", file=sys.stderr)
+    interrupted: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        interrupted.append(signum)
+        pipeline.cancel()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = pipeline.run(args.export, resume=args.resume, context=context)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if reporter is not None:
+            reporter.close()
+    return _report(args, summary, interrupted)
+
+
+def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list[int]) -> int:
+    status = summary["status"]
+    if status == "completed" and not args.quiet:
+        print(
+            f"Imported {summary['messages']:,} messages in {summary['conversations']:,} conversations "
+            f"in {summary['duration_s']:.1f} s into {summary['database']}"
+            + (f"; {summary['errors']:,} records skipped or repaired (see: skype-etl errors --run {summary['run_id']})"
+               if summary["errors"] else ""),
+            file=sys.stderr,
+        )
+    elif status == "cancelled":
+        print(f"skype-etl: stopped after {summary['messages']:,} messages; what was imported is kept "
+              "(run the same command again to finish)", file=sys.stderr)
+    elif status == "failed":
+        print(f"skype-etl: error: {summary.get('error')}; what was imported so far is kept "
+              "(fix the cause and run the same command again)", file=sys.stderr)
+    if args.json:
+        keys = ("run_id", "status", "conversations", "messages", "errors", "duration_s", "resumed",
+                "messages_skipped", "database")
+        print(json.dumps({k: summary[k] for k in keys}))
+    if status == "completed":
+        return EXIT_OK
+    if status == "cancelled":
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+    return EXIT_FAILED
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with open_loader(_database(args, announce=False)) as loader:
+        loader.ensure_schema()
+        runs = loader.runs()
+    if args.json:
+        print(json.dumps(runs, default=str))
+        return EXIT_OK
+    if not runs:
+        print("No imports yet.")
+    for run in runs:
+        resumable = " (can be resumed)" if run["status"] in ("failed", "cancelled", "running") else ""
+        print(f"{run['id']}  {run['started_at']}  {run['status']:<9}{resumable}  "
+              f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
+              f"{run['errors'] or 0:,} errors  {run['export_path']}")
+    return EXIT_OK
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    with open_loader(_database(args, announce=False)) as loader:
+        loader.ensure_schema()
+        rows = loader.errors(args.run)
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return EXIT_OK
+    for row in rows:
+        where = " ".join(x for x in (row["conversation_id"], row["message_id"]) if x)
+        print(f"{row['created_at']}  {row['severity']:<7}  {row['phase']:<9}  {row['error_type']}  {where}  {row['message']}")
+    if not rows:
+        print("No errors recorded.")
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import write_sample
+
+    stats = write_sample(args.out, messages=args.messages, seed=args.seed)
+    print(f"Wrote {args.out}: {stats.conversations} conversations, {stats.messages:,} message entries, "
+          f"{stats.media_files} media files", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"import": cmd_import, "runs": cmd_runs, "errors": cmd_errors, "sample": cmd_sample}
+HINTS = {
+    ExportError: "choose the .tar from Skype's export page or the messages.json inside it",
+    DatabaseUrlError: "",
+    DatabaseError: "check the database URL, that the server runs and that you may write there",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ExportError, DatabaseUrlError, DatabaseError, OSError) as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        hint = next((h for cls, h in HINTS.items() if isinstance(exc, cls)), "")
+        message = redact_text(str(exc))
+        print(f"skype-etl: error: {message}" + (f" ({hint})" if hint and hint not in message else ""), file=sys.stderr)
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        print("skype-etl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

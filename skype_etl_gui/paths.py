@@ -1,0 +1,27 @@
+"""Where the importer keeps its data by default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "skype-etl-gui"
+DATABASE_FILE = "skype_history.db"
+
+
+def data_dir() -> Path:
+    """The platform's user data folder; SKYPE_ETL_DATA_DIR overrides it (tests, portable use)."""
+    override = os.environ.get("SKYPE_ETL_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_path() -> Path:
+    return data_dir() / DATABASE_FILE
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
