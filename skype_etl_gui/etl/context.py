@@ -37,10 +37,12 @@ class PhaseInfo:
     duration_s: float = 0.0
     items: int = 0
     _t0: float = field(default=0.0, repr=False)
+    _accounted: bool = field(default=False, repr=False)  # duration added piecewise, not wall time
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_t0")
+        data.pop("_accounted")
         return data
 
 
@@ -101,6 +103,7 @@ class ETLContext:
         self._t0 = clock()
         self._last_progress_emit = float("-inf")
         self._process = psutil.Process()
+        self._watched: dict[int, psutil.Process] = {}
         self.memory_peak_mb = 0.0
         self.memory_warned = False
         self.error_counts: dict[str, int] = {name: 0 for name in SEVERITIES}
@@ -146,11 +149,12 @@ class ETLContext:
         if phase is not None:
             phase.items += count
             phase.duration_s += seconds
+            phase._accounted = True
 
     def end_phase(self, name: str, status: str = "completed") -> PhaseInfo:
         with self._lock:
             phase = self.phases.get(name) or PhaseInfo(name, started_at=utc_now(), _t0=self._clock())
-            if phase.duration_s == 0.0:
+            if not phase._accounted:
                 phase.duration_s = self._clock() - phase._t0
             phase.status = status
             phase.ended_at = utc_now()
@@ -195,8 +199,28 @@ class ETLContext:
         return p
 
     # --- memory --------------------------------------------------------------------
+    def watch_process(self, pid: int) -> None:
+        """Count a worker process's memory with this one's."""
+        try:
+            self._watched[pid] = psutil.Process(pid)
+        except psutil.Error:
+            pass
+
+    def unwatch_process(self, pid: int) -> None:
+        self._watched.pop(pid, None)
+
+    def _rss_bytes(self) -> int:
+        total = self._process.memory_info().rss
+        for pid, process in list(self._watched.items()):
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                self._watched.pop(pid, None)
+        return total
+
     def check_memory(self) -> MemorySample:
-        rss_mb = self._process.memory_info().rss / (1024 * 1024)
+        """Resident memory of the run (this process and its workers) against the limit."""
+        rss_mb = self._rss_bytes() / (1024 * 1024)
         self.memory_peak_mb = max(self.memory_peak_mb, rss_mb)
         near = rss_mb >= self.memory_limit_mb * self.memory_warning_ratio
         sample = MemorySample(round(rss_mb, 1), round(self.memory_peak_mb, 1), self.memory_limit_mb, near)
@@ -238,12 +262,17 @@ class ETLContext:
             message_id=None if message_id is None else str(message_id),
             raw_snippet=snippet,
         )
-        with self._lock:
-            self.error_counts[severity] += 1
-            self.error_types[error_type] = self.error_types.get(error_type, 0) + 1
-            self._pending_errors.append(record)
-        self._emit("error", record)
+        self.add_errors([record])
         return record
+
+    def add_errors(self, records: list[ErrorRecord]) -> None:
+        """Take up errors recorded elsewhere (by a worker process's context)."""
+        for record in records:
+            with self._lock:
+                self.error_counts[record.severity] += 1
+                self.error_types[record.error_type] = self.error_types.get(record.error_type, 0) + 1
+                self._pending_errors.append(record)
+            self._emit("error", record)
 
     def drain_errors(self) -> list[ErrorRecord]:
         """Errors recorded since the last drain, for the loader to store."""

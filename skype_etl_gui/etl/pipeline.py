@@ -1,7 +1,9 @@
 """ETLPipeline: extractor -> transformer -> loader in batches, with the context beside them.
 
-Pause and cancel are flags read at batch boundaries, so they are safe from any
-thread and take effect within one batch. Each batch, its errors and the
+The producer (extract + transform) runs in a worker process for exports of
+some size, so that parsing uses one core and the database the other; small
+exports run in this process. Pause and cancel are flags read at batch
+boundaries, so they are safe from any thread. Each batch, its errors and the
 checkpoint it reaches are committed in one transaction.
 """
 
@@ -9,23 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from .context import ETLContext, utc_now
-from .extractor import ConversationEnd, ConversationStart, Event, ExportError, ExportReadError, Extractor, fingerprint
+from .extractor import ExportError, ExportReadError, Extractor, fingerprint
 from .loader import Batch, DatabaseError, Loader, open_loader
-from .transformer import Transformer
+from .producer import (
+    BatchSize,
+    ProducedBatch,
+    Producer,
+    ProducerFailure,
+    run_in_worker,
+    worker_context,
+    worth_a_worker,
+)
 from .urls import DatabaseTarget, parse_database_url
 
 DEFAULT_BATCH_SIZE = 5000
 MIN_BATCH_SIZE = 200
+WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
+QUEUE_DEPTH = 2  # batches waiting between the worker and the database: bounds memory
+POLL_S = 0.1
 
 
 class Cancelled(Exception):
-    """Raised inside the parse to stop it at a batch boundary."""
+    """Raised at a batch boundary to stop the run."""
+
+
+class WorkerFailed(Exception):
+    """The worker process died or crashed."""
 
 
 class ETLPipeline:
@@ -38,11 +56,14 @@ class ETLPipeline:
         batch_size: int = DEFAULT_BATCH_SIZE,
         memory_limit_mb: float = 1024,
         progress_interval_s: float = 0.25,
+        parallel: bool | None = None,
     ) -> None:
+        """`parallel`: True always uses a worker process, False never, None when the export is large enough."""
         self.target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
         self.batch_size = max(int(batch_size), 1)
         self.memory_limit_mb = memory_limit_mb
         self.progress_interval_s = progress_interval_s
+        self.parallel = parallel
         self.context: ETLContext | None = None
         self._running = threading.Event()
         self._running.set()
@@ -67,7 +88,9 @@ class ETLPipeline:
         return ETLContext(memory_limit_mb=self.memory_limit_mb, progress_interval_s=self.progress_interval_s)
 
     # --- running ---------------------------------------------------------------------
-    def run(self, export_path: str | os.PathLike[str], resume: bool = False, context: ETLContext | None = None) -> dict[str, Any]:
+    def run(
+        self, export_path: str | os.PathLike[str], resume: bool = False, context: ETLContext | None = None
+    ) -> dict[str, Any]:
         """Import one export; returns the run's summary.
 
         Raises ExportError or DatabaseError when the input or the database is
@@ -78,17 +101,19 @@ class ETLPipeline:
         context = context or self.new_context()
         self.context = context
         context.redactor.add_secret(_password_of(self.target))
-        extractor = Extractor(export_path)
+        extractor = Extractor(export_path)  # validates the input before the database is touched
         loader = open_loader(self.target)
         loader.connect()
         try:
             loader.ensure_schema()
-            run = _Run(self, context, extractor, loader, Path(export_path))
-            return run.execute()
+            parallel = self.parallel if self.parallel is not None else worth_a_worker(export_path, WORKER_THRESHOLD_BYTES)
+            return _Run(self, context, extractor, loader, Path(export_path), parallel).execute()
         finally:
             loader.close()
 
-    async def run_async(self, export_path: str | os.PathLike[str], resume: bool = False, context: ETLContext | None = None) -> dict[str, Any]:
+    async def run_async(
+        self, export_path: str | os.PathLike[str], resume: bool = False, context: ETLContext | None = None
+    ) -> dict[str, Any]:
         """`run` in a worker thread; cancelling the awaiting task cancels the import at a batch boundary."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(None, lambda: self.run(export_path, resume=resume, context=context))
@@ -101,94 +126,112 @@ class ETLPipeline:
 
 
 class _Run:
-    """The state of one run while it streams."""
+    """One run: takes produced batches and commits them with their checkpoint."""
 
-    def __init__(self, pipeline: ETLPipeline, context: ETLContext, extractor: Extractor, loader: Loader, path: Path) -> None:
+    def __init__(
+        self, pipeline: ETLPipeline, context: ETLContext, extractor: Extractor, loader: Loader, path: Path, parallel: bool
+    ) -> None:
         self.pipeline = pipeline
         self.context = context
         self.extractor = extractor
         self.loader = loader
         self.path = path
-        self.transformer = Transformer(context)
-        self.batch = Batch()
-        self.batch_size = pipeline.batch_size
+        self.parallel = parallel
+        self.batch_size = BatchSize(pipeline.batch_size)
         self.run_started = False
         self.messages = 0
         self.conversations = 0
-        self.position: dict[str, Any] = {"conversation_index": 0, "entries_done": 0}
-        self.transform_s = 0.0
         self.load_s = 0.0
+        self.extract_s = self.transform_s = 0.0
+        self.header: tuple[str | None, str | None] = (None, None)
         self.fingerprint = fingerprint(path)
         self.started_at = utc_now()
         self.t0 = time.perf_counter()
 
-    # --- events from the extractor -----------------------------------------------------
-    def handle(self, event: Event) -> None:
-        t = time.perf_counter()
-        if isinstance(event, ConversationStart):
-            self._conversation(event.index, event.header)
-        elif isinstance(event, ConversationEnd):
-            self._conversation(event.index, event.header)
-            if event.conversation_id is None:
-                self.context.record_error(
-                    "transform", "error", "MissingConversationId",
-                    f"conversation #{event.index} has no id; its {event.message_count} messages were skipped",
-                    None, None, event.header,
-                )
-            else:
-                self.conversations += 1
-            self.position = {"conversation_index": event.index + 1, "entries_done": 0}
-        else:
-            if event.conversation_id is not None:
-                rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
-                self.batch.messages += rows.messages
-                self.batch.attachments += rows.attachments
-                self.batch.participants += rows.participants
-                self.messages += len(rows.messages)
-            self.position = {"conversation_index": event.index, "entries_done": event.offset + len(event.entries)}
-        self.transform_s += time.perf_counter() - t
-        if len(self.batch) >= self.batch_size:
-            self.flush()
-        else:
-            self._progress()
+    # --- the two ways of producing ------------------------------------------------------
+    def _produce_inline(self) -> None:
+        Producer(str(self.path), self.context.run_id, self.batch_size, self.consume).run()
 
-    def _conversation(self, index: int, header: dict[str, Any]) -> None:
-        row, members = self.transformer.conversation(index, header)
-        if row is not None:
-            self.batch.conversations.append(row)
-            self.batch.participants += members
+    def _produce_in_worker(self) -> None:
+        mp = worker_context()
+        out = mp.Queue(maxsize=QUEUE_DEPTH)
+        shared = mp.Value("i", self.batch_size.value)
+        self.batch_size = BatchSize(0, shared)
+        worker = mp.Process(
+            target=run_in_worker,
+            args=(str(self.path), self.context.run_id, shared, out, None, os.getpid()),
+            name="skype-etl-producer",
+            daemon=True,
+        )
+        worker.start()
+        self.context.watch_process(worker.pid or 0)
+        try:
+            while True:
+                try:
+                    item = out.get(timeout=POLL_S)
+                except queue.Empty:
+                    if self.pipeline._cancel.is_set():
+                        raise Cancelled() from None
+                    if not worker.is_alive():
+                        raise WorkerFailed(f"the reading process stopped unexpectedly (exit code {worker.exitcode})") from None
+                    continue
+                if isinstance(item, ProducerFailure):
+                    raise _failure_exception(item)
+                self.consume(item)
+                if item.final:
+                    break
+        finally:
+            self.context.unwatch_process(worker.pid or 0)
+            if worker.is_alive():
+                worker.terminate()
+            worker.join(5)
+            out.close()
+            out.cancel_join_thread()
 
     # --- batches ---------------------------------------------------------------------------
-    def flush(self) -> None:
+    def consume(self, produced: ProducedBatch) -> None:
+        """Commit one produced batch with its errors and checkpoint, then honour pause and cancel."""
         context = self.context
-        self.batch.errors = context.drain_errors()
-        if self.batch.is_empty() and self.run_started:
-            return
-        self._ensure_run_row()
-        t = time.perf_counter()
-        context.update_progress(conversations=self.conversations, messages=self.messages)
-        self.batch.checkpoint = context.create_checkpoint(**self.position)
-        self.batch.run_update = {"conversations": self.conversations, "messages": self.messages, "errors": context.error_count}
-        self.loader.write_batch(context.run_id, self.batch)
-        self.load_s += time.perf_counter() - t
-        self.batch = Batch()
-        self._progress(force=False)
+        context.add_errors(produced.errors)
+        self.conversations = produced.conversations_done
+        self.messages = produced.messages_done
+        self.header = (produced.export_user_id, produced.export_date)
+        self.extract_s, self.transform_s = produced.extract_s, produced.transform_s
+        batch = Batch(
+            conversations=produced.conversations,
+            participants=produced.participants,
+            messages=produced.messages,
+            attachments=produced.attachments,
+            errors=context.drain_errors(),
+        )
+        if not batch.is_empty() or produced.final:
+            self._ensure_run_row()
+            context.update_progress(conversations=self.conversations, messages=self.messages)
+            batch.checkpoint = context.create_checkpoint(**produced.position)
+            batch.run_update = {"conversations": self.conversations, "messages": self.messages, "errors": context.error_count}
+            t = time.perf_counter()
+            self.loader.write_batch(context.run_id, batch)
+            self.load_s += time.perf_counter() - t
+        context.update_progress(
+            bytes_read=produced.bytes_read, bytes_total=produced.bytes_total,
+            conversations=self.conversations, messages=self.messages,
+        )
         self._memory()
-        self._between_batches()
+        if not produced.final:
+            self._between_batches()
 
     def _ensure_run_row(self) -> None:
         """The run is recorded with its first batch, so an input rejected early leaves no trace."""
         if self.run_started:
             return
-        header = self.extractor.header
         self.loader.start_run(
             {
                 "id": self.context.run_id,
                 "export_path": str(self.path.resolve()),
                 "export_fingerprint": self.fingerprint,
                 "export_size": self.extractor.source.size,
-                "export_user_id": header.user_id,
-                "export_date": header.export_date,
+                "export_user_id": self.header[0],
+                "export_date": self.header[1],
                 "database_url": self.loader.display_url,
                 "status": "running",
                 "started_at": self.started_at,
@@ -198,25 +241,16 @@ class _Run:
 
     def _memory(self) -> None:
         sample = self.context.check_memory()
-        if sample.near_limit and self.batch_size > MIN_BATCH_SIZE:
-            self.batch_size = max(MIN_BATCH_SIZE, self.batch_size // 2)
+        if sample.near_limit and self.batch_size.value > MIN_BATCH_SIZE:
+            self.batch_size.value = max(MIN_BATCH_SIZE, self.batch_size.value // 2)
 
     def _between_batches(self) -> None:
         pipeline = self.pipeline
         if not pipeline._running.is_set():
-            self._progress(force=True)
+            self.context.update_progress(force=True)
             pipeline._running.wait()
         if pipeline._cancel.is_set():
             raise Cancelled()
-
-    def _progress(self, force: bool = False) -> None:
-        self.context.update_progress(
-            bytes_read=self.extractor.bytes_read,
-            bytes_total=self.extractor.bytes_total,
-            conversations=self.conversations,
-            messages=self.messages,
-            force=force,
-        )
 
     # --- the whole run ---------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
@@ -225,8 +259,10 @@ class _Run:
             context.start_phase(phase)
         status, error_message = "completed", None
         try:
-            self.extractor.stream(self.handle)
-            self.flush()
+            if self.parallel:
+                self._produce_in_worker()
+            else:
+                self._produce_inline()
         except Cancelled:
             status = "cancelled"
         except ExportError as exc:
@@ -248,18 +284,24 @@ class _Run:
     def _finish(self, status: str, error_message: str | None) -> dict[str, Any]:
         context = self.context
         total = time.perf_counter() - self.t0
-        extract_s = max(total - self.transform_s - self.load_s, 0.0)
-        context.add_phase_items("extract", self.messages, extract_s)
+        # the phases interleave batch by batch (and overlap with a worker): each one's own time
+        context.add_phase_items("extract", self.messages, self.extract_s)
         context.add_phase_items("transform", self.messages, self.transform_s)
         context.add_phase_items("load", self.messages, self.load_s)
         phase_status = {"completed": "completed", "cancelled": "cancelled"}.get(status, "failed")
         for phase in ("extract", "transform", "load"):
             context.end_phase(phase, phase_status)
-        if status == "completed":
-            context.update_progress(bytes_read=self.extractor.bytes_total, bytes_total=self.extractor.bytes_total)
         context.update_progress(conversations=self.conversations, messages=self.messages, force=True)
         context.check_memory()
         summary = context.get_summary()
+        telemetry = {
+            "phases": summary["phases"],
+            "parallel": self.parallel,
+            "rate_messages_per_s": round(self.messages / total, 1) if total > 0 else 0.0,
+            "memory_peak_mb": summary["memory_peak_mb"],
+            "memory_limit_mb": summary["memory_limit_mb"],
+            "batch_size_final": self.batch_size.value,
+        }
         finished = {
             "status": status,
             "finished_at": utc_now(),
@@ -268,13 +310,7 @@ class _Run:
             "messages": self.messages,
             "errors": context.error_count,
             "error_message": error_message,
-            "telemetry": {
-                "phases": summary["phases"],
-                "rate_messages_per_s": round(self.messages / total, 1) if total > 0 else 0.0,
-                "memory_peak_mb": summary["memory_peak_mb"],
-                "memory_limit_mb": summary["memory_limit_mb"],
-                "batch_size_final": self.batch_size,
-            },
+            "telemetry": telemetry,
         }
         try:
             if self.run_started or context.error_count:
@@ -283,8 +319,8 @@ class _Run:
                 if leftover:
                     self.loader.write_batch(context.run_id, Batch(errors=leftover))
                 self.loader.finish_run(context.run_id, finished)
-        except Exception as exc:  # noqa: BLE001 - the database itself failed; report, do not mask the run's status
-            error_message = error_message or f"could not record the run's end: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the database itself failed; report it with the run's status
+            error_message = error_message or f"could not record the end of the run: {exc}"
             status = "failed"
         return {
             "run_id": context.run_id,
@@ -297,8 +333,16 @@ class _Run:
             "messages_skipped": 0,
             "database": self.loader.display_url,
             "error": error_message,
-            "telemetry": finished["telemetry"],
+            "telemetry": telemetry,
         }
+
+
+def _failure_exception(failure: ProducerFailure) -> Exception:
+    if failure.kind == "export":
+        return ExportError(failure.message)
+    if failure.kind == "read":
+        return ExportReadError(failure.message)
+    return WorkerFailed(failure.message)
 
 
 def _password_of(target: DatabaseTarget) -> str | None:

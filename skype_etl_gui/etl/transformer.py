@@ -360,10 +360,10 @@ class Transformer:
     def __init__(self, context: ETLContext, run_id: str | None = None) -> None:
         self.context = context
         self.run_id = run_id or context.run_id
-        self._senders: dict[str, set[str]] = {}
+        self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
 
     # --- conversations ---------------------------------------------------------------
-    def conversation(self, index: int, header: dict[str, Any]) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    def conversation(self, header: dict[str, Any]) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         """The conversation row and its member rows; None (and an error row) without an id."""
         conv_id = _str_id(header.get("id")) if isinstance(header, dict) else None
         if conv_id is None:
@@ -391,111 +391,131 @@ class Transformer:
 
     # --- messages --------------------------------------------------------------------
     def messages(self, conv_id: str, entries: list[Any], offset: int = 0) -> Rows:
+        """Rows for consecutive MessageList entries; `offset` is the first entry's position."""
         rows = Rows()
         add_message = rows.messages.append
-        senders = self._senders.setdefault(conv_id, set())
-        record_error = self.context.record_error
+        senders = self._senders.setdefault(conv_id, {})
         run_id = self.run_id
+        stored_form = _ISO_MS.match
+        to_text = markup.to_text
+        encode = _JSON
         for position, msg in enumerate(entries, offset):
             if not isinstance(msg, dict):
-                record_error(
-                    "transform", "error", "InvalidMessage",
-                    f"message #{position} is a {type(msg).__name__}, not an object; skipped",
-                    conv_id, None, msg,
-                )
+                self._skip(conv_id, position, msg, "InvalidMessage", f"is a {type(msg).__name__}, not an object")
                 continue
-            msg_id = msg.get("id")
-            if not isinstance(msg_id, str) or not msg_id:
-                msg_id = _str_id(msg_id)
+            get = msg.get
+            msg_id = get("id")
+            mtype = get("messagetype")
+            content = get("content")
+            sender = get("from")
+            name = get("displayName")
+            arrival = get("originalarrivaltime")
+            version = get("version")
+            if type(msg_id) is not str or not msg_id:
+                msg_id = self._repair_id(conv_id, position, msg, msg_id)
                 if msg_id is None:
-                    record_error(
-                        "transform", "error", "MissingMessageId",
-                        f"message #{position} has no id; skipped", conv_id, None, msg,
-                    )
                     continue
-                record_error("transform", "warning", "NonStringId", "message id is not a string; stored as text", conv_id, msg_id)
-            mtype = msg.get("messagetype")
-            content = msg.get("content")
-            sender = msg.get("from")
-            name = msg.get("displayName")
-            props = msg.get("properties")
-            arrival = msg.get("originalarrivaltime")
-            sent_at = iso_timestamp(arrival)
-            if sent_at is None and arrival is not None:
-                record_error(
-                    "transform", "warning", "InvalidTimestamp",
-                    f"originalarrivaltime {str(arrival)[:60]!r} is not a timestamp; sent_at left empty",
-                    conv_id, msg_id,
-                )
-            if not isinstance(content, str):
-                if content is not None:
-                    record_error(
-                        "transform", "warning", "NonStringContent",
-                        f"content is a {type(content).__name__}; stored as text", conv_id, msg_id, content,
-                    )
-                    content = content if isinstance(content, str) else json.dumps(content, default=str)
-            if not isinstance(mtype, str):
-                record_error(
-                    "transform", "warning", "MissingMessageType",
-                    "messagetype is missing or not text; stored without a type", conv_id, msg_id,
-                )
-                mtype = None
-            if sender is not None and not isinstance(sender, str):
+            if type(mtype) is not str:
+                mtype = self._warn(conv_id, msg_id, "MissingMessageType", "messagetype is missing or not text; stored without a type")
+            if content is not None and type(content) is not str:
+                content = self._repair_content(conv_id, msg_id, content)
+            if sender is not None and type(sender) is not str:
                 sender = _str_id(sender)
-            if name is not None and not isinstance(name, str):
+            if name is not None and type(name) is not str:
                 name = None
+            if type(arrival) is str and len(arrival) == 24 and stored_form(arrival):
+                sent_at = arrival  # already the stored form, as most are
+            else:
+                sent_at = iso_timestamp(arrival)
+                if sent_at is None and arrival is not None:
+                    self._warn(
+                        conv_id, msg_id, "InvalidTimestamp",
+                        f"originalarrivaltime {str(arrival)[:60]!r} is not a timestamp; sent_at left empty",
+                    )
+            if type(version) is int or type(version) is float:
+                if not -MAX_VERSION < version < MAX_VERSION:
+                    version = None
+            else:
+                version = _version(version)
             details = None
             text = ""
             if content:
                 if mtype == "RichText" or mtype == "Text" or mtype is None:
-                    text = markup.to_text(content) if ("<" in content or "&" in content) else content
+                    text = to_text(content) if ("<" in content or "&" in content) else content
                 else:
-                    handler = handler_for(mtype)
-                    try:
-                        if handler is None:
-                            text = markup.to_text(content).strip()
-                        else:
-                            text, details, found = handler(content)
-                            for attachment in found:
-                                rows.attachments.append((conv_id, msg_id, *attachment, _version(msg.get("version"))))
-                    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
-                        record_error(
-                            "transform", "warning", "UnreadableContent",
-                            f"{mtype} content could not be read ({exc}); kept as plain text",
-                            conv_id, msg_id, content,
-                        )
-                        text = markup.to_text(content)
-            edited_at = deleted_at = None
-            props_json = None
+                    text, details = self._special(conv_id, msg_id, mtype, content, version, rows)
+            edited_at = deleted_at = props_json = None
+            props = get("properties")
             if props is not None:
-                if isinstance(props, dict):
-                    if "edittime" in props:
-                        edited_at = millis_to_iso(props["edittime"])
-                    if "deletetime" in props:
-                        deleted_at = millis_to_iso(props["deletetime"])
-                    try:
-                        props_json = json.dumps(props, ensure_ascii=False, default=str)
-                    except (ValueError, RecursionError):
-                        record_error("transform", "warning", "UnreadableProperties", "properties too deep to store; dropped", conv_id, msg_id)
-                else:
-                    record_error(
-                        "transform", "warning", "InvalidProperties",
-                        f"properties is a {type(props).__name__}, not an object; kept as text",
-                        conv_id, msg_id,
-                    )
-                    props_json = json.dumps({"value": props}, default=str)
-            if sender and sender not in senders:
-                senders.add(sender)
+                edited_at, deleted_at, props_json = self._properties(conv_id, msg_id, props)
+            if sender and (sender not in senders or (name and not senders[sender])):
+                senders[sender] = bool(name)
                 rows.participants.append((conv_id, sender, name, "sender"))
             add_message(
                 (
-                    conv_id, msg_id, sender, name, sent_at, mtype, content, text,
-                    _version(msg.get("version")), edited_at, deleted_at, props_json,
-                    None if details is None else json.dumps(details, ensure_ascii=False, default=str),
-                    run_id,
+                    conv_id, msg_id, sender, name, sent_at, mtype, content, text, version, edited_at,
+                    deleted_at, props_json, None if details is None else encode(details), run_id,
                 )
             )
         return rows
+
+    # --- the rarer paths, out of the loop -----------------------------------------------
+    def _warn(self, conv_id: str, msg_id: str | None, error_type: str, message: str, raw: Any = None) -> None:
+        self.context.record_error("transform", "warning", error_type, message, conv_id, msg_id, raw)
+
+    def _skip(self, conv_id: str, position: int, msg: Any, error_type: str, why: str) -> None:
+        self.context.record_error("transform", "error", error_type, f"message #{position} {why}; skipped", conv_id, None, msg)
+
+    def _repair_id(self, conv_id: str, position: int, msg: Any, raw_id: Any) -> str | None:
+        msg_id = _str_id(raw_id)
+        if msg_id is None:
+            self._skip(conv_id, position, msg, "MissingMessageId", "has no id")
+        else:
+            self._warn(conv_id, msg_id, "NonStringId", f"message id is a {type(raw_id).__name__}; stored as text")
+        return msg_id
+
+    def _repair_content(self, conv_id: str, msg_id: str, content: Any) -> str:
+        self._warn(conv_id, msg_id, "NonStringContent", f"content is a {type(content).__name__}; stored as text", content)
+        return _dumps_or_repr(content)
+
+    def _special(
+        self, conv_id: str, msg_id: str, mtype: str, content: str, version: Any, rows: Rows
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Content of the typed families: text, structure and attachments."""
+        handler = handler_for(mtype)
+        try:
+            if handler is None:
+                return markup.to_text(content).strip(), None
+            text, details, found = handler(content)
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+            self._warn(conv_id, msg_id, "UnreadableContent", f"{mtype} content could not be read ({exc}); kept as plain text", content)
+            return markup.to_text(content), None
+        for attachment in found:
+            rows.attachments.append((conv_id, msg_id, *attachment, version))
+        return text, details
+
+    def _properties(self, conv_id: str, msg_id: str, props: Any) -> tuple[str | None, str | None, str | None]:
+        """edited_at, deleted_at and the properties as JSON text."""
+        if not isinstance(props, dict):
+            self._warn(conv_id, msg_id, "InvalidProperties", f"properties is a {type(props).__name__}, not an object; kept as text")
+            return None, None, _dumps_or_repr({"value": props})
+        edited_at = millis_to_iso(props["edittime"]) if "edittime" in props else None
+        deleted_at = millis_to_iso(props["deletetime"]) if "deletetime" in props else None
+        try:
+            return edited_at, deleted_at, _JSON(props)
+        except (ValueError, RecursionError):
+            self._warn(conv_id, msg_id, "UnreadableProperties", "properties nest too deep to store; dropped")
+            return edited_at, deleted_at, None
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _dumps_or_repr(value: Any) -> str:
+    try:
+        return _JSON(value)
+    except (ValueError, RecursionError):
+        return repr(value)[:10000]
 
 
 def _version(value: Any) -> float | None:
