@@ -48,8 +48,16 @@ def floor(export: str, db: str, batch_size: int) -> dict[str, float]:
     count = 0
     sql = "INSERT OR REPLACE INTO m VALUES (?, ?, ?, ?, ?, ?)"
     for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
-        rows.append((msg.get("conversationid"), msg.get("id"), msg.get("from"), msg.get("originalarrivaltime"),
-                     msg.get("messagetype"), msg.get("content")))
+        rows.append(
+            (
+                msg.get("conversationid"),
+                msg.get("id"),
+                msg.get("from"),
+                msg.get("originalarrivaltime"),
+                msg.get("messagetype"),
+                msg.get("content"),
+            )
+        )
         if len(rows) >= batch_size:
             conn.execute("BEGIN")
             conn.executemany(sql, rows)
@@ -72,8 +80,11 @@ def ours(export: str, db: str, batch_size: int, parallel: bool) -> dict[str, flo
     start = time.perf_counter()
     summary = ETLPipeline(f"sqlite:///{db}", batch_size=batch_size, parallel=parallel).run(export)
     assert summary["status"] == "completed", summary
-    return {"seconds": time.perf_counter() - start, "messages": summary["messages"],
-            "phases": {k: round(v["duration_s"], 2) for k, v in summary["telemetry"]["phases"].items()}}
+    return {
+        "seconds": time.perf_counter() - start,
+        "messages": summary["messages"],
+        "phases": {k: round(v["duration_s"], 2) for k, v in summary["telemetry"]["phases"].items()},
+    }
 
 
 def measure(kind: str, export: str, batch_size: int) -> dict[str, object]:
@@ -81,8 +92,22 @@ def measure(kind: str, export: str, batch_size: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.db")
         out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, "--export", export, "--db", db, "--batch-size", str(batch_size)],
-            check=True, capture_output=True, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                kind,
+                "--export",
+                export,
+                "--db",
+                db,
+                "--batch-size",
+                str(batch_size),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -123,12 +148,19 @@ def main() -> None:
         runs = {kind: [measure(kind, export, args.batch_size) for _ in range(args.repeat)] for kind in KINDS}
     best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
     f = best["floor"]
-    print(f"export: {os.path.basename(export)}, {best['parallel']['messages']:,} messages stored, best of {args.repeat}")
-    print(f"floor          : {f['seconds']:6.2f} s {f['messages'] / f['seconds']:>9,.0f} msg/s  peak RSS {f['peak_rss_mb']:.0f} MB")
+    print(
+        f"export: {os.path.basename(export)}, {best['parallel']['messages']:,} messages stored, best of {args.repeat}"
+    )
+    print(
+        f"floor          : {f['seconds']:6.2f} s {f['messages'] / f['seconds']:>9,.0f} msg/s  "
+        f"peak RSS {f['peak_rss_mb']:.0f} MB"
+    )
     for kind, label in (("parallel", "import, worker "), ("single", "import, 1 proc.")):
         o = best[kind]
-        print(f"{label}: {o['seconds']:6.2f} s {o['messages'] / o['seconds']:>9,.0f} msg/s  peak RSS "
-              f"{o['peak_rss_mb']:.0f} MB  ratio {o['seconds'] / f['seconds']:.2f}x the floor")
+        print(
+            f"{label}: {o['seconds']:6.2f} s {o['messages'] / o['seconds']:>9,.0f} msg/s  peak RSS "
+            f"{o['peak_rss_mb']:.0f} MB  ratio {o['seconds'] / f['seconds']:.2f}x the floor"
+        )
     print("target: the default import (worker process) at most 2.0x the floor, peak RSS under 200 MB")
 
 

@@ -29,13 +29,17 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="skype-etl", description="Import a Skype chat history export into a database.")
+    parser = argparse.ArgumentParser(
+        prog="skype-etl", description="Import a Skype chat history export into a database."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     imp = commands.add_parser("import", help="import an export (.tar, .tar.gz or messages.json)")
     imp.add_argument("export", metavar="EXPORT")
-    imp.add_argument("--db", metavar="URL", help="sqlite:///file.db or postgresql://user@host/db (default: the local database)")
+    imp.add_argument(
+        "--db", metavar="URL", help="sqlite:///file.db or postgresql://user@host/db (default: the local database)"
+    )
     imp.add_argument("--resume", action="store_true", help="continue the last unfinished import of this export")
     imp.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stdout")
     imp.add_argument("--batch-size", type=_positive_int, default=5000, metavar="N")
@@ -94,8 +98,7 @@ class ProgressReporter:
         if stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, unit="%", file=stream, dynamic_ncols=True,
-                            bar_format="{l_bar}{bar}| {postfix}")
+            self.bar = tqdm(total=100, unit="%", file=stream, dynamic_ncols=True, bar_format="{l_bar}{bar}| {postfix}")
 
     def on_memory(self, sample: Any) -> None:
         self.memory_mb = sample.rss_mb
@@ -120,7 +123,11 @@ class ProgressReporter:
 
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -134,8 +141,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         context.subscribe("progress", reporter.on_progress)
         context.subscribe("memory", reporter.on_memory)
     if args.resume and not args.quiet:
-        print("Resuming is not available in this version: importing the whole export; "
-              "messages already stored are not duplicated.", file=sys.stderr)
+        print(
+            "Resuming is not available in this version: importing the whole export; "
+            "messages already stored are not duplicated.",
+            file=sys.stderr,
+        )
     interrupted: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -159,19 +169,38 @@ def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list
         print(
             f"Imported {summary['messages']:,} messages in {summary['conversations']:,} conversations "
             f"in {summary['duration_s']:.1f} s into {summary['database']}"
-            + (f"; {summary['errors']:,} records skipped or repaired (see: skype-etl errors --run {summary['run_id']})"
-               if summary["errors"] else ""),
+            + (
+                f"; {summary['errors']:,} record(s) skipped or repaired "
+                f"(see: skype-etl errors --run {summary['run_id']})"
+                if summary["errors"]
+                else ""
+            ),
             file=sys.stderr,
         )
     elif status == "cancelled":
-        print(f"skype-etl: stopped after {summary['messages']:,} messages; what was imported is kept "
-              "(run the same command again to finish)", file=sys.stderr)
+        print(
+            f"skype-etl: stopped after {summary['messages']:,} messages; what was imported is kept "
+            "(run the same command again to finish)",
+            file=sys.stderr,
+        )
     elif status == "failed":
-        print(f"skype-etl: error: {summary.get('error')}; what was imported so far is kept "
-              "(fix the cause and run the same command again)", file=sys.stderr)
+        print(
+            f"skype-etl: error: {summary.get('error')}; what was imported so far is kept "
+            "(fix the cause and run the same command again)",
+            file=sys.stderr,
+        )
     if args.json:
-        keys = ("run_id", "status", "conversations", "messages", "errors", "duration_s", "resumed",
-                "messages_skipped", "database")
+        keys = (
+            "run_id",
+            "status",
+            "conversations",
+            "messages",
+            "errors",
+            "duration_s",
+            "resumed",
+            "messages_skipped",
+            "database",
+        )
         print(json.dumps({k: summary[k] for k in keys}))
     if status == "completed":
         return EXIT_OK
@@ -191,9 +220,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("No imports yet.")
     for run in runs:
         resumable = " (can be resumed)" if run["status"] in ("failed", "cancelled", "running") else ""
-        print(f"{run['id']}  {run['started_at']}  {run['status']:<9}{resumable}  "
-              f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
-              f"{run['errors'] or 0:,} errors  {run['export_path']}")
+        print(
+            f"{run['id']}  {run['started_at']}  {run['status']:<9}{resumable}  "
+            f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
+            f"{run['errors'] or 0:,} errors  {run['export_path']}"
+        )
     return EXIT_OK
 
 
@@ -206,7 +237,10 @@ def cmd_errors(args: argparse.Namespace) -> int:
         return EXIT_OK
     for row in rows:
         where = " ".join(x for x in (row["conversation_id"], row["message_id"]) if x)
-        print(f"{row['created_at']}  {row['severity']:<7}  {row['phase']:<9}  {row['error_type']}  {where}  {row['message']}")
+        print(
+            f"{row['created_at']}  {row['severity']:<7}  {row['phase']:<9}  {row['error_type']}  "
+            f"{where}  {row['message']}"
+        )
     if not rows:
         print("No errors recorded.")
     return EXIT_OK
@@ -216,8 +250,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from .sample import write_sample
 
     stats = write_sample(args.out, messages=args.messages, seed=args.seed)
-    print(f"Wrote {args.out}: {stats.conversations} conversations, {stats.messages:,} message entries, "
-          f"{stats.media_files} media files", file=sys.stderr)
+    print(
+        f"Wrote {args.out}: {stats.conversations} conversations, {stats.messages:,} message entries, "
+        f"{stats.media_files} media files",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

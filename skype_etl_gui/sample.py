@@ -110,13 +110,13 @@ class _Generator:
         if kind < 0.84:
             return f"<b>{text}</b> <i>{rng.choice(WORDS)}</i> <s>old</s> <u>new</u>"
         if kind < 0.86:
-            return f"Edited previous message: {text}<e_m ts=\"1594056032\" ts_ms=\"1594056032575\" a=\"live:x\" t=\"61\"/>"
+            return f'Edited previous message: {text}<e_m ts="1594056032" ts_ms="1594056032575" a="live:x" t="61"/>'
         if kind < 0.89:
             return f"{text} 😀👍🏽 \U0001f389"
         if kind < 0.92:
             return f"{text}\n{_sentence(rng)}\n\t{_sentence(rng)}"
         if kind < 0.94:
-            return f"<pre>def f():\n    return 1 &lt; 2</pre>"
+            return "<pre>def f():\n    return 1 &lt; 2</pre>"
         if kind < 0.96:
             return f'<flag country="ee"></flag> {text}'
         if kind < 0.98:
@@ -178,18 +178,26 @@ class _Generator:
             return self.rich_text()
         if mtype == "Text":
             return _sentence(rng)
-        if mtype.startswith("RichText/Media_") and mtype in (
-            "RichText/Media_GenericFile",
-            "RichText/Media_Video",
-            "RichText/Media_AudioMsg",
-            "RichText/Media_FlikMsg",
-        ) or mtype == "RichText/UriObject":
+        if (
+            mtype.startswith("RichText/Media_")
+            and mtype
+            in (
+                "RichText/Media_GenericFile",
+                "RichText/Media_Video",
+                "RichText/Media_AudioMsg",
+                "RichText/Media_FlikMsg",
+            )
+            or mtype == "RichText/UriObject"
+        ):
             return self.uri_object(mtype)
         if mtype == "RichText/Media_Card":
             import base64
 
-            card = json.dumps({"type": "message/card", "attachments": [{"content": {"title": "Card", "text": "Hello card"}}]})
-            return f'<URIObject type="SWIFT.1" url_thumbnail="x"><Swift b64="{base64.b64encode(card.encode()).decode()}"/></URIObject>'
+            card = json.dumps(
+                {"type": "message/card", "attachments": [{"content": {"title": "Card", "text": "Hello card"}}]}
+            )
+            encoded = base64.b64encode(card.encode()).decode()
+            return f'<URIObject type="SWIFT.1" url_thumbnail="x"><Swift b64="{encoded}"/></URIObject>'
         if mtype == "RichText/Location":
             return (
                 '<location isUserLocation="0" latitude="59436810" longitude="24740695" timeStamp="1594056032" '
@@ -197,7 +205,10 @@ class _Generator:
                 "Tallinn, Estonia</a></location>"
             )
         if mtype == "RichText/Contacts":
-            return '<contacts><c t="s" s="live:anna.tamm" f="Anna Tamm"></c><c t="s" s="bob_smith" f="Bob Smith"></c></contacts>'
+            return (
+                '<contacts><c t="s" s="live:anna.tamm" f="Anna Tamm"></c>'
+                '<c t="s" s="bob_smith" f="Bob Smith"></c></contacts>'
+            )
         if mtype == "Event/Call":
             return self.call()
         if mtype == "ThreadActivity/AddMember":
@@ -209,7 +220,9 @@ class _Generator:
         if mtype == "ThreadActivity/PictureUpdate":
             return self.topic("pictureupdate")
         if mtype == "Notice":
-            return json.dumps([{"attachments": [{"content": {"title": "Skype notice", "text": "Skype is retiring in May 2025."}}]}])
+            return json.dumps(
+                [{"attachments": [{"content": {"title": "Skype notice", "text": "Skype is retiring in May 2025."}}]}]
+            )
         if mtype == "PopCard":
             return json.dumps([{"content": {"title": "Welcome", "text": "Say hi to your new contact"}}])
         if mtype == "Translation":
@@ -217,9 +230,9 @@ class _Generator:
         if mtype == "EndToEndEncryption/EncryptedText":
             return "AAECAwQFBgcICQ=="
         if mtype == "RichText/Media_Album":
-            return "<URIObject type=\"Picture.1/Album\"></URIObject>"
+            return '<URIObject type="Picture.1/Album"></URIObject>'
         if mtype == "RichText/ScheduledCallInvite":
-            return '<Scheduled><Title>Weekly sync</Title><StartTime>1594056032</StartTime></Scheduled>'
+            return "<Scheduled><Title>Weekly sync</Title><StartTime>1594056032</StartTime></Scheduled>"
         if mtype == "Poll":
             return '{"question": "Lunch?", "options": ["yes", "no"]}'
         return f"<future>{_sentence(rng, 1, 3)}</future>"
@@ -260,9 +273,14 @@ class _Generator:
     def message(self, conv_id: str, group: bool) -> dict[str, Any]:
         rng = self.rng
         mtype = rng.choices([t for t, _ in self.TYPES], weights=[w for _, w in self.TYPES])[0]
-        if mtype.startswith("ThreadActivity/") and mtype.endswith("Update") and mtype not in (
-            "ThreadActivity/TopicUpdate",
-            "ThreadActivity/PictureUpdate",
+        if (
+            mtype.startswith("ThreadActivity/")
+            and mtype.endswith("Update")
+            and mtype
+            not in (
+                "ThreadActivity/TopicUpdate",
+                "ThreadActivity/PictureUpdate",
+            )
         ):
             content = self.topic(mtype.split("/")[1].lower())
         else:
@@ -279,7 +297,9 @@ class _Generator:
             props = {"deletetime": str(int(moment.timestamp() * 1000) + 5000)}
             content = ""
         elif roll < 0.09:
-            props = {"emotions": [{"key": "heart", "users": [{"mri": PEOPLE[0][0], "time": 1594056032575, "value": "1"}]}]}
+            props = {
+                "emotions": [{"key": "heart", "users": [{"mri": PEOPLE[0][0], "time": 1594056032575, "value": "1"}]}]
+            }
         elif roll < 0.10:
             props = {"isserversidegenerated": True}
         elif roll < 0.11:
@@ -331,7 +351,7 @@ def _conversations(gen: _Generator, total: int) -> Iterator[tuple[dict[str, Any]
     scale = sum(weights)
     counts = [int(total * w / scale) for w in weights]
     counts[0] += total - sum(counts)
-    for header, count in zip(headers, counts):
+    for header, count in zip(headers, counts, strict=False):
         header["version"] = 1594056032575.0
         header["properties"] = {
             "conversationblocked": False,
@@ -358,12 +378,12 @@ def write_messages_json(out: io.TextIOBase, total: int, seed: int, gen: _Generat
         for n in range(count):
             msg = gen.message(header["id"], group)
             roll = gen.rng.random()
-            if previous is not None and roll < 0.01:
+            if roll < 0.0015:
+                msg = dict(msg, id=None)  # a record the importer must skip and report
+                stats.without_id += 1
+            elif previous is not None and roll < 0.01:
                 # an edit: the same id again with a higher version
                 msg = dict(previous, version=previous["version"] + 1000, content=previous["content"] + " (edited)")
-            elif roll < 0.0015:
-                msg = dict(msg, id=None)
-                stats.without_id += 1
             else:
                 stats.unique_messages += 1
             previous = msg if msg["id"] is not None else previous
@@ -393,7 +413,11 @@ def write_sample(path: str | os.PathLike[str], messages: int = 1000, seed: int =
             if media:
                 for doc, ext, mime in gen.media[:200]:
                     _add_bytes(tar, f"media/{doc}.1.{ext}", PNG_1PX)
-                    sidecar = {"expiry_date": "2025-12-31", "filename": f"{doc}.1.{ext}", "contents": {"1": {"type": mime.decode()}}}
+                    sidecar = {
+                        "expiry_date": "2025-12-31",
+                        "filename": f"{doc}.1.{ext}",
+                        "contents": {"1": {"type": mime.decode()}},
+                    }
                     _add_bytes(tar, f"media/{doc}.json", json.dumps(sidecar).encode())
                     stats.media_files += 1
     return stats

@@ -1,6 +1,6 @@
 """The import pipeline. Free of Qt: the window and the command line both sit on top of it."""
 
-from .context import ETLContext, ErrorRecord, MemorySample, PhaseInfo, Progress
+from .context import ErrorRecord, ETLContext, MemorySample, PhaseInfo, Progress
 from .extractor import ExportError, ExportReadError, Extractor
 from .loader import Batch, DatabaseError, Loader, open_loader
 from .pipeline import ETLPipeline

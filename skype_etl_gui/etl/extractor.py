@@ -21,7 +21,7 @@ import io
 import os
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -166,9 +166,7 @@ class Extractor:
             return self._inspect_tar(size, "tar")
         if _looks_like_json_object(head, path):
             return _Source("json", None, size)
-        raise ExportError(
-            f"{path}: not a Skype export (expected a .tar from Skype's export page or its messages.json)"
-        )
+        raise ExportError(f"{path}: not a Skype export (expected a .tar from Skype's export page or its messages.json)")
 
     def _inspect_tar(self, size: int, kind: str) -> _Source:
         member = None
@@ -210,7 +208,7 @@ class Extractor:
         if kind == "json":
             return source, closing
         if kind == "json.gz":
-            unzipped = gzip.GzipFile(fileobj=source, mode="rb")
+            unzipped: IO[bytes] = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
             return unzipped, [unzipped, *closing]
         tar = tarfile.open(fileobj=source, mode="r|gz" if kind == "tar.gz" else "r|")
         closing.insert(0, tar)
@@ -241,8 +239,7 @@ class Extractor:
             except ijson.IncompleteJSONError as exc:
                 if "premature" in str(exc).lower() or "incomplete" in str(exc).lower():
                     raise ExportReadError(
-                        f"{self.path}: the JSON ends too early at byte {self.bytes_read}; "
-                        "the file looks truncated"
+                        f"{self.path}: the JSON ends too early at byte {self.bytes_read}; the file looks truncated"
                     ) from exc
                 raise ExportReadError(f"{self.path}: invalid JSON near byte {self.bytes_read} ({exc})") from exc
             except ijson.JSONError as exc:
@@ -278,7 +275,7 @@ class _Feeder:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
-        if self.first:
+        if self.first and chunk:  # ijson's first read(0) only asks for the type
             self.first = False
             chunk = chunk.removeprefix(b"\xef\xbb\xbf")
         return chunk
@@ -307,12 +304,11 @@ class _Walker:
         conversations = root.get("conversations")
         if conversations is None:
             if final:
-                raise ExportError(f"{self.extractor.path}: messages.json has no \"conversations\" list")
+                raise ExportError(f'{self.extractor.path}: messages.json has no "conversations" list')
             return
         if not isinstance(conversations, list):
             raise ExportError(
-                f"{self.extractor.path}: \"conversations\" in messages.json is a {type(conversations).__name__}, "
-                "not a list"
+                f'{self.extractor.path}: "conversations" in messages.json is {json_type(conversations)}, not a list'
             )
         if final:
             self.extractor.header = ExportHeader(_str_or_none(root.get("userId")), _str_or_none(root.get("exportDate")))
@@ -344,6 +340,21 @@ class _Walker:
         if finished:
             yield ConversationEnd(self.index, conv_id, _header(conv), self.taken)
             self.current = None
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in the words of JSON."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
 
 
 def _conv_id(conv: Any) -> str | None:
@@ -381,5 +392,5 @@ def _looks_like_json_object(head: bytes, path: Path) -> bool:
     if text.startswith(b"{"):
         return True
     if text.startswith(b"["):
-        raise ExportError(f"{path}: the JSON is a list, not a Skype export (expected an object with \"conversations\")")
+        raise ExportError(f'{path}: the JSON is a list, not a Skype export (expected an object with "conversations")')
     return False

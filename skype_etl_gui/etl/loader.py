@@ -10,13 +10,37 @@ from .context import ErrorRecord
 from .urls import DatabaseTarget, parse_database_url
 
 RUN_FIELDS = (
-    "id", "export_path", "export_fingerprint", "export_size", "export_user_id", "export_date",
-    "database_url", "status", "started_at", "finished_at", "duration_s", "conversations",
-    "messages", "messages_skipped", "errors", "resumed_from", "checkpoint", "telemetry", "error_message",
+    "id",
+    "export_path",
+    "export_fingerprint",
+    "export_size",
+    "export_user_id",
+    "export_date",
+    "database_url",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "conversations",
+    "messages",
+    "messages_skipped",
+    "errors",
+    "resumed_from",
+    "checkpoint",
+    "telemetry",
+    "error_message",
 )
 ERROR_FIELDS = (
-    "id", "run_id", "created_at", "phase", "severity", "conversation_id", "message_id",
-    "error_type", "message", "raw_snippet",
+    "id",
+    "run_id",
+    "created_at",
+    "phase",
+    "severity",
+    "conversation_id",
+    "message_id",
+    "error_type",
+    "message",
+    "raw_snippet",
 )
 
 

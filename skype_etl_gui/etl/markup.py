@@ -25,7 +25,10 @@ _LEGACY_QUOTE = re.compile(r"<legacyquote\b[^<>]*>.*?</legacyquote\s*>", re.S)
 
 def attributes(tag_text: str) -> dict[str, str]:
     """The attributes of one start tag, values entity-decoded."""
-    return {m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(tag_text)}
+    return {
+        m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _ATTR.finditer(tag_text)
+    }
 
 
 def _link(match: re.Match[str]) -> str:
@@ -83,12 +86,12 @@ def to_text(content: str) -> str:
     return content
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _element(tag: str) -> re.Pattern[str]:
     return re.compile(rf"<{tag}\b[^<>]*>(.*?)</{tag}\s*>", re.S)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _start_tag(tag: str) -> re.Pattern[str]:
     return re.compile(rf"<{tag}\b([^<>]*)>")
 

@@ -106,7 +106,9 @@ class ETLPipeline:
         loader.connect()
         try:
             loader.ensure_schema()
-            parallel = self.parallel if self.parallel is not None else worth_a_worker(export_path, WORKER_THRESHOLD_BYTES)
+            parallel = (
+                self.parallel if self.parallel is not None else worth_a_worker(export_path, WORKER_THRESHOLD_BYTES)
+            )
             return _Run(self, context, extractor, loader, Path(export_path), parallel).execute()
         finally:
             loader.close()
@@ -129,7 +131,13 @@ class _Run:
     """One run: takes produced batches and commits them with their checkpoint."""
 
     def __init__(
-        self, pipeline: ETLPipeline, context: ETLContext, extractor: Extractor, loader: Loader, path: Path, parallel: bool
+        self,
+        pipeline: ETLPipeline,
+        context: ETLContext,
+        extractor: Extractor,
+        loader: Loader,
+        path: Path,
+        parallel: bool,
     ) -> None:
         self.pipeline = pipeline
         self.context = context
@@ -173,7 +181,9 @@ class _Run:
                     if self.pipeline._cancel.is_set():
                         raise Cancelled() from None
                     if not worker.is_alive():
-                        raise WorkerFailed(f"the reading process stopped unexpectedly (exit code {worker.exitcode})") from None
+                        raise WorkerFailed(
+                            f"the reading process stopped unexpectedly (exit code {worker.exitcode})"
+                        ) from None
                     continue
                 if isinstance(item, ProducerFailure):
                     raise _failure_exception(item)
@@ -208,13 +218,19 @@ class _Run:
             self._ensure_run_row()
             context.update_progress(conversations=self.conversations, messages=self.messages)
             batch.checkpoint = context.create_checkpoint(**produced.position)
-            batch.run_update = {"conversations": self.conversations, "messages": self.messages, "errors": context.error_count}
+            batch.run_update = {
+                "conversations": self.conversations,
+                "messages": self.messages,
+                "errors": context.error_count,
+            }
             t = time.perf_counter()
             self.loader.write_batch(context.run_id, batch)
             self.load_s += time.perf_counter() - t
         context.update_progress(
-            bytes_read=produced.bytes_read, bytes_total=produced.bytes_total,
-            conversations=self.conversations, messages=self.messages,
+            bytes_read=produced.bytes_read,
+            bytes_total=produced.bytes_total,
+            conversations=self.conversations,
+            messages=self.messages,
         )
         self._memory()
         if not produced.final:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .context import ETLContext, ErrorRecord
+from .context import ErrorRecord, ETLContext
 from .extractor import ConversationEnd, ConversationStart, Event, ExportError, ExportReadError, Extractor
 from .transformer import Transformer
 
@@ -113,9 +113,13 @@ class Producer:
             self._conversation(event.header)
             if event.conversation_id is None:
                 self.context.record_error(
-                    "transform", "error", "MissingConversationId",
+                    "transform",
+                    "error",
+                    "MissingConversationId",
                     f"conversation #{event.index} has no id; its {event.message_count} messages were skipped",
-                    None, None, event.header,
+                    None,
+                    None,
+                    event.header,
                 )
             else:
                 self.conversations += 1

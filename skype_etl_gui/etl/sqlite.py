@@ -58,19 +58,32 @@ class SQLiteLoader(Loader):
         assert path is not None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise DatabaseError(
+                f"{self.display_url}: not a usable SQLite database ({exc}); choose another file"
+            ) from exc
         except (sqlite3.Error, OSError) as exc:
+            self.close()
             raise DatabaseError(f"{self.display_url}: cannot open the database ({exc})") from exc
 
+    _conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise DatabaseError(f"{self.display_url}: not connected")
+        return self._conn
+
     def close(self) -> None:
-        conn = getattr(self, "conn", None)
-        if conn is not None:
-            conn.close()
-            self.conn = None  # type: ignore[assignment]
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def ensure_schema(self) -> int:
         try:
@@ -117,8 +130,20 @@ class SQLiteLoader(Loader):
             if batch.errors:
                 conn.executemany(
                     INSERT_ERROR,
-                    [(run_id, e.created_at, e.phase, e.severity, e.conversation_id, e.message_id, e.error_type,
-                      e.message, e.raw_snippet) for e in batch.errors],
+                    [
+                        (
+                            run_id,
+                            e.created_at,
+                            e.phase,
+                            e.severity,
+                            e.conversation_id,
+                            e.message_id,
+                            e.error_type,
+                            e.message,
+                            e.raw_snippet,
+                        )
+                        for e in batch.errors
+                    ],
                 )
             update = dict(batch.run_update)
             if batch.checkpoint is not None:
@@ -157,7 +182,7 @@ class SQLiteLoader(Loader):
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
-        return [dict(zip(ERROR_FIELDS, row)) for row in self.conn.execute(sql, params)]
+        return [dict(zip(ERROR_FIELDS, row, strict=False)) for row in self.conn.execute(sql, params)]
 
     def table_counts(self) -> dict[str, int]:
         tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")
@@ -169,7 +194,7 @@ def _db_value(value: Any) -> Any:
 
 
 def _run_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    run = dict(zip(RUN_FIELDS, row))
+    run = dict(zip(RUN_FIELDS, row, strict=False))
     for key in ("checkpoint", "telemetry"):
         if isinstance(run.get(key), str):
             run[key] = json.loads(run[key])

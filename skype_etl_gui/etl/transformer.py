@@ -18,6 +18,7 @@ from typing import Any
 
 from . import markup
 from .context import ETLContext
+from .extractor import json_type
 
 MESSAGE_COLUMNS = (
     "conversation_id",
@@ -401,7 +402,7 @@ class Transformer:
         encode = _JSON
         for position, msg in enumerate(entries, offset):
             if not isinstance(msg, dict):
-                self._skip(conv_id, position, msg, "InvalidMessage", f"is a {type(msg).__name__}, not an object")
+                self._skip(conv_id, position, msg, "InvalidMessage", f"is {json_type(msg)}, not an object")
                 continue
             get = msg.get
             msg_id = get("id")
@@ -416,20 +417,26 @@ class Transformer:
                 if msg_id is None:
                     continue
             if type(mtype) is not str:
-                mtype = self._warn(conv_id, msg_id, "MissingMessageType", "messagetype is missing or not text; stored without a type")
+                self._warn(
+                    conv_id, msg_id, "MissingMessageType", "messagetype is missing or not text; stored without a type"
+                )
+                mtype = None
             if content is not None and type(content) is not str:
                 content = self._repair_content(conv_id, msg_id, content)
             if sender is not None and type(sender) is not str:
                 sender = _str_id(sender)
             if name is not None and type(name) is not str:
                 name = None
+            sent_at: str | None
             if type(arrival) is str and len(arrival) == 24 and stored_form(arrival):
                 sent_at = arrival  # already the stored form, as most are
             else:
                 sent_at = iso_timestamp(arrival)
                 if sent_at is None and arrival is not None:
                     self._warn(
-                        conv_id, msg_id, "InvalidTimestamp",
+                        conv_id,
+                        msg_id,
+                        "InvalidTimestamp",
                         f"originalarrivaltime {str(arrival)[:60]!r} is not a timestamp; sent_at left empty",
                     )
             if type(version) is int or type(version) is float:
@@ -453,8 +460,20 @@ class Transformer:
                 rows.participants.append((conv_id, sender, name, "sender"))
             add_message(
                 (
-                    conv_id, msg_id, sender, name, sent_at, mtype, content, text, version, edited_at,
-                    deleted_at, props_json, None if details is None else encode(details), run_id,
+                    conv_id,
+                    msg_id,
+                    sender,
+                    name,
+                    sent_at,
+                    mtype,
+                    content,
+                    text,
+                    version,
+                    edited_at,
+                    deleted_at,
+                    props_json,
+                    None if details is None else encode(details),
+                    run_id,
                 )
             )
         return rows
@@ -464,18 +483,20 @@ class Transformer:
         self.context.record_error("transform", "warning", error_type, message, conv_id, msg_id, raw)
 
     def _skip(self, conv_id: str, position: int, msg: Any, error_type: str, why: str) -> None:
-        self.context.record_error("transform", "error", error_type, f"message #{position} {why}; skipped", conv_id, None, msg)
+        self.context.record_error(
+            "transform", "error", error_type, f"message #{position} {why}; skipped", conv_id, None, msg
+        )
 
     def _repair_id(self, conv_id: str, position: int, msg: Any, raw_id: Any) -> str | None:
         msg_id = _str_id(raw_id)
         if msg_id is None:
             self._skip(conv_id, position, msg, "MissingMessageId", "has no id")
         else:
-            self._warn(conv_id, msg_id, "NonStringId", f"message id is a {type(raw_id).__name__}; stored as text")
+            self._warn(conv_id, msg_id, "NonStringId", f"message id is {json_type(raw_id)}; stored as text")
         return msg_id
 
     def _repair_content(self, conv_id: str, msg_id: str, content: Any) -> str:
-        self._warn(conv_id, msg_id, "NonStringContent", f"content is a {type(content).__name__}; stored as text", content)
+        self._warn(conv_id, msg_id, "NonStringContent", f"content is {json_type(content)}; stored as text", content)
         return _dumps_or_repr(content)
 
     def _special(
@@ -488,7 +509,13 @@ class Transformer:
                 return markup.to_text(content).strip(), None
             text, details, found = handler(content)
         except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
-            self._warn(conv_id, msg_id, "UnreadableContent", f"{mtype} content could not be read ({exc}); kept as plain text", content)
+            self._warn(
+                conv_id,
+                msg_id,
+                "UnreadableContent",
+                f"{mtype} content could not be read ({exc}); kept as plain text",
+                content,
+            )
             return markup.to_text(content), None
         for attachment in found:
             rows.attachments.append((conv_id, msg_id, *attachment, version))
@@ -497,7 +524,9 @@ class Transformer:
     def _properties(self, conv_id: str, msg_id: str, props: Any) -> tuple[str | None, str | None, str | None]:
         """edited_at, deleted_at and the properties as JSON text."""
         if not isinstance(props, dict):
-            self._warn(conv_id, msg_id, "InvalidProperties", f"properties is a {type(props).__name__}, not an object; kept as text")
+            self._warn(
+                conv_id, msg_id, "InvalidProperties", f"properties is {json_type(props)}, not an object; kept as text"
+            )
             return None, None, _dumps_or_repr({"value": props})
         edited_at = millis_to_iso(props["edittime"]) if "edittime" in props else None
         deleted_at = millis_to_iso(props["deletetime"]) if "deletetime" in props else None

@@ -56,7 +56,9 @@ def parse_database_url(url: str | dict[str, Any]) -> DatabaseTarget:
     if text.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(text)
         if not parts.netloc and not parts.path.strip("/") and not parts.query:
-            raise DatabaseUrlError(f"{redact_text(text)}: name the server or the database, e.g. postgresql://user@localhost/skype")
+            raise DatabaseUrlError(
+                f"{redact_text(text)}: name the server or the database, e.g. postgresql://user@localhost/skype"
+            )
         try:
             parts.port  # noqa: B018 - validates the port
         except ValueError as exc:
@@ -76,8 +78,13 @@ def _from_config(config: dict[str, Any]) -> DatabaseTarget:
     """The legacy db_config dict: {dbname, user, password, host, port} (or sqlite_path)."""
     if "sqlite_path" in config:
         return DatabaseTarget("sqlite", sqlite_url(config["sqlite_path"]), path=Path(config["sqlite_path"]))
-    keys = {"dbname": config.get("dbname") or config.get("database"), "user": config.get("user"),
-            "password": config.get("password"), "host": config.get("host"), "port": config.get("port")}
+    keys = {
+        "dbname": config.get("dbname") or config.get("database"),
+        "user": config.get("user"),
+        "password": config.get("password"),
+        "host": config.get("host"),
+        "port": config.get("port"),
+    }
     parts = []
     for key, value in keys.items():
         if value not in (None, ""):

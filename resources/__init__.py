@@ -1,0 +1,1 @@
+"""Files that ship with the application: the icon, the .desktop entry, a small sample export."""

@@ -1,0 +1,138 @@
+"""Shared fixtures: sample exports, exports built from Python data, real SQLite databases."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sqlite3
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.sample import SampleStats, write_sample
+
+
+def message(
+    msg_id: str | None = "1", content: Any = "hello", messagetype: Any = "RichText", **extra: Any
+) -> dict[str, Any]:
+    """One MessageList entry as Skype writes it; keywords override or add keys."""
+    entry: dict[str, Any] = {
+        "id": msg_id,
+        "displayName": "Anna",
+        "originalarrivaltime": "2020-09-13T12:26:40.123Z",
+        "messagetype": messagetype,
+        "version": 1600000000123,
+        "content": content,
+        "conversationid": "8:anna",
+        "from": "8:anna",
+        "properties": None,
+        "amsreferences": None,
+    }
+    entry.update(extra)
+    return entry
+
+
+def conversation(conv_id: Any = "8:anna", messages: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
+    conv: dict[str, Any] = {
+        "id": conv_id,
+        "displayName": "Anna",
+        "version": 1594056032575.0,
+        "properties": {"conversationblocked": False},
+        "threadProperties": None,
+        "MessageList": [] if messages is None else messages,
+    }
+    conv.update(extra)
+    return conv
+
+
+def export_document(conversations: list[Any]) -> dict[str, Any]:
+    return {"userId": "8:live:.cid.me", "exportDate": "2025-04-30T18:22", "conversations": conversations}
+
+
+def write_export(path: Path, document: Any, kind: str = "json") -> Path:
+    """Write `document` as messages.json, a .tar or a .tar.gz holding it."""
+    data = document if isinstance(document, bytes) else json.dumps(document).encode()
+    if kind == "json":
+        path.write_bytes(data)
+        return path
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("messages.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    raw = buffer.getvalue()
+    path.write_bytes(gzip.compress(raw) if kind == "tar.gz" else raw)
+    return path
+
+
+class Database:
+    """A real SQLite file and the URL that names it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(self.path)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def count(self, table: str) -> int:
+        return int(self.one(f"SELECT count(*) FROM {table}"))
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every data table's rows, in a stable order, for comparing two imports (which run wrote them aside)."""
+        order = {
+            "conversations": "id",
+            "messages": "conversation_id, id",
+            "participants": "conversation_id, participant_id",
+            "attachments": "conversation_id, message_id, position",
+        }
+        conn = sqlite3.connect(self.path)
+        try:
+            result = {}
+            for table, key in order.items():
+                columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] != "run_id"]
+                result[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
+            return result
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(tmp_path / "history.db")
+
+
+@pytest.fixture
+def import_into(db: Database):
+    """Import an export into the test database; returns the summary."""
+
+    def run(path: Path, **options: Any) -> dict[str, Any]:
+        return ETLPipeline(db.url, **options).run(path)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("samples")
+
+
+@pytest.fixture(scope="session")
+def small_sample(sample_dir: Path) -> tuple[Path, SampleStats]:
+    path = sample_dir / "small.tar"
+    return path, write_sample(path, messages=3000, seed=11)

@@ -1,0 +1,255 @@
+"""Whole imports into real SQLite databases."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skype_etl_gui.etl import DatabaseError, ETLPipeline, ExportError
+from skype_etl_gui.etl.urls import DatabaseUrlError
+from skype_etl_gui.sample import SampleStats, write_sample
+from tests.conftest import Database, conversation, export_document, message, write_export
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker-process"])
+def test_sample_import_counts(small_sample: tuple[Path, SampleStats], db: Database, parallel: bool) -> None:
+    path, stats = small_sample
+    summary = ETLPipeline(db.url, batch_size=500, parallel=parallel).run(path)
+    assert summary["status"] == "completed"
+    assert summary["conversations"] == stats.conversations
+    assert db.count("conversations") == stats.conversations
+    assert db.count("messages") == stats.unique_messages
+    assert summary["messages"] == stats.messages - stats.without_id
+    assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MissingMessageId'") == stats.without_id
+    assert summary["errors"] == stats.without_id
+    assert db.count("attachments") > 0 and db.count("participants") > 0
+    run = db.query("SELECT status, messages, conversations, errors, telemetry, checkpoint FROM etl_runs")
+    assert len(run) == 1
+    status, messages, conversations, errors, telemetry, checkpoint = run[0]
+    assert (status, messages, conversations, errors) == (
+        "completed",
+        summary["messages"],
+        stats.conversations,
+        stats.without_id,
+    )
+    telemetry = json.loads(telemetry)
+    assert telemetry["parallel"] is parallel
+    assert set(telemetry["phases"]) == {"extract", "transform", "load"}
+    assert telemetry["memory_peak_mb"] > 0
+    assert json.loads(checkpoint)["conversation_index"] == stats.conversations
+
+
+def test_worker_and_in_process_give_the_same_tables(small_sample: tuple[Path, SampleStats], tmp_path: Path) -> None:
+    path, _ = small_sample
+    one, two = Database(tmp_path / "one.db"), Database(tmp_path / "two.db")
+    ETLPipeline(one.url, batch_size=300, parallel=False).run(path)
+    ETLPipeline(two.url, batch_size=700, parallel=True).run(path)
+    assert one.snapshot() == two.snapshot()
+
+
+@pytest.mark.parametrize("kind", ["json", "tar", "tar.gz"])
+def test_every_input_kind(tmp_path: Path, db: Database, kind: str) -> None:
+    path = tmp_path / f"export.{kind}"
+    stats = write_sample(path, messages=400, seed=3)
+    summary = ETLPipeline(db.url).run(path)
+    assert summary["status"] == "completed"
+    assert db.count("messages") == stats.unique_messages
+
+
+def test_reimport_changes_nothing(small_sample: tuple[Path, SampleStats], db: Database) -> None:
+    path, _ = small_sample
+    ETLPipeline(db.url).run(path)
+    before = db.snapshot()
+    summary = ETLPipeline(db.url).run(path)
+    assert summary["status"] == "completed"
+    assert db.snapshot() == before
+    assert db.count("etl_runs") == 2
+
+
+def test_highest_version_wins_and_later_wins_a_tie(tmp_path: Path, db: Database) -> None:
+    messages = [
+        message("1", "v2", version=2),
+        message("1", "v3", version=3),
+        message("1", "v1 arrives late", version=1),
+        message("2", "first of a tie", version=5),
+        message("2", "second of a tie", version=5),
+    ]
+    path = write_export(tmp_path / "e.json", export_document([conversation("8:anna", messages)]))
+    ETLPipeline(db.url, batch_size=1).run(path)  # each entry its own transaction
+    assert db.query("SELECT id, content_raw FROM messages ORDER BY id") == [("1", "v3"), ("2", "second of a tie")]
+
+
+def test_edge_cases_of_real_exports(tmp_path: Path, db: Database) -> None:
+    group = conversation(
+        "19:abc@thread.skype",
+        [
+            message("10", "", properties={"deletetime": "1594056032575"}),
+            message(
+                "11", "edited", properties={"edittime": "1594056032575", "emotions": [{"key": "heart", "users": []}]}
+            ),
+            message("12", "x" * 200_000),
+            message(
+                "13",
+                "<topicupdate><initiator>8:me</initiator><value>T</value></topicupdate>",
+                "ThreadActivity/TopicUpdate",
+                **{"from": "19:abc@thread.skype"},
+            ),
+            message("14", "null name", displayName=None, amsreferences=["0-weu-d3-x"]),
+            message("15", "fraction", originalarrivaltime="2020-09-13T12:26:40.1234567Z"),
+            message("16", "no fraction", originalarrivaltime="2020-09-13T12:26:40Z"),
+        ],
+        displayName=None,
+        threadProperties={
+            "membercount": 3,
+            "topic": "T",
+            "members": json.dumps([{"MemberMri": "8:me"}, {"MemberMri": "8:anna"}]),
+        },
+    )
+    others = [
+        conversation("8:live:.cid.0123abcd", [message("20")], properties=None),
+        conversation("99:unknown-prefix", [message("30", "hi", "Brand/NewType")]),
+        conversation("8:silent", []),
+        conversation("48:calllogs", None),
+    ]
+    path = write_export(tmp_path / "e.tar", export_document([group, *others]), "tar")
+    summary = ETLPipeline(db.url).run(path)
+    assert summary["status"] == "completed" and summary["errors"] == 0
+    assert db.count("conversations") == 5
+    assert dict(db.query("SELECT id, kind FROM conversations")) == {
+        "19:abc@thread.skype": "group",
+        "8:live:.cid.0123abcd": "one_to_one",
+        "99:unknown-prefix": "other",
+        "8:silent": "one_to_one",
+        "48:calllogs": "special",
+    }
+    rows = {
+        r[0]: r[1:]
+        for r in db.query(
+            "SELECT id, content_text, deleted_at, edited_at, sent_at, sender_name, length(content_raw) FROM messages"
+        )
+    }
+    assert rows["10"][:2] == ("", "2020-07-06T17:20:32.575Z")
+    assert rows["11"][2] == "2020-07-06T17:20:32.575Z"
+    assert rows["12"][5] == 200_000
+    assert rows["13"][0] == '8:me changed the topic to "T"'
+    assert rows["14"][4] is None
+    assert rows["15"][3] == "2020-09-13T12:26:40.123Z" and rows["16"][3] == "2020-09-13T12:26:40.000Z"
+    assert db.one("SELECT message_type FROM messages WHERE id = '30'") == "Brand/NewType"
+    members = {
+        r[0] for r in db.query("SELECT participant_id FROM participants WHERE conversation_id = '19:abc@thread.skype'")
+    }
+    assert members == {"8:me", "8:anna", "19:abc@thread.skype"}
+
+
+def test_bad_records_become_error_rows_and_the_run_goes_on(tmp_path: Path, db: Database) -> None:
+    messages = [
+        message("1"),
+        42,
+        message(None),
+        message("2", content={"not": "text"}),
+        message("3", originalarrivaltime="soon"),
+    ]
+    convs = [
+        conversation("8:anna", messages),
+        conversation(None, [message("9")]),
+        conversation("8:bob", [message("4")]),
+    ]
+    path = write_export(tmp_path / "bad.json", export_document(convs))
+    summary = ETLPipeline(db.url).run(path)
+    assert summary["status"] == "completed"
+    assert db.query("SELECT id FROM messages ORDER BY id") == [("1",), ("2",), ("3",), ("4",)]
+    errors = db.query("SELECT severity, error_type, conversation_id FROM etl_errors ORDER BY id")
+    assert sorted(errors) == sorted(
+        [
+            ("error", "InvalidMessage", "8:anna"),
+            ("error", "MissingMessageId", "8:anna"),
+            ("warning", "NonStringContent", "8:anna"),
+            ("warning", "InvalidTimestamp", "8:anna"),
+            ("error", "MissingConversationId", None),
+        ]
+    )
+    assert db.one("SELECT sent_at FROM messages WHERE id = '3'") is None
+    assert db.one("SELECT errors FROM etl_runs") == 5
+
+
+def test_rejected_input_writes_nothing(tmp_path: Path, db: Database) -> None:
+    path = tmp_path / "not-an-export.tar"
+    path.write_bytes(b"hello")
+    with pytest.raises(ExportError):
+        ETLPipeline(db.url).run(path)
+    assert not db.exists()
+
+
+def test_missing_conversations_writes_no_run(tmp_path: Path, db: Database) -> None:
+    path = write_export(tmp_path / "e.json", {"userId": "x"})
+    with pytest.raises(ExportError, match="conversations"):
+        ETLPipeline(db.url).run(path)
+    assert db.count("etl_runs") == 0 and db.count("messages") == 0
+
+
+def test_truncated_export_keeps_what_came_before(tmp_path: Path, db: Database) -> None:
+    full = tmp_path / "full.json"
+    stats = write_sample(full, messages=3000, seed=5)
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 2 // 3])
+    summary = ETLPipeline(db.url, batch_size=200).run(cut)
+    assert summary["status"] == "failed" and "truncated" in summary["error"]
+    kept = db.count("messages")
+    assert kept > 0
+    assert db.one("SELECT status FROM etl_runs") == "failed"
+    assert db.one("SELECT count(*) FROM etl_errors WHERE severity = 'fatal'") == 1
+    summary = ETLPipeline(db.url).run(full)
+    assert summary["status"] == "completed" and db.count("messages") == stats.unique_messages
+
+
+def test_bad_database_urls() -> None:
+    for url in ("", "mysql://x/y", "sqlite://host/x.db", "nonsense"):
+        with pytest.raises(DatabaseUrlError):
+            ETLPipeline(url)
+
+
+def test_unwritable_database(tmp_path: Path, small_sample: tuple[Path, SampleStats]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DatabaseError):
+        ETLPipeline(f"sqlite:///{blocker}/sub/x.db").run(small_sample[0])
+    not_sqlite = tmp_path / "text.db"
+    not_sqlite.write_text("this is not a database " * 100)
+    with pytest.raises(DatabaseError, match="not a usable SQLite database"):
+        ETLPipeline(f"sqlite:///{not_sqlite}").run(small_sample[0])
+
+
+def test_memory_limit_shrinks_batches(small_sample: tuple[Path, SampleStats], db: Database) -> None:
+    summary = ETLPipeline(db.url, batch_size=2000, memory_limit_mb=1).run(small_sample[0])
+    assert summary["status"] == "completed"
+    assert summary["telemetry"]["batch_size_final"] < 2000
+    assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MemoryNearLimit' AND severity = 'warning'") == 1
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker-process"])
+def test_pause_holds_and_cancel_stops(tmp_path: Path, db: Database, parallel: bool) -> None:
+    path = tmp_path / "e.tar"
+    write_sample(path, messages=6000, seed=9)
+    pipeline = ETLPipeline(db.url, batch_size=500, parallel=parallel)
+    context = pipeline.new_context()
+    first_checkpoint = threading.Event()
+    context.subscribe("checkpoint", lambda _: (pipeline.pause(), first_checkpoint.set()))
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.update(pipeline.run(path, context=context)))
+    worker.start()
+    assert first_checkpoint.wait(30)
+    # paused after the first batch: the count stays put while we look
+    counts = set()
+    for _ in range(5):
+        threading.Event().wait(0.05)
+        counts.add(Database(db.path).count("messages"))
+    assert len(counts) == 1 and pipeline.paused
+    pipeline.cancel()
+    worker.join(30)
+    assert result["status"] == "cancelled"
+    assert 0 < db.count("messages") < 6000
+    assert db.one("SELECT status FROM etl_runs") == "cancelled"

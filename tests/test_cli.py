@@ -1,0 +1,155 @@
+"""The skype-etl command, run as a user runs it: a real process, its exit code, stderr and database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from skype_etl_gui.sample import SampleStats
+from tests.conftest import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def skype_etl(
+    *args: str, env_extra: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "skype_etl_gui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def test_import_json_summary(small_sample: tuple[Path, SampleStats], db: Database) -> None:
+    path, stats = small_sample
+    done = skype_etl("import", str(path), "--db", db.url, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(summary) == {
+        "run_id",
+        "status",
+        "conversations",
+        "messages",
+        "errors",
+        "duration_s",
+        "resumed",
+        "messages_skipped",
+        "database",
+    }
+    assert summary["status"] == "completed" and summary["conversations"] == stats.conversations
+    assert summary["database"] == db.url and summary["resumed"] is False
+    assert db.count("messages") == stats.unique_messages
+    assert "Imported" in done.stderr and "progress:" in done.stderr  # plain lines: not a terminal
+    assert "Traceback" not in done.stderr
+
+
+def test_default_database_is_announced(small_sample: tuple[Path, SampleStats], tmp_path: Path) -> None:
+    done = skype_etl(
+        "import", str(small_sample[0]), "--quiet", env_extra={"SKYPE_ETL_DATA_DIR": str(tmp_path / "data")}
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert Database(tmp_path / "data" / "skype_history.db").count("messages") > 0
+    loud = skype_etl("import", str(small_sample[0]), env_extra={"SKYPE_ETL_DATA_DIR": str(tmp_path / "data")})
+    assert f"Database: {tmp_path / 'data' / 'skype_history.db'}" in loud.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p, "no such file"),
+        (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+        (lambda p: (p.write_bytes(os.urandom(4096)), p)[1], "not a Skype export"),
+        (lambda p: (p.write_text("[]"), p)[1], "list"),
+        (lambda p: (p.write_text('{"userId": "x"}'), p)[1], "conversations"),
+        (lambda p: p.parent, "folder"),
+    ],
+    ids=["missing", "empty", "random bytes", "json array", "no conversations", "folder"],
+)
+def test_rejected_input_exit_2(tmp_path: Path, db: Database, make, fragment: str) -> None:
+    path = make(tmp_path / "export.tar")
+    done = skype_etl("import", str(path), "--db", db.url)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skype-etl: error: ") and fragment in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not db.exists() or db.count("messages") == 0
+
+
+def test_bad_url_exit_2_without_password(small_sample: tuple[Path, SampleStats]) -> None:
+    done = skype_etl("import", str(small_sample[0]), "--db", "mysql://me:s3cret@host/db")
+    assert done.returncode == 2 and "s3cret" not in done.stderr and "unsupported" in done.stderr
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    done = skype_etl("import", str(tmp_path / "missing.tar"), "--debug", "--db", f"sqlite:///{tmp_path}/x.db")
+    assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+def test_truncated_export_exit_1(tmp_path: Path, db: Database) -> None:
+    full = tmp_path / "full.json"
+    assert skype_etl("sample", str(full), "--messages", "2000").returncode == 0
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(full.read_bytes()[:-5000])
+    done = skype_etl("import", str(cut), "--db", db.url, "--json", "--batch-size", "100")
+    assert done.returncode == 1
+    assert json.loads(done.stdout.splitlines()[-1])["status"] == "failed"
+    assert "truncated" in done.stderr and "Traceback" not in done.stderr
+    assert db.count("messages") > 0
+
+
+def test_sigint_stops_cleanly_exit_130(tmp_path: Path, db: Database) -> None:
+    export = tmp_path / "big.tar"
+    assert skype_etl("sample", str(export), "--messages", "60000").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skype_etl_gui", "import", str(export), "--db", db.url, "--json", "--batch-size", "500"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait for the first committed batch
+        if db.exists():
+            try:
+                if db.count("messages") > 0:
+                    break
+            except Exception:  # noqa: BLE001 - the schema may not exist yet
+                pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert json.loads(out.splitlines()[-1])["status"] == "cancelled"
+    assert db.one("SELECT status FROM etl_runs") == "cancelled"
+    assert 0 < db.count("messages") < 60000
+
+
+def test_runs_and_errors_commands(tmp_path: Path, db: Database, small_sample: tuple[Path, SampleStats]) -> None:
+    assert skype_etl("import", str(small_sample[0]), "--db", db.url, "--quiet").returncode == 0
+    runs = skype_etl("runs", "--db", db.url)
+    assert runs.returncode == 0 and "completed" in runs.stdout
+    listed = json.loads(skype_etl("runs", "--db", db.url, "--json").stdout)
+    assert len(listed) == 1 and listed[0]["status"] == "completed"
+    errors = json.loads(skype_etl("errors", "--db", db.url, "--json", "--run", listed[0]["id"]).stdout)
+    assert [e["error_type"] for e in errors] == ["MissingMessageId"] * small_sample[1].without_id
+    assert "MissingMessageId" in skype_etl("errors", "--db", db.url).stdout
+
+
+def test_sample_command(tmp_path: Path) -> None:
+    out = tmp_path / "demo.tar.gz"
+    done = skype_etl("sample", str(out), "--messages", "250", "--seed", "4")
+    assert done.returncode == 0 and out.stat().st_size > 0
+    assert "250 message entries" in done.stderr
