@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import sqlite3
 import tarfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,15 @@ def write_export(path: Path, document: Any, kind: str = "json") -> Path:
     return path
 
 
+SNAPSHOT_ORDER = {
+    "conversations": "id",
+    "messages": "conversation_id, id",
+    "participants": "conversation_id, participant_id",
+    "attachments": "conversation_id, message_id, position",
+}
+JSON_COLUMNS = {"properties", "details", "thread_properties"}
+
+
 class Database:
     """A real SQLite file and the URL that names it."""
 
@@ -95,21 +107,115 @@ class Database:
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every data table's rows, in a stable order, for comparing two imports (which run wrote them aside)."""
-        order = {
-            "conversations": "id",
-            "messages": "conversation_id, id",
-            "participants": "conversation_id, participant_id",
-            "attachments": "conversation_id, message_id, position",
-        }
         conn = sqlite3.connect(self.path)
         try:
             result = {}
-            for table, key in order.items():
+            for table, key in SNAPSHOT_ORDER.items():
                 columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] != "run_id"]
-                result[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
+                rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}").fetchall()
+                result[table] = [_normalised(columns, row) for row in rows]
             return result
         finally:
             conn.close()
+
+
+def _normalised(columns: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Values compared across databases: JSON parsed, times as the ISO text SQLite stores."""
+    out = []
+    for column, value in zip(columns, row, strict=True):
+        if column in JSON_COLUMNS and isinstance(value, str):
+            value = json.loads(value)
+        elif isinstance(value, datetime):
+            value = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        out.append(value)
+    return tuple(out)
+
+
+class PgDatabase:
+    """A fresh database on the test server, queried the way Database queries SQLite."""
+
+    def __init__(self, server: Any, name: str) -> None:
+        self.server = server
+        self.name = name
+        self.url = server.url(name)
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+                columns = [d.name for d in cur.description]
+                return [
+                    tuple(
+                        json.dumps(v) if isinstance(v, (dict, list)) else v
+                        for v in _normalised([c if c not in JSON_COLUMNS else "_" for c in columns], row)
+                    )
+                    for row in cur.fetchall()
+                ]
+        finally:
+            conn.close()
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def count(self, table: str) -> int:
+        return int(self.one(f"SELECT count(*) FROM {table}"))
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        try:
+            result = {}
+            with conn.cursor() as cur:
+                for table, key in SNAPSHOT_ORDER.items():
+                    cur.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+                        (table,),
+                    )
+                    columns = [r[0] for r in cur.fetchall() if r[0] != "run_id"]
+                    cur.execute(f'SELECT {", ".join(columns)} FROM {table} ORDER BY {key} COLLATE "C"')
+                    result[table] = [_normalised(columns, row) for row in cur.fetchall()]
+            return result
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """The test PostgreSQL server, started once. Outside CI, a machine without PostgreSQL skips these tests."""
+    from tests.pgserver import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not installed; CI must provide it (see .ci/run)")
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_db(pg_server: Any) -> Iterator[PgDatabase]:
+    name = pg_server.create_database()
+    try:
+        yield PgDatabase(pg_server, name)
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The same test against both databases."""
+    if request.param == "sqlite":
+        return Database(tmp_path / "history.db")
+    return request.getfixturevalue("pg_db")
 
 
 @pytest.fixture

@@ -55,16 +55,25 @@ class Batch:
     conversations: list[tuple[Any, ...]] = field(default_factory=list)
     participants: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
+    messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by the producer)
+    message_count: int = 0
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.messages)
+        return len(self.messages) or self.message_count
 
     def is_empty(self) -> bool:
-        return not (self.conversations or self.participants or self.messages or self.attachments or self.errors)
+        return not (
+            self.conversations
+            or self.participants
+            or self.messages
+            or self.messages_copy
+            or self.attachments
+            or self.errors
+        )
 
 
 class Loader(ABC):
@@ -121,4 +130,6 @@ def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
         from .sqlite import SQLiteLoader
 
         return SQLiteLoader(target)
-    raise DatabaseError(f"{target.display}: PostgreSQL targets are not available in this version yet")
+    from .postgres import PostgresLoader
+
+    return PostgresLoader(target)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
+import pickle
+import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,8 +27,9 @@ from .producer import (
     ProducedBatch,
     Producer,
     ProducerFailure,
-    run_in_worker,
-    worker_context,
+    read_frame,
+    worker_command,
+    worker_environment,
     worth_a_worker,
 )
 from .urls import DatabaseTarget, parse_database_url
@@ -34,8 +37,6 @@ from .urls import DatabaseTarget, parse_database_url
 DEFAULT_BATCH_SIZE = 5000
 MIN_BATCH_SIZE = 200
 WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
-QUEUE_DEPTH = 2  # batches waiting between the worker and the database: bounds memory
-POLL_S = 0.1
 
 
 class Cancelled(Exception):
@@ -58,7 +59,12 @@ class ETLPipeline:
         progress_interval_s: float = 0.25,
         parallel: bool | None = None,
     ) -> None:
-        """`parallel`: True always uses a worker process, False never, None when the export is large enough."""
+        """`parallel`: True always uses a worker process, False never, None when the export is large enough.
+
+        The worker is a separate Python process (`python -m skype_etl_gui.etl.worker`)
+        started with this interpreter; it reads the export and makes rows, this process
+        writes them.
+        """
         self.target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
         self.batch_size = max(int(batch_size), 1)
         self.memory_limit_mb = memory_limit_mb
@@ -146,6 +152,7 @@ class _Run:
         self.path = path
         self.parallel = parallel
         self.batch_size = BatchSize(pipeline.batch_size)
+        self._worker_stdin: Any = None
         self.run_started = False
         self.messages = 0
         self.conversations = 0
@@ -158,45 +165,47 @@ class _Run:
 
     # --- the two ways of producing ------------------------------------------------------
     def _produce_inline(self) -> None:
-        Producer(str(self.path), self.context.run_id, self.batch_size, self.consume).run()
+        Producer(
+            str(self.path), self.context.run_id, self.batch_size, self.consume, target_kind=self.loader.target.kind
+        ).run()
 
     def _produce_in_worker(self) -> None:
-        mp = worker_context()
-        out = mp.Queue(maxsize=QUEUE_DEPTH)
-        shared = mp.Value("i", self.batch_size.value)
-        self.batch_size = BatchSize(0, shared)
-        worker = mp.Process(
-            target=run_in_worker,
-            args=(str(self.path), self.context.run_id, shared, out, None, os.getpid()),
-            name="skype-etl-producer",
-            daemon=True,
-        )
-        worker.start()
-        self.context.watch_process(worker.pid or 0)
-        try:
-            while True:
-                try:
-                    item = out.get(timeout=POLL_S)
-                except queue.Empty:
-                    if self.pipeline._cancel.is_set():
-                        raise Cancelled() from None
-                    if not worker.is_alive():
+        command = worker_command(str(self.path), self.context.run_id, self.batch_size.value, self.loader.target.kind)
+        with tempfile.TemporaryFile() as stderr:
+            worker = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment()
+            )
+            self.context.watch_process(worker.pid)
+            self._worker_stdin = worker.stdin
+            try:
+                # read in this thread: a reader thread would fight the database's thread for the interpreter
+                # lock; a cancel is seen after the batch being produced, as pause and cancel are anyway
+                while True:
+                    try:
+                        item = read_frame(worker.stdout)
+                    except (EOFError, pickle.UnpicklingError) as exc:
+                        raise WorkerFailed(f"the reading process sent a damaged batch ({exc})") from exc
+                    if item is None:
+                        stderr.seek(0)
+                        detail = stderr.read()[-2000:].decode(errors="replace").strip()
                         raise WorkerFailed(
-                            f"the reading process stopped unexpectedly (exit code {worker.exitcode})"
-                        ) from None
-                    continue
-                if isinstance(item, ProducerFailure):
-                    raise _failure_exception(item)
-                self.consume(item)
-                if item.final:
-                    break
-        finally:
-            self.context.unwatch_process(worker.pid or 0)
-            if worker.is_alive():
-                worker.terminate()
-            worker.join(5)
-            out.close()
-            out.cancel_join_thread()
+                            f"the reading process stopped unexpectedly (exit code {worker.wait()})"
+                            + (f": {detail.splitlines()[-1]}" if detail else "")
+                        )
+                    if isinstance(item, ProducerFailure):
+                        raise _failure_exception(item)
+                    self.consume(item)
+                    if item.final:
+                        break
+            finally:
+                self._worker_stdin = None
+                self.context.unwatch_process(worker.pid)
+                if worker.poll() is None:
+                    worker.kill()
+                worker.wait()
+                for pipe in (worker.stdin, worker.stdout):
+                    if pipe is not None:
+                        pipe.close()
 
     # --- batches ---------------------------------------------------------------------------
     def consume(self, produced: ProducedBatch) -> None:
@@ -211,6 +220,8 @@ class _Run:
             conversations=produced.conversations,
             participants=produced.participants,
             messages=produced.messages,
+            messages_copy=produced.messages_copy,
+            message_count=produced.message_count,
             attachments=produced.attachments,
             errors=context.drain_errors(),
         )
@@ -259,6 +270,12 @@ class _Run:
         sample = self.context.check_memory()
         if sample.near_limit and self.batch_size.value > MIN_BATCH_SIZE:
             self.batch_size.value = max(MIN_BATCH_SIZE, self.batch_size.value // 2)
+            if self._worker_stdin is not None:
+                try:
+                    self._worker_stdin.write(f"{self.batch_size.value}\n".encode())
+                    self._worker_stdin.flush()
+                except OSError:
+                    pass  # the worker has finished
 
     def _between_batches(self) -> None:
         pipeline = self.pipeline

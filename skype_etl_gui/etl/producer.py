@@ -1,26 +1,30 @@
 """Extract and transform: the half of the pipeline that reads the export and makes rows.
 
-It runs either in the importing process or in a worker process of its own
-(spawned, so it is safe beside Qt's threads); then parsing and transforming
-use one core and the database the other. It only reads the export: it has no
+It runs either in the importing process or in a worker process of its own;
+then parsing and transforming use one core and the database the other. It only reads the export: it has no
 database connection, and it hands finished batches on through `emit`.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
-import queue
+import pickle
 import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from .context import ErrorRecord, ETLContext
 from .extractor import ConversationEnd, ConversationStart, Event, ExportError, ExportReadError, Extractor
-from .transformer import Transformer
+from .transformer import MESSAGE_COLUMNS, Transformer
+
+VERSION_INDEX = MESSAGE_COLUMNS.index("version")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class ProducedBatch:
     conversations: list[tuple[Any, ...]] = field(default_factory=list)
     participants: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
+    messages_copy: str | None = None  # for PostgreSQL: the messages as COPY text, made here
+    message_count: int = 0
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     position: dict[str, int] = field(default_factory=dict)
@@ -54,22 +60,10 @@ class ProducerFailure:
 
 
 class BatchSize:
-    """The batch size, shared with a worker process when there is one, so the parent can shrink it."""
+    """The batch size; the importing process can shrink it while the producer runs."""
 
-    def __init__(self, value: int, shared: Any = None) -> None:
-        self._shared = shared
-        self._value = value
-
-    @property
-    def value(self) -> int:
-        return int(self._shared.value) if self._shared is not None else self._value
-
-    @value.setter
-    def value(self, new: int) -> None:
-        if self._shared is not None:
-            self._shared.value = new
-        else:
-            self._value = new
+    def __init__(self, value: int) -> None:
+        self.value = value
 
 
 class Producer:
@@ -80,12 +74,18 @@ class Producer:
         batch_size: BatchSize,
         emit: Callable[[ProducedBatch], None],
         chunk_size: int | None = None,
+        target_kind: str = "sqlite",
     ) -> None:
         self.context = ETLContext(run_id=run_id)
         self.extractor = Extractor(export_path, **({"chunk_size": chunk_size} if chunk_size else {}))
         self.transformer = Transformer(self.context, run_id)
         self.batch_size = batch_size
         self.emit = emit
+        self.copy_text: Callable[[list[tuple[Any, ...]]], str] | None = None
+        if target_kind == "postgresql":
+            from .postgres import copy_text
+
+            self.copy_text = copy_text
         self.batch = ProducedBatch()
         self.conversations = 0
         self.messages = 0
@@ -141,6 +141,11 @@ class Producer:
 
     def flush(self, final: bool = False) -> None:
         batch, self.batch = self.batch, ProducedBatch()
+        batch.messages = keep_winners(batch.messages)
+        batch.message_count = len(batch.messages)
+        if self.copy_text is not None and batch.messages:
+            batch.messages_copy = self.copy_text(batch.messages)
+            batch.messages = []
         batch.errors = self.context.drain_errors()
         batch.position = dict(self.position)
         batch.conversations_done = self.conversations
@@ -157,39 +162,109 @@ class Producer:
         self.emit_s += time.perf_counter() - t
 
 
-def run_in_worker(
-    export_path: str, run_id: str, shared_batch_size: Any, out: Any, chunk_size: int | None, parent_pid: int
-) -> None:
-    """Entry point of the worker process: every outcome ends up in `out`."""
-    # Ctrl+C reaches the whole process group; the parent decides how to stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def keep_winners(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One row per (conversation, id) in a batch: the highest version, on a tie the later entry."""
+    if len({(row[0], row[1]) for row in rows}) == len(rows):
+        return rows
+    best: dict[tuple[Any, Any], int] = {}
+    for index, row in enumerate(rows):
+        key = (row[0], row[1])
+        kept = best.get(key)
+        if kept is None or _version_key(row) >= _version_key(rows[kept]):
+            best[key] = index
+    return [rows[i] for i in sorted(best.values())]
 
-    def put(item: Any) -> None:
-        while True:
-            try:
-                out.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                if os.getppid() != parent_pid:  # the importing process is gone: so is the point
-                    os._exit(0)
 
+def _version_key(row: tuple[Any, ...]) -> float:
+    version = row[VERSION_INDEX]
+    return -1.0 if version is None else float(version)
+
+
+# --- the worker process ------------------------------------------------------------------
+# A plain subprocess (`python -m skype_etl_gui.etl.worker`), not multiprocessing: that
+# would re-import the caller's main module in the child, which breaks scripts without a
+# `__main__` guard, and forking beside Qt's threads is unsafe. Batches travel as
+# length-prefixed pickles over stdout; the pipe's buffer is the queue, so a worker runs
+# at most one batch ahead of a paused or slow database.
+
+FRAME_HEADER = 8
+
+
+def write_frame(out: IO[bytes], item: Any) -> None:
+    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(FRAME_HEADER, "little"))
+    out.write(data)
+    out.flush()
+
+
+def read_frame(source: IO[bytes]) -> Any:
+    """The next item, or None at the end of the stream."""
+    header = _read_exactly(source, FRAME_HEADER)
+    if header is None:
+        return None
+    data = _read_exactly(source, int.from_bytes(header, "little"))
+    if data is None:
+        raise EOFError("the worker's output ended in the middle of a batch")
+    return pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
+
+
+def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
+    chunks = []
+    remaining = size
+    while remaining:
+        chunk = source.read(remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def worker_command(export_path: str, run_id: str, batch_size: int, target_kind: str) -> list[str]:
+    settings = {"export": export_path, "run_id": run_id, "batch_size": batch_size, "target_kind": target_kind}
+    return [sys.executable, "-m", "skype_etl_gui.etl.worker", json.dumps(settings)]
+
+
+def worker_environment() -> dict[str, str]:
+    """This process's environment, with the folder holding this package importable in the child."""
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def worker_main(argv: list[str]) -> int:
+    """The worker: produce batches to stdout; new batch sizes arrive as lines on stdin."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
+    settings = json.loads(argv[0])
+    out = sys.stdout.buffer
+    batch_size = BatchSize(int(settings["batch_size"]))
+
+    def listen() -> None:
+        for line in sys.stdin:
+            if line.strip().isdigit():
+                batch_size.value = int(line)
+
+    threading.Thread(target=listen, daemon=True).start()
     try:
-        producer = Producer(export_path, run_id, BatchSize(0, shared_batch_size), put, chunk_size)
-        producer.run()
-    except ExportError as exc:
-        put(ProducerFailure("export", str(exc)))
-    except ExportReadError as exc:
-        put(ProducerFailure("read", str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records the failure
-        put(ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-    finally:
-        out.close()
-        out.join_thread()
-
-
-def worker_context() -> Any:
-    """Spawned workers: forking beside Qt's or the writer's threads is unsafe."""
-    return multiprocessing.get_context("spawn")
+        try:
+            producer = Producer(
+                settings["export"],
+                settings["run_id"],
+                batch_size,
+                lambda b: write_frame(out, b),
+                target_kind=settings["target_kind"],
+            )
+            producer.run()
+        except ExportError as exc:
+            write_frame(out, ProducerFailure("export", str(exc)))
+        except ExportReadError as exc:
+            write_frame(out, ProducerFailure("read", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
+            write_frame(out, ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    except BrokenPipeError:
+        return 0  # the importing process stopped reading: it cancelled or is gone
+    return 0
 
 
 def worth_a_worker(export_path: str | os.PathLike[str], threshold_bytes: int) -> bool:

@@ -1,0 +1,301 @@
+"""The PostgreSQL target: COPY-speed loading, idempotent merges, one transaction per batch.
+
+Messages arrive as COPY text made in the producer (off this process's core).
+A batch is first copied straight into `messages` inside a savepoint; only when
+that meets a row already stored (a re-import, an edit of an earlier batch's
+message) is it rolled back to the savepoint and merged through a staging
+table, where the highest version wins and a tie goes to the later entry.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extras
+
+from .loader import ERROR_FIELDS, RUN_FIELDS, Batch, DatabaseError, Loader
+from .redact import redact_text
+from .schema import SCHEMA_VERSION
+from .schema.postgres import MIGRATIONS
+from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
+
+_SPECIAL = re.compile(r"[\\\t\n\r\x00]")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+_JSON_NUL = "\\u0000"  # jsonb refuses it; the JSON encoder writes NUL this way
+
+
+def copy_text(rows: list[tuple[Any, ...]]) -> str:
+    """Rows as COPY text: tab-separated, \\N for NULL, backslash escapes; NUL characters dropped."""
+    search = _SPECIAL.search
+    lines = [
+        "\t".join(
+            [
+                "\\N" if v is None else (v.translate(_ESCAPES) if search(v) else v) if type(v) is str else repr(v)
+                for v in row
+            ]
+        )
+        for row in rows
+    ]
+    lines.append("")
+    text = "\n".join(lines)
+    return text.replace(_JSON_NUL, "") if _JSON_NUL in text else text
+
+
+def _cols(columns: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(columns)
+
+
+_MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
+MERGE_MESSAGES = (
+    f"INSERT INTO messages AS m ({_cols(MESSAGE_COLUMNS)}) SELECT {_cols(MESSAGE_COLUMNS)} FROM stage_messages "
+    f"ON CONFLICT (conversation_id, id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _MESSAGE_UPDATE)} "
+    "WHERE coalesce(EXCLUDED.version, -1) > coalesce(m.version, -1) "
+    "OR (coalesce(EXCLUDED.version, -1) = coalesce(m.version, -1) "
+    f"AND ({_cols(['EXCLUDED.' + c for c in _MESSAGE_UPDATE])}) IS DISTINCT FROM ({_cols(['m.' + c for c in _MESSAGE_UPDATE])}))"
+)
+UPSERT_ATTACHMENTS = (
+    f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_COLUMNS)}) VALUES %s "
+    "ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in ATTACHMENT_COLUMNS[3:])
+    + " WHERE coalesce(EXCLUDED.message_version, -1) >= coalesce(a.message_version, -1)"
+)
+UPSERT_PARTICIPANTS = (
+    f"INSERT INTO participants AS p ({_cols(PARTICIPANT_COLUMNS)}) VALUES %s "
+    "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = EXCLUDED.display_name "
+    "WHERE p.display_name IS NULL AND EXCLUDED.display_name IS NOT NULL"
+)
+_CONV_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
+UPSERT_CONVERSATIONS = (
+    f"INSERT INTO conversations AS c ({_cols(CONVERSATION_COLUMNS)}) VALUES %s "
+    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _CONV_UPDATE)} "
+    f"WHERE ({_cols(['EXCLUDED.' + c for c in _CONV_UPDATE])}) IS DISTINCT FROM ({_cols(['c.' + c for c in _CONV_UPDATE])})"
+)
+INSERT_ERRORS = (
+    "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
+    "message, raw_snippet) VALUES %s"
+)
+
+
+def _clean(value: Any) -> Any:
+    """Text PostgreSQL can store: no NUL characters, in strings or in JSON."""
+    if isinstance(value, str) and ("\x00" in value or _JSON_NUL in value):
+        return value.replace("\x00", "").replace(_JSON_NUL, "")
+    return value
+
+
+def _clean_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple(_clean(v) for v in row) for row in rows]
+
+
+def _dedupe_conversations(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A conversation's start and end rows can share a batch; the later one knows more."""
+    return list({row[0]: row for row in rows}.values())
+
+
+def _dedupe_participants(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    by_key: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+    for row in rows:
+        key = (row[0], row[1])
+        kept = by_key.get(key)
+        if kept is None or (kept[2] is None and row[2] is not None):
+            by_key[key] = row
+    return list(by_key.values())
+
+
+def _dedupe_attachments(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    by_key: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        key = (row[0], row[1], row[2])
+        kept = by_key.get(key)
+        if kept is None or (row[-1] if row[-1] is not None else -1) >= (kept[-1] if kept[-1] is not None else -1):
+            by_key[key] = row
+    return list(by_key.values())
+
+
+class PostgresLoader(Loader):
+    _conn: Any = None
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            raise DatabaseError(f"{self.display_url}: not connected")
+        return self._conn
+
+    def connect(self) -> None:
+        try:
+            self._conn = psycopg2.connect(self.target.dsn, application_name="skype-etl", connect_timeout=10)
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def ensure_schema(self) -> int:
+        conn = self.conn
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('skype_etl_gui schema'))")
+                cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                cur.execute("SELECT max(version) FROM schema_version")
+                current = cur.fetchone()[0] or 0
+                if current > SCHEMA_VERSION:
+                    raise DatabaseError(
+                        f"{self.display_url}: the database was made by a newer version of this program "
+                        f"(schema {current}, this one knows {SCHEMA_VERSION}); update the program"
+                    )
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[version - 1]:
+                        cur.execute(statement)
+                    cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS stage_messages (LIKE messages INCLUDING DEFAULTS) "
+                    "ON COMMIT DELETE ROWS"
+                )
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+        return SCHEMA_VERSION
+
+    def start_run(self, run: dict[str, Any]) -> None:
+        columns = [c for c in RUN_FIELDS if c in run]
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO etl_runs ({_cols(columns)}) VALUES ({', '.join('%s' for _ in columns)})",
+                [_db_value(run[c]) for c in columns],
+            )
+
+    def write_batch(self, run_id: str, batch: Batch) -> None:
+        conn = self.conn
+        try:
+            with conn, conn.cursor() as cur:
+                if batch.conversations:
+                    rows = _clean_rows(_dedupe_conversations(batch.conversations))
+                    psycopg2.extras.execute_values(cur, UPSERT_CONVERSATIONS, rows, page_size=1000)
+                if batch.participants:
+                    rows = _clean_rows(_dedupe_participants(batch.participants))
+                    psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
+                copy = (
+                    batch.messages_copy
+                    if batch.messages_copy is not None
+                    else (copy_text(batch.messages) if batch.messages else "")
+                )
+                if copy:
+                    self._load_messages(cur, copy)
+                if batch.attachments:
+                    rows = _clean_rows(_dedupe_attachments(batch.attachments))
+                    psycopg2.extras.execute_values(cur, UPSERT_ATTACHMENTS, rows, page_size=1000)
+                if batch.errors:
+                    psycopg2.extras.execute_values(
+                        cur,
+                        INSERT_ERRORS,
+                        [
+                            tuple(
+                                _clean(v)
+                                for v in (
+                                    run_id,
+                                    e.created_at,
+                                    e.phase,
+                                    e.severity,
+                                    e.conversation_id,
+                                    e.message_id,
+                                    e.error_type,
+                                    e.message,
+                                    e.raw_snippet,
+                                )
+                            )
+                            for e in batch.errors
+                        ],
+                        page_size=1000,
+                    )
+                update = dict(batch.run_update)
+                if batch.checkpoint is not None:
+                    update["checkpoint"] = batch.checkpoint
+                if update:
+                    self._update_run(cur, run_id, update)
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+
+    def _load_messages(self, cur: Any, copy: str) -> None:
+        """Straight into messages when nothing is there yet; else through the staging table and a merge."""
+        columns = _cols(MESSAGE_COLUMNS)
+        cur.execute("SAVEPOINT direct_copy")
+        try:
+            cur.copy_expert(f"COPY messages ({columns}) FROM STDIN", io.StringIO(copy))
+        except psycopg2.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT direct_copy")
+            cur.copy_expert(f"COPY stage_messages ({columns}) FROM STDIN", io.StringIO(copy))
+            cur.execute(MERGE_MESSAGES)
+            cur.execute("TRUNCATE stage_messages")
+        else:
+            cur.execute("RELEASE SAVEPOINT direct_copy")
+
+    def _update_run(self, cur: Any, run_id: str, fields: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{name} = %s" for name in fields)
+        cur.execute(
+            f"UPDATE etl_runs SET {assignments} WHERE id = %s", [*(_db_value(v) for v in fields.values()), run_id]
+        )
+
+    def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
+        try:
+            with self.conn, self.conn.cursor() as cur:
+                self._update_run(cur, run_id, fields)
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(f"SELECT {_cols(RUN_FIELDS)} FROM etl_runs ORDER BY started_at DESC LIMIT %s", (limit,))
+            return [{k: _plain(v) for k, v in zip(RUN_FIELDS, row, strict=True)} for row in cur.fetchall()]
+
+    def errors(self, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT {_cols(ERROR_FIELDS)} FROM etl_errors"
+        params: list[Any] = []
+        if run_id:
+            sql += " WHERE run_id = %s"
+            params.append(run_id)
+        sql += " ORDER BY id"
+        if limit:
+            sql += " LIMIT %s"
+            params.append(limit)
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return [{k: _plain(v) for k, v in zip(ERROR_FIELDS, row, strict=True)} for row in cur.fetchall()]
+
+    def table_counts(self) -> dict[str, int]:
+        tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")
+        with self.conn, self.conn.cursor() as cur:
+            counts = {}
+            for table in tables:
+                cur.execute(f"SELECT count(*) FROM {table}")
+                counts[table] = cur.fetchone()[0]
+            return counts
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return psycopg2.extras.Json(value)
+    return _clean(value)
+
+
+def _plain(value: Any) -> Any:
+    """Database values as the SQLite loader gives them: ISO text for times."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
+
+
+def _reason(exc: Exception) -> str:
+    """psycopg2's message, first line, without a password."""
+    text = (getattr(exc, "pgerror", None) or str(exc) or type(exc).__name__).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    first = first.removeprefix("ERROR:").strip()
+    return redact_text(first)

@@ -1,0 +1,12 @@
+"""`python -m skype_etl_gui.etl.worker SETTINGS`: the producer as a process of its own.
+
+A module apart from producer.py so that what it pickles names the real module,
+not `__main__`.
+"""
+
+import sys
+
+from skype_etl_gui.etl.producer import worker_main
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1:]))
