@@ -175,6 +175,7 @@ class _Run:
             worker = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment()
             )
+            assert worker.stdout is not None
             self.context.watch_process(worker.pid)
             self._worker_stdin = worker.stdin
             try:

@@ -50,13 +50,20 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
     return ", ".join(columns)
 
 
+def _changed(columns: list[str], table: str) -> str:
+    """True when the incoming row differs from the stored one in any of `columns` (NULLs compare as values)."""
+    incoming = _cols([f"EXCLUDED.{c}" for c in columns])
+    stored = _cols([f"{table}.{c}" for c in columns])
+    return f"({incoming}) IS DISTINCT FROM ({stored})"
+
+
 _MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
 MERGE_MESSAGES = (
     f"INSERT INTO messages AS m ({_cols(MESSAGE_COLUMNS)}) SELECT {_cols(MESSAGE_COLUMNS)} FROM stage_messages "
     f"ON CONFLICT (conversation_id, id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _MESSAGE_UPDATE)} "
     "WHERE coalesce(EXCLUDED.version, -1) > coalesce(m.version, -1) "
     "OR (coalesce(EXCLUDED.version, -1) = coalesce(m.version, -1) "
-    f"AND ({_cols(['EXCLUDED.' + c for c in _MESSAGE_UPDATE])}) IS DISTINCT FROM ({_cols(['m.' + c for c in _MESSAGE_UPDATE])}))"
+    f"AND {_changed(_MESSAGE_UPDATE, 'm')})"
 )
 UPSERT_ATTACHMENTS = (
     f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_COLUMNS)}) VALUES %s "
@@ -73,7 +80,7 @@ _CONV_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
 UPSERT_CONVERSATIONS = (
     f"INSERT INTO conversations AS c ({_cols(CONVERSATION_COLUMNS)}) VALUES %s "
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _CONV_UPDATE)} "
-    f"WHERE ({_cols(['EXCLUDED.' + c for c in _CONV_UPDATE])}) IS DISTINCT FROM ({_cols(['c.' + c for c in _CONV_UPDATE])})"
+    f"WHERE {_changed(_CONV_UPDATE, 'c')}"
 )
 INSERT_ERRORS = (
     "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
