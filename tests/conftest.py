@@ -177,7 +177,7 @@ class PgDatabase:
                         (table,),
                     )
                     columns = [r[0] for r in cur.fetchall() if r[0] != "run_id"]
-                    cur.execute(f'SELECT {", ".join(columns)} FROM {table} ORDER BY {key} COLLATE "C"')
+                    cur.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}")
                     result[table] = [_normalised(columns, row) for row in cur.fetchall()]
             return result
         finally:

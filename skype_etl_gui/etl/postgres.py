@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,24 +27,28 @@ from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUM
 
 _SPECIAL = re.compile(r"[\\\t\n\r\x00]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
-_JSON_NUL = "\\u0000"  # jsonb refuses it; the JSON encoder writes NUL this way
 
 
-def copy_text(rows: list[tuple[Any, ...]]) -> str:
-    """Rows as COPY text: tab-separated, \\N for NULL, backslash escapes; NUL characters dropped."""
+def copy_text(rows: list[tuple[Any, ...]], on_nul: Callable[[tuple[Any, ...]], None] | None = None) -> str:
+    """Rows as COPY text: tab-separated, \\N for NULL, backslash escapes; NUL characters dropped.
+
+    `on_nul(row)` hears of each row that lost a NUL character (PostgreSQL cannot store them).
+    """
     search = _SPECIAL.search
+
+    def escape(value: str, row: tuple[Any, ...]) -> str:
+        if "\x00" in value and on_nul is not None:
+            on_nul(row)
+        return value.translate(_ESCAPES)
+
     lines = [
         "\t".join(
-            [
-                "\\N" if v is None else (v.translate(_ESCAPES) if search(v) else v) if type(v) is str else repr(v)
-                for v in row
-            ]
+            ["\\N" if v is None else (escape(v, row) if search(v) else v) if type(v) is str else repr(v) for v in row]
         )
         for row in rows
     ]
     lines.append("")
-    text = "\n".join(lines)
-    return text.replace(_JSON_NUL, "") if _JSON_NUL in text else text
+    return "\n".join(lines)
 
 
 def _cols(columns: tuple[str, ...] | list[str]) -> str:
@@ -90,8 +95,8 @@ INSERT_ERRORS = (
 
 def _clean(value: Any) -> Any:
     """Text PostgreSQL can store: no NUL characters, in strings or in JSON."""
-    if isinstance(value, str) and ("\x00" in value or _JSON_NUL in value):
-        return value.replace("\x00", "").replace(_JSON_NUL, "")
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "")
     return value
 
 
@@ -105,12 +110,15 @@ def _dedupe_conversations(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def _dedupe_participants(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One row per participant, as the row-by-row upsert would leave it: the first source, the first name."""
     by_key: dict[tuple[Any, Any], tuple[Any, ...]] = {}
     for row in rows:
         key = (row[0], row[1])
         kept = by_key.get(key)
-        if kept is None or (kept[2] is None and row[2] is not None):
+        if kept is None:
             by_key[key] = row
+        elif kept[2] is None and row[2] is not None:
+            by_key[key] = (kept[0], kept[1], row[2], kept[3])
     return list(by_key.values())
 
 

@@ -81,7 +81,8 @@ class Producer:
         self.transformer = Transformer(self.context, run_id)
         self.batch_size = batch_size
         self.emit = emit
-        self.copy_text: Callable[[list[tuple[Any, ...]]], str] | None = None
+        self.copy_text: Callable[..., str] | None = None
+        self._last_nul_row: tuple[Any, Any] | None = None
         if target_kind == "postgresql":
             from .postgres import copy_text
 
@@ -133,6 +134,14 @@ class Producer:
                 self.messages += len(rows.messages)
             self.position = {"conversation_index": event.index, "entries_done": event.offset + len(event.entries)}
 
+    def _nul_removed(self, row: tuple[Any, ...]) -> None:
+        if (row[0], row[1]) == self._last_nul_row:
+            return  # one warning a message, however many of its fields had NULs
+        self._last_nul_row = (row[0], row[1])
+        self.context.record_error(
+            "load", "warning", "NulRemoved", "NUL characters removed: PostgreSQL cannot store them", row[0], row[1]
+        )
+
     def _conversation(self, header: dict[str, Any]) -> None:
         row, members = self.transformer.conversation(header)
         if row is not None:
@@ -144,7 +153,7 @@ class Producer:
         batch.messages = keep_winners(batch.messages)
         batch.message_count = len(batch.messages)
         if self.copy_text is not None and batch.messages:
-            batch.messages_copy = self.copy_text(batch.messages)
+            batch.messages_copy = self.copy_text(batch.messages, self._nul_removed)
             batch.messages = []
         batch.errors = self.context.drain_errors()
         batch.position = dict(self.position)

@@ -340,9 +340,7 @@ def conversation_kind(conv_id: str) -> str:
 
 
 def _json_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else _dumps_or_repr(value)
 
 
 def _str_id(value: Any) -> str | None:
@@ -537,7 +535,15 @@ class Transformer:
             return edited_at, deleted_at, None
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+# an escaped NUL, not an escaped backslash followed by "u0000"
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _JSON(value: Any) -> str:
+    """JSON text any database can store: NUL characters, which PostgreSQL's jsonb refuses, are left out."""
+    text = _ENCODE(value)
+    return _JSON_NUL.sub(r"\1", text) if "\\u0000" in text else text
 
 
 def _dumps_or_repr(value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 
 from skype_etl_gui.etl.context import ETLContext
 from skype_etl_gui.etl.transformer import Transformer, iso_timestamp, millis_to_iso, participant_ids
-from tests.conftest import Database, conversation, export_document, message, write_export
+from skype_etl_gui.etl import ETLPipeline
+from tests.conftest import Database, PgDatabase, conversation, export_document, message, write_export
 
 URI = "https://api.asm.skype.com/v1/objects/0-weu-d3-0123456789abcdef0123456789abcdef"
 CARD = base64.b64encode(json.dumps({"attachments": [{"content": {"title": "Hi", "text": "A card"}}]}).encode()).decode()
@@ -176,18 +178,22 @@ CASES: list[tuple[str, str, Any, str]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """Every case as one message of one export, imported once."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def imported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Every case as one message of one export, imported once into each database."""
     tmp = tmp_path_factory.mktemp("types")
     messages = [message(str(i), content, mtype) for i, (_, mtype, content, _) in enumerate(CASES)]
     path = write_export(tmp / "types.json", export_document([conversation("8:anna", messages)]))
-    database = Database(tmp / "types.db")
-    from skype_etl_gui.etl import ETLPipeline
-
+    if request.param == "sqlite":
+        database: Any = Database(tmp / "types.db")
+    else:
+        server = request.getfixturevalue("pg_server")
+        database = PgDatabase(server, server.create_database())
     summary = ETLPipeline(database.url).run(path)
     assert summary["status"] == "completed"
-    return database
+    yield database
+    if request.param == "postgresql":
+        server.drop_database(database.name)
 
 
 @pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)), ids=[c[0] for c in CASES])
