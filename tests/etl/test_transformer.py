@@ -1,4 +1,4 @@
-"""Each message family's content_text and fields, table-driven, through a real import into SQLite."""
+"""Each message family's content_text and fields, table-driven, through real imports into SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.etl.context import ETLContext
 from skype_etl_gui.etl.transformer import Transformer, iso_timestamp, millis_to_iso, participant_ids
-from skype_etl_gui.etl import ETLPipeline
 from tests.conftest import Database, PgDatabase, conversation, export_document, message, write_export
 
 URI = "https://api.asm.skype.com/v1/objects/0-weu-d3-0123456789abcdef0123456789abcdef"
