@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -199,11 +200,55 @@ def _version_key(row: tuple[Any, ...]) -> float:
 FRAME_HEADER = 8
 
 
-def write_frame(out: IO[bytes], item: Any) -> None:
+def frame(item: Any) -> bytes:
     data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(FRAME_HEADER, "little"))
-    out.write(data)
-    out.flush()
+    return len(data).to_bytes(FRAME_HEADER, "little") + data
+
+
+class FrameWriter:
+    """Writes frames from a thread of its own: the pipe holds little, this holds a few batches more.
+
+    Writing releases the interpreter lock, so the producer keeps parsing while a
+    batch waits for the importing process to take it.
+    """
+
+    def __init__(self, out: IO[bytes], depth: int = 2) -> None:
+        self.out = out
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.broken = threading.Event()
+        self.thread = threading.Thread(target=self._write, name="skype-etl-frame-writer", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        while True:
+            data = self.frames.get()
+            if data is None:
+                return
+            try:
+                self.out.write(data)
+                self.out.flush()
+            except (BrokenPipeError, OSError):
+                self.broken.set()
+                return
+
+    def put(self, item: Any) -> None:
+        data = frame(item)
+        while not self.broken.is_set():
+            try:
+                self.frames.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the importing process stopped reading")
+
+    def close(self) -> None:
+        while self.thread.is_alive():
+            try:
+                self.frames.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
 
 
 def read_frame(source: IO[bytes]) -> Any:
@@ -255,22 +300,22 @@ def worker_main(argv: list[str]) -> int:
                 batch_size.value = int(line)
 
     threading.Thread(target=listen, daemon=True).start()
+    writer = FrameWriter(out)
     try:
         try:
             producer = Producer(
-                settings["export"],
-                settings["run_id"],
-                batch_size,
-                lambda b: write_frame(out, b),
-                target_kind=settings["target_kind"],
+                settings["export"], settings["run_id"], batch_size, writer.put, target_kind=settings["target_kind"]
             )
             producer.run()
         except ExportError as exc:
-            write_frame(out, ProducerFailure("export", str(exc)))
+            writer.put(ProducerFailure("export", str(exc)))
         except ExportReadError as exc:
-            write_frame(out, ProducerFailure("read", str(exc)))
+            writer.put(ProducerFailure("read", str(exc)))
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
-            write_frame(out, ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            writer.put(ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        writer.close()
     except BrokenPipeError:
         return 0  # the importing process stopped reading: it cancelled or is gone
     return 0

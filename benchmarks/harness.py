@@ -1,0 +1,89 @@
+"""What the benchmarks share: sample exports, one measurement per child process, the import itself.
+
+Each measurement runs in a fresh process so its peak RSS is its own (the
+importing process plus its worker, each one's peak: an upper bound of the sum).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def make_sample(folder: str, messages: int) -> str:
+    from skype_etl_gui.sample import write_sample
+
+    export = os.path.join(folder, f"sample-{messages}.tar")
+    print(f"writing a sample export of {messages:,} messages ...", flush=True)
+    write_sample(export, messages=messages, seed=7)
+    return export
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+def import_export(export: str, url: str, batch_size: int, parallel: bool) -> dict[str, Any]:
+    from skype_etl_gui.etl import ETLPipeline
+
+    start = time.perf_counter()
+    summary = ETLPipeline(url, batch_size=batch_size, parallel=parallel).run(export)
+    assert summary["status"] == "completed", summary
+    return {"seconds": time.perf_counter() - start, "messages": summary["messages"]}
+
+
+def run_child(script: str, kind: str, export: str, target: str, batch_size: int) -> dict[str, Any]:
+    """Run `script --child KIND` in a fresh process; returns the JSON it prints last."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--child",
+            kind,
+            "--export",
+            export,
+            "--target",
+            target,
+            "--batch-size",
+            str(batch_size),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def child_main(kinds: dict[str, Callable[[str, str, int], dict[str, Any]]], argv: list[str]) -> None:
+    kind, export, target, batch_size = argv[1], argv[3], argv[5], int(argv[7])
+    result = kinds[kind](export, target, batch_size)
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return min(runs, key=lambda r: r["seconds"])
+
+
+def line(label: str, result: dict[str, Any], floor: dict[str, Any] | None = None) -> str:
+    text = (
+        f"{label:<22}: {result['seconds']:6.2f} s {result['messages'] / result['seconds']:>9,.0f} msg/s  "
+        f"peak RSS {result['peak_rss_mb']:4.0f} MB"
+    )
+    if floor is not None:
+        text += f"  ratio {result['seconds'] / floor['seconds']:.2f}x the floor"
+    return text

@@ -1,0 +1,126 @@
+"""End-to-end PostgreSQL import against the raw COPY floor, measured in the same run.
+
+The floor: ijson's C backend building every message of the same export, plus
+COPY of the same minimal rows (conversation_id, id, sender, time, type,
+content) into an indexed table, one transaction per batch. The server is a
+throwaway cluster started here (fsync on, as a user's server would be).
+
+    python benchmarks/import_postgres.py --messages 300000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+from harness import ROOT, best_of, child_main, import_export, line, make_sample, run_child
+
+
+def floor(export: str, url: str, batch_size: int) -> dict[str, Any]:
+    import ijson
+    import psycopg2
+
+    from skype_etl_gui.etl.extractor import Extractor
+    from skype_etl_gui.etl.postgres import copy_text
+
+    start = time.perf_counter()
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE m (conversation_id TEXT, id TEXT, sender_id TEXT, sent_at TIMESTAMPTZ, message_type TEXT, "
+            "content TEXT, PRIMARY KEY (conversation_id, id))"
+        )
+        cur.execute("CREATE INDEX m_time ON m (conversation_id, sent_at)")
+    stream, closing = Extractor(export)._open_stream()
+    rows: dict[tuple[Any, Any], tuple[Any, ...]] = {}  # COPY refuses repeated keys: the last entry stays
+    count = 0
+
+    def flush() -> None:
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS seen (LIKE m) ON COMMIT DROP")
+            cur.copy_expert("COPY seen FROM STDIN", io.StringIO(copy_text(list(rows.values()))))
+            cur.execute("INSERT INTO m SELECT * FROM seen ON CONFLICT DO NOTHING")
+
+    def flush_direct() -> None:
+        with conn, conn.cursor() as cur:
+            cur.copy_expert("COPY m FROM STDIN", io.StringIO(copy_text(list(rows.values()))))
+
+    for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
+        key = (msg.get("conversationid"), msg.get("id"))
+        if key[1] is None:
+            continue
+        rows[key] = (
+            key[0],
+            key[1],
+            msg.get("from"),
+            msg.get("originalarrivaltime"),
+            msg.get("messagetype"),
+            msg.get("content"),
+        )
+        if len(rows) >= batch_size:
+            try:
+                flush_direct()
+            except psycopg2.errors.UniqueViolation:  # an edit of a message of an earlier batch
+                flush()
+            count += len(rows)
+            rows = {}
+    if rows:
+        flush()
+        count += len(rows)
+    for obj in closing:
+        obj.close()
+    conn.close()
+    return {"seconds": time.perf_counter() - start, "messages": count}
+
+
+KINDS = {
+    "floor": floor,
+    "worker": lambda export, url, n: import_export(export, url, n, parallel=True),
+    "single": lambda export, url, n: import_export(export, url, n, parallel=False),
+}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(KINDS, sys.argv[1:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=300_000)
+    parser.add_argument("--export")
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.pgserver import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL is not installed")
+    server = PostgresServer(bindir, fsync=True).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            export = args.export or make_sample(tmp, args.messages)
+            best = {}
+            for kind in KINDS:
+                runs = []
+                for _ in range(args.repeat):
+                    name = server.create_database()
+                    runs.append(run_child(__file__, kind, export, server.url(name), args.batch_size))
+                    server.drop_database(name)
+                best[kind] = best_of(runs)
+    finally:
+        server.stop()
+    print(f"export: {os.path.basename(export)}, {best['worker']['messages']:,} message entries, best of {args.repeat}")
+    print(line("floor (COPY)", best["floor"]))
+    print(line("import, worker process", best["worker"], best["floor"]))
+    print(line("import, one process", best["single"], best["floor"]))
+    print("target: the default import (worker process) at most 1.5x the floor, peak RSS under 200 MB")
+
+
+if __name__ == "__main__":
+    main()
