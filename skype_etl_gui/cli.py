@@ -141,11 +141,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         context.subscribe("progress", reporter.on_progress)
         context.subscribe("memory", reporter.on_memory)
     if args.resume and not args.quiet:
-        print(
-            "Resuming is not available in this version: importing the whole export; "
-            "messages already stored are not duplicated.",
-            file=sys.stderr,
-        )
+
+        def announce(checkpoint: dict[str, Any]) -> None:
+            if checkpoint.get("restored"):
+                print(
+                    f"Resuming the interrupted import {checkpoint.get('run_id')}: "
+                    f"{checkpoint.get('messages', 0):,} messages already imported are skipped",
+                    file=sys.stderr,
+                )
+
+        context.subscribe("checkpoint", announce)
     interrupted: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -165,6 +170,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list[int]) -> int:
     status = summary["status"]
+    if args.resume and not summary["resumed"] and not args.quiet:
+        print(f"skype-etl: {summary['resume_note']}", file=sys.stderr)
     if status == "completed" and not args.quiet:
         print(
             f"Imported {summary['messages']:,} messages in {summary['conversations']:,} conversations "
@@ -180,13 +187,13 @@ def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list
     elif status == "cancelled":
         print(
             f"skype-etl: stopped after {summary['messages']:,} messages; what was imported is kept "
-            "(run the same command again to finish)",
+            "(add --resume to the same command to continue from there)",
             file=sys.stderr,
         )
     elif status == "failed":
         print(
             f"skype-etl: error: {summary.get('error')}; what was imported so far is kept "
-            "(fix the cause and run the same command again)",
+            "(fix the cause and import again; --resume continues from there if the export is unchanged)",
             file=sys.stderr,
         )
     if args.json:

@@ -303,7 +303,7 @@ class ETLContext:
         self.checkpoint = dict(checkpoint)
         self.progress.messages = int(checkpoint.get("messages", 0))
         self.progress.conversations = int(checkpoint.get("conversations", 0))
-        self._emit("checkpoint", dict(checkpoint))
+        self._emit("checkpoint", {**checkpoint, "restored": True})
         return self.checkpoint
 
     # --- summary -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import tarfile
 from collections.abc import Callable, Iterator
@@ -75,7 +76,50 @@ class ConversationEnd:
     message_count: int
 
 
-Event = ConversationStart | MessageChunk | ConversationEnd
+@dataclass
+class Position:
+    """A place in the export: conversation `conversation_index`, its first `entries_done` entries behind.
+
+    `byte_offset` is where the next entry (or, with no `header`, the next
+    conversation) starts in messages.json, when it is known exactly; a resume
+    then seeks there instead of parsing everything before it. `header` holds the
+    conversation's keys that came before its MessageList, to rebuild the parse.
+    """
+
+    conversation_index: int = 0
+    entries_done: int = 0
+    byte_offset: int | None = None
+    header: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_index": self.conversation_index,
+            "entries_done": self.entries_done,
+            "byte_offset": self.byte_offset,
+            "header": self.header,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Position:
+        offset = data.get("byte_offset")
+        header = data.get("header")
+        return cls(
+            int(data.get("conversation_index", 0)),
+            int(data.get("entries_done", 0)),
+            int(offset) if isinstance(offset, int) else None,
+            header if isinstance(header, dict) else None,
+        )
+
+
+@dataclass
+class Boundary:
+    """Asked for with `request_boundary()`: everything before `position` has been handed on."""
+
+    position: Position
+
+
+Event = ConversationStart | MessageChunk | ConversationEnd | Boundary
+PRECISE_BUDGET = 256 * 1024  # bytes read one at a time while looking for an entry's first byte
 
 
 @dataclass
@@ -126,13 +170,18 @@ def fingerprint(path: str | os.PathLike[str], sample: int = 1 << 20) -> str:
 class Extractor:
     """Reads one export; `events()` yields conversation starts, message chunks and ends."""
 
-    def __init__(self, path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE, start: Position | None = None
+    ) -> None:
+        """`start`: continue from a checkpoint's position instead of the beginning."""
         self.path = Path(path)
         self.chunk_size = chunk_size
+        self.start = start
         self.header = ExportHeader()
         self._reader: _CountingReader | None = None
         self._member_file: IO[bytes] | None = None
         self._member_size = 0
+        self._feeder: _Feeder | None = None
         self.source = self.inspect()
 
     # --- recognising the input -----------------------------------------------------
@@ -194,33 +243,54 @@ class Extractor:
             return self._member_file.tell()
         return self._reader.count if self._reader else 0
 
-    def _open_stream(self) -> tuple[IO[bytes], list[Any]]:
-        """The messages.json byte stream, and what to close afterwards."""
+    def _open_stream(self, offset: int = 0) -> tuple[IO[bytes], list[Any]]:
+        """The messages.json byte stream from `offset` on, and what to close afterwards."""
         raw = open(self.path, "rb")  # noqa: SIM115 - closed by stream()
         kind = self.source.kind
+        closing: list[Any] = [raw]
         if kind == "tar":
-            # tarfile reads the members' data straight from the file, no extra layer
-            source: IO[bytes] = raw
-        else:
-            self._reader = _CountingReader(raw)
-            source = io.BufferedReader(self._reader, buffer_size=self.chunk_size)  # type: ignore[arg-type]
-        closing: list[Any] = [source, raw]
+            # random access: the member's data straight from the file, and a resume seeks in it
+            tar = tarfile.open(fileobj=raw, mode="r:")
+            closing.insert(0, tar)
+            for info in tar:
+                if _is_messages_member(info):
+                    member = tar.extractfile(info)
+                    if member is None:
+                        break
+                    self._member_file = member
+                    self._member_size = info.size
+                    member.seek(offset)
+                    return member, closing
+            raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
         if kind == "json":
+            raw.seek(offset)
+        self._reader = _CountingReader(raw)
+        source: IO[bytes] = io.BufferedReader(self._reader, buffer_size=self.chunk_size)  # type: ignore[arg-type]
+        closing.insert(0, source)
+        if kind == "json":
+            self._reader.count = offset
             return source, closing
         if kind == "json.gz":
-            unzipped: IO[bytes] = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
-            return unzipped, [unzipped, *closing]
-        tar = tarfile.open(fileobj=source, mode="r|gz" if kind == "tar.gz" else "r|")
-        closing.insert(0, tar)
-        for info in tar:
-            if _is_messages_member(info):
-                member = tar.extractfile(info)
-                if member is None:
+            stream: IO[bytes] = gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[assignment]
+            closing.insert(0, stream)
+        else:
+            tar = tarfile.open(fileobj=source, mode="r|gz")
+            closing.insert(0, tar)
+            found = None
+            for info in tar:
+                if _is_messages_member(info):
+                    found = tar.extractfile(info)
                     break
-                self._member_file = member
-                self._member_size = info.size
-                return member, closing
-        raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
+            if found is None:
+                raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
+            stream = found
+        _skip(stream, offset)  # compressed: no seeking, only reading past
+        return stream, closing
+
+    def request_boundary(self) -> None:
+        """Ask for a Boundary event at the next entry (or conversation) start, with its exact byte offset."""
+        if self._feeder is not None:
+            self._feeder.precise_budget = PRECISE_BUDGET
 
     def stream(self, sink: Callable[[Event], None]) -> None:
         """Stream the export into `sink`: for each conversation a start, its message chunks, an end.
@@ -228,11 +298,16 @@ class Extractor:
         `sink` runs between two reads of the input, so whatever it raises stops the
         parse at once (that is how the pipeline cancels).
         """
-        stream, closing = self._open_stream()
+        start = self.start
+        offset = start.byte_offset if start is not None and start.byte_offset is not None else None
+        stream, closing = self._open_stream(offset or 0)
         holder: list[Any] = []
         map_type = type("_RootMap", (_Map,), {"__slots__": (), "holder": holder})
-        walker = _Walker(self)
-        feeder = _Feeder(self, stream, lambda: walker.step(holder[0], sink, final=False) if holder else None)
+        walker = _Walker(self, start, precise=offset is not None)
+        prefix = _resume_prefix(start) if start is not None and offset is not None else b""
+        feeder = _Feeder(self, stream, offset or 0, prefix)
+        feeder.between_reads = lambda: walker.step(holder[0], sink, feeder, final=False) if holder else None
+        self._feeder = feeder
         try:
             try:
                 roots = list(ijson.items(feeder, "", map_type=map_type, use_float=True, buf_size=self.chunk_size))
@@ -246,8 +321,9 @@ class Extractor:
                 raise ExportReadError(f"{self.path}: invalid JSON near byte {self.bytes_read} ({exc})") from exc
             if not holder or not roots or roots[0] is not holder[0]:
                 raise ExportReadError(f"{self.path}: the top level of messages.json is not an object")
-            walker.step(holder[0], sink, final=True)
+            walker.step(holder[0], sink, feeder, final=True)
         finally:
+            self._feeder = None
             for obj in closing:
                 obj.close()
 
@@ -258,43 +334,125 @@ class Extractor:
         return collected
 
 
-class _Feeder:
-    """The file ijson reads from; between two reads the finished entries are handed on."""
+def _skip(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            raise ExportReadError("the export is shorter than the checkpoint says: has it changed?")
+        count -= len(chunk)
 
-    def __init__(self, extractor: Extractor, stream: IO[bytes], between_reads: Callable[[], None]) -> None:
+
+def _resume_prefix(start: Position) -> bytes:
+    """JSON that puts the parser where the checkpoint stood: inside conversations, maybe inside a MessageList."""
+    if start.header is None:
+        return b'{"conversations": ['
+    header = json.dumps(start.header, ensure_ascii=False)[:-1]
+    separator = ", " if start.header else ""
+    return ('{"conversations": [' + header + separator + '"MessageList": [').encode()
+
+
+class _Feeder:
+    """The file ijson reads from.
+
+    Between two reads the walker hands on the finished entries. Normally a read
+    returns a whole chunk; while a boundary is wanted it returns one byte at a
+    time, so the walker sees exactly which byte started the next entry.
+    """
+
+    def __init__(self, extractor: Extractor, stream: IO[bytes], offset: int, prefix: bytes) -> None:
         self.extractor = extractor
         self.stream = stream
-        self.between_reads = between_reads
-        self.first = True
+        self.between_reads: Callable[[], None] = lambda: None
+        self.prefix = prefix
+        self.buffer = b""
+        self.position = 0  # in buffer
+        self.offset = offset  # in messages.json, of the next byte handed out
+        self.precise_budget = 0
+        self.last_byte = b""  # the single byte of the last precise read
+        self.last_offset = -1
 
     def read(self, size: int) -> bytes:
+        if size == 0:
+            return b""  # ijson's first read only asks for the type
         self.between_reads()
+        if self.prefix:
+            prefix, self.prefix = self.prefix, b""
+            return prefix
+        if self.position >= len(self.buffer) and not self._refill():
+            return b""
+        if self.precise_budget > 0:
+            self.precise_budget -= 1
+            data = self.buffer[self.position : self.position + 1]
+            self.last_byte, self.last_offset = data, self.offset
+        else:
+            data = self.buffer[self.position : self.position + size]
+            self.last_byte = b""
+        self.position += len(data)
+        self.offset += len(data)
+        return data
+
+    def _refill(self) -> bool:
         try:
-            chunk = self.stream.read(size)
+            chunk = self.stream.read(self.extractor.chunk_size)
         except (OSError, EOFError, tarfile.TarError) as exc:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
-        if self.first and chunk:  # ijson's first read(0) only asks for the type
-            self.first = False
-            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
-        return chunk
+        if self.offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+            self.offset = 3
+        self.buffer, self.position = chunk, 0
+        return bool(chunk)
 
 
 class _Walker:
     """Takes finished conversations and messages out of the document ijson is building."""
 
-    def __init__(self, extractor: Extractor) -> None:
+    def __init__(self, extractor: Extractor, start: Position | None, precise: bool) -> None:
         self.extractor = extractor
         self.current: Any = None  # the conversation at the head of the list
-        self.index = -1
         self.started = False
-        self.taken = 0  # entries of the current MessageList already handed on
+        self.taken = 0  # entries of the current MessageList already handed on (or skipped)
         self.checked_root = False
+        self.lengths = (0, 0)  # conversations, current MessageList: to see what the last byte began
+        # resuming: at the exact place (precise), or from the top, skipping what is behind
+        self.index = (start.conversation_index - 1) if start and precise else -1
+        self.first_taken = start.entries_done if start and precise else 0
+        self.skip_to = (start.conversation_index, start.entries_done) if start and not precise else (0, 0)
 
-    def step(self, root: dict[str, Any], sink: Callable[[Event], None], final: bool) -> None:
+    def step(self, root: dict[str, Any], sink: Callable[[Event], None], feeder: _Feeder, final: bool) -> None:
+        began = self._what_began(root, feeder)
         for event in self._events(root, final):
             sink(event)
+        if began is not None or (feeder.precise_budget == 0 and feeder.last_byte):
+            feeder.precise_budget = 0
+            feeder.last_byte = b""
+            # without an offset when none was found within the budget
+            sink(Boundary(began or Position(self.index, self.taken)))
+        self.lengths = self._lengths(root)
+
+    @staticmethod
+    def _lengths(root: dict[str, Any]) -> tuple[int, int]:
+        conversations = root.get("conversations")
+        if not isinstance(conversations, list) or not conversations:
+            return (0, 0)
+        last = conversations[-1]
+        messages = last.get("MessageList") if isinstance(last, dict) else None
+        return (len(conversations), len(messages) if isinstance(messages, list) else 0)
+
+    def _what_began(self, root: dict[str, Any], feeder: _Feeder) -> Position | None:
+        """After a one-byte read: the position it began, if that byte opened the next entry or conversation."""
+        if feeder.last_byte not in (b"{", b"["):
+            return None
+        conversations, messages = self._lengths(root)
+        if conversations > self.lengths[0]:
+            # a new conversation: after the walk, it is the current one, with nothing taken
+            return Position(self.index + 1, 0, feeder.last_offset, None)
+        if messages > self.lengths[1] and self.current is not None and _conv_id(self.current) is not None:
+            # plain data: the checkpoint goes into JSON and across processes
+            header = json.loads(json.dumps(_header(self.current), default=str))
+            return Position(self.index, self.taken + messages - 1, feeder.last_offset, header)
+        return None
 
     def _events(self, root: dict[str, Any], final: bool) -> Iterator[Event]:
         if not self.checked_root and ("userId" in root or "exportDate" in root or "conversations" in root):
@@ -321,9 +479,17 @@ class _Walker:
 
     def _advance(self, conv: Any, finished: bool) -> Iterator[Event]:
         if conv is not self.current:
-            self.current, self.index, self.started, self.taken = conv, self.index + 1, False, 0
+            self.current, self.index, self.started = conv, self.index + 1, False
+            self.taken, self.first_taken = self.first_taken, 0
         conv_id = _conv_id(conv)
         messages = conv.get("MessageList") if isinstance(conv, dict) else None
+        skip_index, skip_entries = self.skip_to
+        if self.index < skip_index:  # resuming from the top: this conversation is already stored
+            if isinstance(messages, list):
+                del messages[: len(messages) - (0 if finished else 1)]
+            if finished:
+                self.current = None
+            return
         # without an id yet (a key after MessageList), messages wait for the conversation's end
         streamable = isinstance(messages, list) and (conv_id is not None or finished)
         if not self.started and (finished or (streamable and len(messages) > 1)):  # type: ignore[arg-type]
@@ -335,8 +501,13 @@ class _Walker:
             if ready_count > 0:
                 ready = messages[:ready_count]
                 del messages[:ready_count]
-                yield MessageChunk(self.index, conv_id, self.taken, ready)
+                offset = self.taken
                 self.taken += ready_count
+                if self.index == skip_index and offset < skip_entries:  # already stored
+                    ready = ready[skip_entries - offset :]
+                    offset = skip_entries
+                if ready:
+                    yield MessageChunk(self.index, conv_id, offset, ready)
         if finished:
             yield ConversationEnd(self.index, conv_id, _header(conv), self.taken)
             self.current = None

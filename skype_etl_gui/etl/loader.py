@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ RUN_FIELDS = (
     "telemetry",
     "error_message",
 )
+RESUMABLE = ("running", "failed", "cancelled")
 ERROR_FIELDS = (
     "id",
     "run_id",
@@ -81,6 +83,8 @@ class Loader(ABC):
 
     def __init__(self, target: DatabaseTarget) -> None:
         self.target = target
+        # told when a lost connection is being retried (the pipeline records it as a warning)
+        self.on_retry: Callable[[str], None] | None = None
 
     @property
     def display_url(self) -> str:
@@ -97,7 +101,8 @@ class Loader(ABC):
         """Create or migrate the tables; returns the schema version."""
 
     @abstractmethod
-    def start_run(self, run: dict[str, Any]) -> None: ...
+    def start_run(self, run: dict[str, Any], supersedes: str | None = None) -> None:
+        """Record a new run; `supersedes` (a resumed run) is marked "resumed" in the same transaction."""
 
     @abstractmethod
     def write_batch(self, run_id: str, batch: Batch) -> None:
@@ -108,6 +113,10 @@ class Loader(ABC):
 
     @abstractmethod
     def runs(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def unfinished_runs(self) -> list[dict[str, Any]]:
+        """Runs that stopped before completing (cancelled, failed, or killed while running), newest first."""
+        return [run for run in self.runs(limit=1000) if run["status"] in RESUMABLE]
 
     @abstractmethod
     def errors(self, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]: ...

@@ -23,13 +23,14 @@ from .context import ETLContext, utc_now
 from .extractor import ExportError, ExportReadError, Extractor, fingerprint
 from .loader import Batch, DatabaseError, Loader, open_loader
 from .producer import (
+    WORKER_COMMAND,
     BatchSize,
     ProducedBatch,
     Producer,
     ProducerFailure,
     read_frame,
-    worker_command,
     worker_environment,
+    worker_settings,
     worth_a_worker,
 )
 from .urls import DatabaseTarget, parse_database_url
@@ -108,14 +109,25 @@ class ETLPipeline:
         self.context = context
         context.redactor.add_secret(_password_of(self.target))
         extractor = Extractor(export_path)  # validates the input before the database is touched
+        path = Path(export_path)
+        export_fingerprint = fingerprint(path)
         loader = open_loader(self.target)
+
+        def connection_lost(message: str) -> None:
+            context.record_error("load", "warning", "ConnectionLost", message)
+
+        loader.on_retry = connection_lost
         loader.connect()
         try:
             loader.ensure_schema()
+            previous, note = _resumable(loader, path, export_fingerprint) if resume else (None, None)
             parallel = (
                 self.parallel if self.parallel is not None else worth_a_worker(export_path, WORKER_THRESHOLD_BYTES)
             )
-            return _Run(self, context, extractor, loader, Path(export_path), parallel).execute()
+            run = _Run(self, context, extractor, loader, path, parallel, export_fingerprint, previous)
+            summary = run.execute()
+            summary["resume_note"] = note
+            return summary
         finally:
             loader.close()
 
@@ -144,7 +156,10 @@ class _Run:
         loader: Loader,
         path: Path,
         parallel: bool,
+        export_fingerprint: str,
+        previous: dict[str, Any] | None = None,
     ) -> None:
+        """`previous`: the interrupted run this one continues from its checkpoint."""
         self.pipeline = pipeline
         self.context = context
         self.extractor = extractor
@@ -154,28 +169,44 @@ class _Run:
         self.batch_size = BatchSize(pipeline.batch_size)
         self._worker_stdin: Any = None
         self.run_started = False
-        self.messages = 0
-        self.conversations = 0
+        self.previous = previous
+        self.start: dict[str, Any] | None = (previous or {}).get("checkpoint") or None
+        if self.start is not None:
+            context.restore_checkpoint(self.start)
+        self.messages_skipped = int(self.start.get("messages", 0)) if self.start else 0
+        self.messages = self.messages_skipped
+        self.conversations = int(self.start.get("conversations", 0)) if self.start else 0
         self.load_s = 0.0
         self.extract_s = self.transform_s = 0.0
-        self.header: tuple[str | None, str | None] = (None, None)
-        self.fingerprint = fingerprint(path)
+        self.header: tuple[str | None, str | None] = (
+            (previous.get("export_user_id"), previous.get("export_date")) if previous else (None, None)
+        )
+        self.fingerprint = export_fingerprint
         self.started_at = utc_now()
         self.t0 = time.perf_counter()
 
     # --- the two ways of producing ------------------------------------------------------
     def _produce_inline(self) -> None:
         Producer(
-            str(self.path), self.context.run_id, self.batch_size, self.consume, target_kind=self.loader.target.kind
+            str(self.path),
+            self.context.run_id,
+            self.batch_size,
+            self.consume,
+            target_kind=self.loader.target.kind,
+            start=self.start,
         ).run()
 
     def _produce_in_worker(self) -> None:
-        command = worker_command(str(self.path), self.context.run_id, self.batch_size.value, self.loader.target.kind)
+        settings = worker_settings(
+            str(self.path), self.context.run_id, self.batch_size.value, self.loader.target.kind, self.start
+        )
         with tempfile.TemporaryFile() as stderr:
             worker = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment()
+                WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment()
             )
-            assert worker.stdout is not None
+            assert worker.stdout is not None and worker.stdin is not None
+            worker.stdin.write(settings)
+            worker.stdin.flush()
             self.context.watch_process(worker.pid)
             self._worker_stdin = worker.stdin
             try:
@@ -252,19 +283,22 @@ class _Run:
         """The run is recorded with its first batch, so an input rejected early leaves no trace."""
         if self.run_started:
             return
-        self.loader.start_run(
-            {
-                "id": self.context.run_id,
-                "export_path": str(self.path.resolve()),
-                "export_fingerprint": self.fingerprint,
-                "export_size": self.extractor.source.size,
-                "export_user_id": self.header[0],
-                "export_date": self.header[1],
-                "database_url": self.loader.display_url,
-                "status": "running",
-                "started_at": self.started_at,
-            }
-        )
+        run = {
+            "id": self.context.run_id,
+            "export_path": str(self.path.resolve()),
+            "export_fingerprint": self.fingerprint,
+            "export_size": self.extractor.source.size,
+            "export_user_id": self.header[0],
+            "export_date": self.header[1],
+            "database_url": self.loader.display_url,
+            "status": "running",
+            "started_at": self.started_at,
+            "messages_skipped": self.messages_skipped,
+        }
+        if self.previous is not None:
+            # the new run takes over the old one's checkpoint, in the same transaction that retires it
+            run.update(resumed_from=self.previous["id"], checkpoint=self.start)
+        self.loader.start_run(run, supersedes=self.previous["id"] if self.previous else None)
         self.run_started = True
 
     def _memory(self) -> None:
@@ -363,12 +397,29 @@ class _Run:
             "messages": self.messages,
             "errors": context.error_count,
             "duration_s": round(total, 3),
-            "resumed": False,
-            "messages_skipped": 0,
+            "resumed": self.previous is not None,
+            "messages_skipped": self.messages_skipped,
             "database": self.loader.display_url,
             "error": error_message,
             "telemetry": telemetry,
         }
+
+
+def _resumable(loader: Loader, path: Path, export_fingerprint: str) -> tuple[dict[str, Any] | None, str]:
+    """The newest unfinished run of this very export, and what to tell the user."""
+    unfinished = loader.unfinished_runs()
+    for run in unfinished:
+        if run["export_fingerprint"] == export_fingerprint:
+            done = (run.get("checkpoint") or {}).get("messages", 0)
+            return run, f"resuming the interrupted import {run['id']}: {done:,} messages already imported are skipped"
+    resolved = str(path.resolve())
+    for run in unfinished:
+        if run["export_path"] == resolved:
+            raise ExportError(
+                f"{path}: the file changed since the interrupted import {run['id']} read it, so that import "
+                "cannot be resumed; import it again without --resume (nothing already stored is duplicated)"
+            )
+    return None, "nothing to resume for this export: importing it in full"
 
 
 def _failure_exception(failure: ProducerFailure) -> Exception:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from .schema import SCHEMA_VERSION
 from .schema.postgres import MIGRATIONS
 from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
 
+RETRIES = 3  # reconnections after a lost connection, 0.5 s, 1 s and 2 s apart
+RETRY_DELAY_S = 0.5
 _SPECIAL = re.compile(r"[\\\t\n\r\x00]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
 
@@ -171,73 +174,111 @@ class PostgresLoader(Loader):
                     for statement in MIGRATIONS[version - 1]:
                         cur.execute(statement)
                     cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
-            with conn, conn.cursor() as cur:
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+        self._prepare_session()
+        return SCHEMA_VERSION
+
+    def _prepare_session(self) -> None:
+        """What each connection needs: the staging table for merges (temporary, so per session)."""
+        try:
+            with self.conn, self.conn.cursor() as cur:
                 cur.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS stage_messages (LIKE messages INCLUDING DEFAULTS) "
                     "ON COMMIT DELETE ROWS"
                 )
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
-        return SCHEMA_VERSION
 
-    def start_run(self, run: dict[str, Any]) -> None:
+    def start_run(self, run: dict[str, Any], supersedes: str | None = None) -> None:
         columns = [c for c in RUN_FIELDS if c in run]
-        with self.conn, self.conn.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO etl_runs ({_cols(columns)}) VALUES ({', '.join('%s' for _ in columns)})",
-                [_db_value(run[c]) for c in columns],
-            )
+
+        def insert() -> None:
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute(
+                    f"INSERT INTO etl_runs ({_cols(columns)}) VALUES ({', '.join('%s' for _ in columns)})",
+                    [_db_value(run[c]) for c in columns],
+                )
+                if supersedes:
+                    cur.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = %s", (supersedes,))
+
+        self._retrying(insert)
 
     def write_batch(self, run_id: str, batch: Batch) -> None:
-        conn = self.conn
+        self._retrying(lambda: self._write_batch(run_id, batch))
+
+    def _retrying(self, action: Callable[[], Any]) -> Any:
+        """Run one transaction; when the connection is lost, reconnect and run it again, a few times."""
+        for attempt in range(1, RETRIES + 2):
+            try:
+                return action()
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                lost = self._conn is None or self._conn.closed != 0
+                if not lost or attempt > RETRIES:
+                    raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+                if self.on_retry is not None:
+                    self.on_retry(f"lost the connection to the database ({_reason(exc)}); reconnecting, try {attempt}")
+                time.sleep(RETRY_DELAY_S * 2 ** (attempt - 1))
+                self._reconnect()
+            except psycopg2.Error as exc:
+                raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def _reconnect(self) -> None:
+        self.close()
         try:
-            with conn, conn.cursor() as cur:
-                if batch.conversations:
-                    rows = _clean_rows(_dedupe_conversations(batch.conversations))
-                    psycopg2.extras.execute_values(cur, UPSERT_CONVERSATIONS, rows, page_size=1000)
-                if batch.participants:
-                    rows = _clean_rows(_dedupe_participants(batch.participants))
-                    psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
-                copy = (
-                    batch.messages_copy
-                    if batch.messages_copy is not None
-                    else (copy_text(batch.messages) if batch.messages else "")
-                )
-                if copy:
-                    self._load_messages(cur, copy)
-                if batch.attachments:
-                    rows = _clean_rows(_dedupe_attachments(batch.attachments))
-                    psycopg2.extras.execute_values(cur, UPSERT_ATTACHMENTS, rows, page_size=1000)
-                if batch.errors:
-                    psycopg2.extras.execute_values(
-                        cur,
-                        INSERT_ERRORS,
-                        [
-                            tuple(
-                                _clean(v)
-                                for v in (
-                                    run_id,
-                                    e.created_at,
-                                    e.phase,
-                                    e.severity,
-                                    e.conversation_id,
-                                    e.message_id,
-                                    e.error_type,
-                                    e.message,
-                                    e.raw_snippet,
-                                )
+            self.connect()
+            self._prepare_session()
+        except DatabaseError:
+            pass  # the next try fails and says why, or this was the last
+
+    def _write_batch(self, run_id: str, batch: Batch) -> None:
+        conn = self.conn
+        with conn, conn.cursor() as cur:
+            if batch.conversations:
+                rows = _clean_rows(_dedupe_conversations(batch.conversations))
+                psycopg2.extras.execute_values(cur, UPSERT_CONVERSATIONS, rows, page_size=1000)
+            if batch.participants:
+                rows = _clean_rows(_dedupe_participants(batch.participants))
+                psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
+            copy = (
+                batch.messages_copy
+                if batch.messages_copy is not None
+                else (copy_text(batch.messages) if batch.messages else "")
+            )
+            if copy:
+                self._load_messages(cur, copy)
+            if batch.attachments:
+                rows = _clean_rows(_dedupe_attachments(batch.attachments))
+                psycopg2.extras.execute_values(cur, UPSERT_ATTACHMENTS, rows, page_size=1000)
+            if batch.errors:
+                psycopg2.extras.execute_values(
+                    cur,
+                    INSERT_ERRORS,
+                    [
+                        tuple(
+                            _clean(v)
+                            for v in (
+                                run_id,
+                                e.created_at,
+                                e.phase,
+                                e.severity,
+                                e.conversation_id,
+                                e.message_id,
+                                e.error_type,
+                                e.message,
+                                e.raw_snippet,
                             )
-                            for e in batch.errors
-                        ],
-                        page_size=1000,
-                    )
-                update = dict(batch.run_update)
-                if batch.checkpoint is not None:
-                    update["checkpoint"] = batch.checkpoint
-                if update:
-                    self._update_run(cur, run_id, update)
-        except psycopg2.Error as exc:
-            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+                        )
+                        for e in batch.errors
+                    ],
+                    page_size=1000,
+                )
+            update = dict(batch.run_update)
+            if batch.checkpoint is not None:
+                update["checkpoint"] = batch.checkpoint
+            if update:
+                self._update_run(cur, run_id, update)
 
     def _load_messages(self, cur: Any, copy: str) -> None:
         """Straight into messages when nothing is there yet; else through the staging table and a merge."""
@@ -260,11 +301,11 @@ class PostgresLoader(Loader):
         )
 
     def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
-        try:
+        def update() -> None:
             with self.conn, self.conn.cursor() as cur:
                 self._update_run(cur, run_id, fields)
-        except psycopg2.Error as exc:
-            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+
+        self._retrying(update)
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.conn, self.conn.cursor() as cur:

@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from .context import ErrorRecord, ETLContext
-from .extractor import ConversationEnd, ConversationStart, Event, ExportError, ExportReadError, Extractor
+from .extractor import (
+    Boundary,
+    ConversationEnd,
+    ConversationStart,
+    Event,
+    ExportError,
+    ExportReadError,
+    Extractor,
+    MessageChunk,
+    Position,
+)
 from .transformer import MESSAGE_COLUMNS, Transformer
 
 VERSION_INDEX = MESSAGE_COLUMNS.index("version")
@@ -39,7 +49,7 @@ class ProducedBatch:
     message_count: int = 0
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
-    position: dict[str, int] = field(default_factory=dict)
+    position: dict[str, Any] = field(default_factory=dict)
     conversations_done: int = 0
     messages_done: int = 0
     bytes_read: int = 0
@@ -76,9 +86,12 @@ class Producer:
         emit: Callable[[ProducedBatch], None],
         chunk_size: int | None = None,
         target_kind: str = "sqlite",
+        start: dict[str, Any] | None = None,
     ) -> None:
+        """`start`: a checkpoint to continue from (its position and the counts reached)."""
         self.context = ETLContext(run_id=run_id)
-        self.extractor = Extractor(export_path, **({"chunk_size": chunk_size} if chunk_size else {}))
+        position = Position.from_dict(start) if start else None
+        self.extractor = Extractor(export_path, start=position, **({"chunk_size": chunk_size} if chunk_size else {}))
         self.transformer = Transformer(self.context, run_id)
         self.batch_size = batch_size
         self.emit = emit
@@ -89,9 +102,10 @@ class Producer:
 
             self.copy_text = copy_text
         self.batch = ProducedBatch()
-        self.conversations = 0
-        self.messages = 0
-        self.position = {"conversation_index": 0, "entries_done": 0}
+        self.conversations = int(start.get("conversations", 0)) if start else 0
+        self.messages = int(start.get("messages", 0)) if start else 0
+        self.position = position or Position()
+        self.boundary_requested = False
         self.transform_s = 0.0
         self.emit_s = 0.0  # time handing batches on (in-process: the load itself)
         self.t0 = time.perf_counter()
@@ -101,11 +115,16 @@ class Producer:
         self.flush(final=True)
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, Boundary):
+            self.flush(position=event.position)
+            return
         t = time.perf_counter()
         self._handle(event)
         self.transform_s += time.perf_counter() - t
-        if len(self.batch.messages) >= self.batch_size.value:
-            self.flush()
+        if len(self.batch.messages) >= self.batch_size.value and not self.boundary_requested:
+            # the batch ends where the next entry begins, so its checkpoint can name the exact byte
+            self.boundary_requested = True
+            self.extractor.request_boundary()
 
     def _handle(self, event: Event) -> None:
         batch = self.batch
@@ -125,15 +144,15 @@ class Producer:
                 )
             else:
                 self.conversations += 1
-            self.position = {"conversation_index": event.index + 1, "entries_done": 0}
-        else:
+            self.position = Position(event.index + 1, 0)
+        elif isinstance(event, MessageChunk):
             if event.conversation_id is not None:
                 rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
                 batch.messages += rows.messages
                 batch.attachments += rows.attachments
                 batch.participants += rows.participants
                 self.messages += len(rows.messages)
-            self.position = {"conversation_index": event.index, "entries_done": event.offset + len(event.entries)}
+            self.position = Position(event.index, event.offset + len(event.entries))
 
     def _nul_removed(self, row: tuple[Any, ...]) -> None:
         if (row[0], row[1]) == self._last_nul_row:
@@ -149,7 +168,9 @@ class Producer:
             self.batch.conversations.append(row)
             self.batch.participants += members
 
-    def flush(self, final: bool = False) -> None:
+    def flush(self, final: bool = False, position: Position | None = None) -> None:
+        """Hand on the batch; `position` is where it ends (exactly, when a boundary was found)."""
+        self.boundary_requested = False
         batch, self.batch = self.batch, ProducedBatch()
         batch.messages = keep_winners(batch.messages)
         batch.message_count = len(batch.messages)
@@ -157,7 +178,7 @@ class Producer:
             batch.messages_copy = self.copy_text(batch.messages, self._nul_removed)
             batch.messages = []
         batch.errors = self.context.drain_errors()
-        batch.position = dict(self.position)
+        batch.position = (position or self.position).as_dict()
         batch.conversations_done = self.conversations
         batch.messages_done = self.messages
         batch.bytes_read = self.extractor.bytes_read if not final else self.extractor.bytes_total
@@ -274,9 +295,21 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def worker_command(export_path: str, run_id: str, batch_size: int, target_kind: str) -> list[str]:
-    settings = {"export": export_path, "run_id": run_id, "batch_size": batch_size, "target_kind": target_kind}
-    return [sys.executable, "-m", "skype_etl_gui.etl.worker", json.dumps(settings)]
+WORKER_COMMAND = [sys.executable, "-m", "skype_etl_gui.etl.worker"]
+
+
+def worker_settings(
+    export_path: str, run_id: str, batch_size: int, target_kind: str, start: dict[str, Any] | None
+) -> bytes:
+    """The worker's first line on stdin (a checkpoint can be larger than a command line may be)."""
+    settings = {
+        "export": export_path,
+        "run_id": run_id,
+        "batch_size": batch_size,
+        "target_kind": target_kind,
+        "start": start,
+    }
+    return json.dumps(settings).encode() + b"\n"
 
 
 def worker_environment() -> dict[str, str]:
@@ -288,9 +321,9 @@ def worker_environment() -> dict[str, str]:
 
 
 def worker_main(argv: list[str]) -> int:
-    """The worker: produce batches to stdout; new batch sizes arrive as lines on stdin."""
+    """The worker: settings as the first line on stdin, batches to stdout; later lines are new batch sizes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
-    settings = json.loads(argv[0])
+    settings = json.loads(sys.stdin.readline())
     out = sys.stdout.buffer
     batch_size = BatchSize(int(settings["batch_size"]))
 
@@ -304,7 +337,12 @@ def worker_main(argv: list[str]) -> int:
     try:
         try:
             producer = Producer(
-                settings["export"], settings["run_id"], batch_size, writer.put, target_kind=settings["target_kind"]
+                settings["export"],
+                settings["run_id"],
+                batch_size,
+                writer.put,
+                target_kind=settings["target_kind"],
+                start=settings.get("start"),
             )
             producer.run()
         except ExportError as exc:

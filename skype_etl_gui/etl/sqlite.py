@@ -107,13 +107,22 @@ class SQLiteLoader(Loader):
             raise DatabaseError(f"{self.display_url}: not a usable SQLite database ({exc})") from exc
         return SCHEMA_VERSION
 
-    def start_run(self, run: dict[str, Any]) -> None:
+    def start_run(self, run: dict[str, Any], supersedes: str | None = None) -> None:
         columns = [c for c in RUN_FIELDS if c in run]
-        with self.conn:
-            self.conn.execute(
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
                 f"INSERT INTO etl_runs ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 [_db_value(run[c]) for c in columns],
             )
+            if supersedes:
+                conn.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = ?", (supersedes,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def write_batch(self, run_id: str, batch: Batch) -> None:
         conn = self.conn
@@ -168,7 +177,7 @@ class SQLiteLoader(Loader):
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
-            f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs ORDER BY started_at DESC LIMIT ?", (limit,)
+            f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
         )
         return [_run_dict(row) for row in cursor]
 

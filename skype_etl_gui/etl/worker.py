@@ -1,4 +1,4 @@
-"""`python -m skype_etl_gui.etl.worker SETTINGS`: the producer as a process of its own.
+"""`python -m skype_etl_gui.etl.worker`: the producer as a process of its own (settings on stdin).
 
 A module apart from producer.py so that what it pickles names the real module,
 not `__main__`.
