@@ -99,6 +99,14 @@ class Database:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        conn = sqlite3.connect(self.path)
+        try:
+            with conn:
+                conn.execute(sql, params)
+        finally:
+            conn.close()
+
     def count(self, table: str) -> int:
         return int(self.one(f"SELECT count(*) FROM {table}"))
 

@@ -79,20 +79,26 @@ class PostgresServer:
             "--auth-local=trust",
             "--auth-host=scram-sha-256",
         )
+        self.run_server()
+        return self
+
+    def run_server(self) -> None:
         options = (
             f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=50"
         )
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start"
-        )
-        return self
+        log = str(self.root / "log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "-t", "60", "start")
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server as a crash would (its files stay; `run_server` brings it back)."""
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         except subprocess.CalledProcessError:
             pass
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # --- for tests ------------------------------------------------------------------

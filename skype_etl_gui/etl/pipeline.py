@@ -121,9 +121,11 @@ class ETLPipeline:
         try:
             loader.ensure_schema()
             previous, note = _resumable(loader, path, export_fingerprint) if resume else (None, None)
-            parallel = (
-                self.parallel if self.parallel is not None else worth_a_worker(export_path, WORKER_THRESHOLD_BYTES)
-            )
+            parallel = self.parallel
+            if parallel is None:
+                # what is left to read decides: a resume near the end is quicker without a worker to start
+                done = ((previous or {}).get("checkpoint") or {}).get("byte_offset") or 0
+                parallel = worth_a_worker(export_path, WORKER_THRESHOLD_BYTES + done)
             run = _Run(self, context, extractor, loader, path, parallel, export_fingerprint, previous)
             summary = run.execute()
             summary["resume_note"] = note

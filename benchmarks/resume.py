@@ -1,0 +1,91 @@
+"""The cost of resuming an import interrupted at 90 %, against a full import, measured in the same run.
+
+    python benchmarks/resume.py --messages 300000 --repeat 3
+
+Target: the resume takes at most 15 % of a full import's time. The interrupted
+import is cancelled at the first checkpoint past 90 % of the messages; the
+resume then seeks to the byte its checkpoint names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+from harness import best_of, child_main, import_export, line, make_sample, run_child
+
+
+def interrupt_at_90(export: str, url: str, batch_size: int) -> dict[str, Any]:
+    from skype_etl_gui.etl import ETLPipeline
+    from skype_etl_gui.etl.extractor import Extractor
+
+    total = sum(1 for _ in _entries(Extractor(export)))
+    pipeline = ETLPipeline(url, batch_size=batch_size)
+    context = pipeline.new_context()
+    context.subscribe("checkpoint", lambda c: c.get("messages", 0) >= 0.9 * total and pipeline.cancel())
+    summary = pipeline.run(export, context=context)
+    assert summary["status"] == "cancelled", summary
+    return {"seconds": 0.0, "messages": summary["messages"], "total": total}
+
+
+def _entries(extractor: Any) -> Any:
+    from skype_etl_gui.etl.extractor import MessageChunk
+
+    for event in extractor.events():
+        if isinstance(event, MessageChunk):
+            yield from event.entries
+
+
+def resume(export: str, url: str, batch_size: int) -> dict[str, Any]:
+    from skype_etl_gui.etl import ETLPipeline
+
+    start = time.perf_counter()
+    summary = ETLPipeline(url, batch_size=batch_size).run(export, resume=True)
+    assert summary["status"] == "completed" and summary["resumed"], summary
+    return {
+        "seconds": time.perf_counter() - start,
+        "messages": summary["messages"] - summary["messages_skipped"],
+        "skipped": summary["messages_skipped"],
+    }
+
+
+KINDS = {
+    "full": lambda export, db, n: import_export(export, f"sqlite:///{db}", n, parallel=None),
+    "interrupt": lambda export, db, n: interrupt_at_90(export, f"sqlite:///{db}", n),
+    "resume": lambda export, db, n: resume(export, f"sqlite:///{db}", n),
+}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(KINDS, sys.argv[1:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=300_000)
+    parser.add_argument("--export")
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        export = args.export or make_sample(tmp, args.messages)
+        fulls, resumes = [], []
+        for i in range(args.repeat):
+            fulls.append(run_child(__file__, "full", export, os.path.join(tmp, f"full-{i}.db"), args.batch_size))
+            db = os.path.join(tmp, f"resumed-{i}.db")
+            run_child(__file__, "interrupt", export, db, args.batch_size)
+            resumes.append(run_child(__file__, "resume", export, db, args.batch_size))
+    full, resumed = best_of(fulls), best_of(resumes)
+    print(
+        f"export: {os.path.basename(export)}, best of {args.repeat}; {resumed['skipped']:,} messages skipped on resume"
+    )
+    print(line("full import", full))
+    print(line("resume at 90 %", resumed))
+    print(f"resume / full: {resumed['seconds'] / full['seconds']:.1%} (target <= 15 %)")
+
+
+if __name__ == "__main__":
+    main()
