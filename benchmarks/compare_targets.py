@@ -5,12 +5,20 @@ python benchmarks/compare_targets.py --messages 300000 --repeat 3
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 
-from harness import ROOT, best_of, child_main, import_export, line, make_sample, run_child
+from harness import (
+    arguments,
+    child_main,
+    fresh_database,
+    import_export,
+    line,
+    make_sample,
+    measure_all,
+    postgres_server,
+)
 
 KINDS = {
     "worker": lambda export, url, n: import_export(export, url, n, parallel=True),
@@ -22,43 +30,30 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(KINDS, sys.argv[1:])
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=300_000)
-    parser.add_argument("--export")
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=1)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.pgserver import PostgresServer, find_bindir
-
-    bindir = find_bindir()
-    if bindir is None:
-        sys.exit("PostgreSQL is not installed")
-    server = PostgresServer(bindir, fsync=True).start()
-    results = {}
+    args = arguments(__doc__)
+    server = postgres_server()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             export = args.export or make_sample(tmp, args.messages)
-            for target in ("sqlite", "postgresql"):
-                for kind in KINDS:
-                    runs = []
-                    for i in range(args.repeat):
-                        if target == "sqlite":
-                            url = f"sqlite:///{os.path.join(tmp, f'{kind}-{i}.db')}"
-                            runs.append(run_child(__file__, kind, export, url, args.batch_size))
-                        else:
-                            name = server.create_database()
-                            runs.append(run_child(__file__, kind, export, server.url(name), args.batch_size))
-                            server.drop_database(name)
-                    results[(target, kind)] = best_of(runs)
+            sqlite = measure_all(
+                __file__,
+                list(KINDS),
+                export,
+                args.batch_size,
+                args.repeat,
+                lambda kind, i: (f"sqlite:///{os.path.join(tmp, f'{kind}-{i}.db')}", lambda: None),
+            )
+            postgres = measure_all(
+                __file__, list(KINDS), export, args.batch_size, args.repeat, lambda kind, i: fresh_database(server)
+            )
     finally:
         server.stop()
     print(f"export: {os.path.basename(export)}, best of {args.repeat}")
-    for (target, kind), result in results.items():
-        print(line(f"{target}, {'worker' if kind == 'worker' else 'one process'}", result))
+    for target, results in (("sqlite", sqlite), ("postgresql", postgres)):
+        for kind, result in results.items():
+            print(line(f"{target}, {'worker' if kind == 'worker' else 'one process'}", result))
     for kind in KINDS:
-        ratio = results[("postgresql", kind)]["seconds"] / results[("sqlite", kind)]["seconds"]
-        print(f"PostgreSQL / SQLite, {kind}: {ratio:.2f}x")
+        print(f"PostgreSQL / SQLite, {kind}: {postgres[kind]['seconds'] / sqlite[kind]['seconds']:.2f}x")
 
 
 if __name__ == "__main__":

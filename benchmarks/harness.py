@@ -121,3 +121,51 @@ def line(label: str, result: dict[str, Any], floor: dict[str, Any] | None = None
     if floor is not None:
         text += f"  ratio {result['seconds'] / floor['seconds']:.2f}x the floor"
     return text
+
+
+def measure_all(
+    script: str,
+    kinds: list[str],
+    export: str,
+    batch_size: int,
+    repeat: int,
+    target: Callable[[str, int], tuple[str, Callable[[], None]]],
+) -> dict[str, dict[str, Any]]:
+    """The best of `repeat` runs of each kind; `target(kind, i)` gives where to import and how to clean up."""
+    best = {}
+    for kind in kinds:
+        runs = []
+        for i in range(repeat):
+            where, cleanup = target(kind, i)
+            try:
+                runs.append(run_child(script, kind, export, where, batch_size))
+            finally:
+                cleanup()
+        best[kind] = best_of(runs)
+    return best
+
+
+def arguments(description: str | None, default_messages: int = 300_000) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=default_messages, help="size of the sample export to make")
+    parser.add_argument("--export", help="an existing export instead of a sample")
+    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=1, help="take the best of this many runs of each")
+    return parser.parse_args()
+
+
+def postgres_server() -> Any:
+    """A throwaway PostgreSQL server (fsync on, as a user's would be); the caller stops it."""
+    from tests.pgserver import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL is not installed")
+    return PostgresServer(bindir, fsync=True).start()
+
+
+def fresh_database(server: Any) -> tuple[str, Callable[[], None]]:
+    name = server.create_database()
+    return server.url(name), lambda: server.drop_database(name)

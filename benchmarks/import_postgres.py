@@ -10,7 +10,6 @@ throwaway cluster started here (fsync on, as a user's server would be).
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
@@ -18,7 +17,16 @@ import tempfile
 import time
 from typing import Any
 
-from harness import ROOT, best_of, child_main, import_export, line, make_sample, run_child
+from harness import (
+    arguments,
+    child_main,
+    fresh_database,
+    import_export,
+    line,
+    make_sample,
+    measure_all,
+    postgres_server,
+)
 
 
 def floor(export: str, url: str, batch_size: int) -> dict[str, Any]:
@@ -89,30 +97,14 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(KINDS, sys.argv[1:])
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=300_000)
-    parser.add_argument("--export")
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=1)
-    args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.pgserver import PostgresServer, find_bindir
-
-    bindir = find_bindir()
-    if bindir is None:
-        sys.exit("PostgreSQL is not installed")
-    server = PostgresServer(bindir, fsync=True).start()
+    args = arguments(__doc__)
+    server = postgres_server()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             export = args.export or make_sample(tmp, args.messages)
-            best = {}
-            for kind in KINDS:
-                runs = []
-                for _ in range(args.repeat):
-                    name = server.create_database()
-                    runs.append(run_child(__file__, kind, export, server.url(name), args.batch_size))
-                    server.drop_database(name)
-                best[kind] = best_of(runs)
+            best = measure_all(
+                __file__, list(KINDS), export, args.batch_size, args.repeat, lambda kind, i: fresh_database(server)
+            )
     finally:
         server.stop()
     print(f"export: {os.path.basename(export)}, {best['worker']['messages']:,} message entries, best of {args.repeat}")

@@ -11,7 +11,6 @@ indexed table in WAL mode. The import does all the real work on top.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sqlite3
 import sys
@@ -19,7 +18,7 @@ import tempfile
 import time
 from typing import Any
 
-from harness import best_of, child_main, import_export, line, make_sample, run_child
+from harness import arguments, child_main, import_export, line, make_sample, measure_all
 
 
 def floor(export: str, db: str, batch_size: int) -> dict[str, Any]:
@@ -78,21 +77,17 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(KINDS, sys.argv[1:])
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=300_000, help="size of the sample export to make")
-    parser.add_argument("--export", help="an existing export instead of a sample")
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=1, help="take the best of this many runs of each")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         export = args.export or make_sample(tmp, args.messages)
-        best = {}
-        for kind in KINDS:
-            runs = []
-            for i in range(args.repeat):
-                db = os.path.join(tmp, f"{kind}-{i}.db")
-                runs.append(run_child(__file__, kind, export, db, args.batch_size))
-            best[kind] = best_of(runs)
+        best = measure_all(
+            __file__,
+            list(KINDS),
+            export,
+            args.batch_size,
+            args.repeat,
+            lambda kind, i: (os.path.join(tmp, f"{kind}-{i}.db"), lambda: None),
+        )
     print(f"export: {os.path.basename(export)}, {best['worker']['messages']:,} message entries, best of {args.repeat}")
     print(line("floor", best["floor"]))
     print(line("import, worker process", best["worker"], best["floor"]))

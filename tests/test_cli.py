@@ -32,6 +32,19 @@ def skype_etl(
     )
 
 
+def wait_for_rows(db: Database, timeout_s: float = 60) -> None:
+    """Until the first batch is committed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if db.exists() and db.count("messages") > 0:
+                return
+        except Exception:  # noqa: BLE001 - the schema may not exist yet
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no batch was committed in time")
+
+
 def test_import_json_summary(small_sample: tuple[Path, SampleStats], db: Database) -> None:
     path, stats = small_sample
     done = skype_etl("import", str(path), "--db", db.url, "--json")
@@ -120,15 +133,7 @@ def test_sigint_stops_cleanly_exit_130(tmp_path: Path, db: Database) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait for the first committed batch
-        if db.exists():
-            try:
-                if db.count("messages") > 0:
-                    break
-            except Exception:  # noqa: BLE001 - the schema may not exist yet
-                pass
-        time.sleep(0.05)
+    wait_for_rows(db)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
@@ -153,3 +158,29 @@ def test_sample_command(tmp_path: Path) -> None:
     done = skype_etl("sample", str(out), "--messages", "250", "--seed", "4")
     assert done.returncode == 0 and out.stat().st_size > 0
     assert "250 message entries" in done.stderr
+
+
+def test_resume_with_nothing_to_resume_says_so(small_sample: tuple[Path, SampleStats], db: Database) -> None:
+    done = skype_etl("import", str(small_sample[0]), "--db", db.url, "--resume", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "nothing to resume" in done.stderr
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["resumed"] is False and summary["messages_skipped"] == 0
+
+
+def test_sigint_then_resume_finishes(tmp_path: Path, db: Database) -> None:
+    export = tmp_path / "big.tar"
+    assert skype_etl("sample", str(export), "--messages", "60000").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skype_etl_gui", "import", str(export), "--db", db.url, "--batch-size", "500"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for_rows(db)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "--resume" in err
+    done = skype_etl("import", str(export), "--db", db.url, "--resume", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["resumed"] is True and summary["messages_skipped"] > 0
+    assert db.one("SELECT count(*) FROM etl_runs WHERE status = 'completed'") == 1

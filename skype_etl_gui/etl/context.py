@@ -78,6 +78,20 @@ class ErrorRecord:
     raw_snippet: str | None = None
     created_at: str = field(default_factory=utc_now)
 
+    def row(self, run_id: str) -> tuple[Any, ...]:
+        """The etl_errors row, in the loaders' column order."""
+        return (
+            run_id,
+            self.created_at,
+            self.phase,
+            self.severity,
+            self.conversation_id,
+            self.message_id,
+            self.error_type,
+            self.message,
+            self.raw_snippet,
+        )
+
 
 class ETLContext:
     """Phases, progress, memory, errors and checkpoints of one run, with listeners."""

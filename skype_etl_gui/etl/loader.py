@@ -64,6 +64,13 @@ class Batch:
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
 
+    def run_fields(self) -> dict[str, Any]:
+        """What this batch changes in its run's row: counters and the checkpoint."""
+        fields = dict(self.run_update)
+        if self.checkpoint is not None:
+            fields["checkpoint"] = self.checkpoint
+        return fields
+
     def __len__(self) -> int:
         return len(self.messages) or self.message_count
 

@@ -20,11 +20,12 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
+from . import upserts
 from .loader import ERROR_FIELDS, RUN_FIELDS, Batch, DatabaseError, Loader
 from .redact import redact_text
 from .schema import SCHEMA_VERSION
 from .schema.postgres import MIGRATIONS
-from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
+from .transformer import MESSAGE_COLUMNS
 
 RETRIES = 3  # reconnections after a lost connection, 0.5 s, 1 s and 2 s apart
 RETRY_DELAY_S = 0.5
@@ -58,42 +59,13 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
     return ", ".join(columns)
 
 
-def _changed(columns: list[str], table: str) -> str:
-    """True when the incoming row differs from the stored one in any of `columns` (NULLs compare as values)."""
-    incoming = _cols([f"EXCLUDED.{c}" for c in columns])
-    stored = _cols([f"{table}.{c}" for c in columns])
-    return f"({incoming}) IS DISTINCT FROM ({stored})"
-
-
-_MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
-MERGE_MESSAGES = (
-    f"INSERT INTO messages AS m ({_cols(MESSAGE_COLUMNS)}) SELECT {_cols(MESSAGE_COLUMNS)} FROM stage_messages "
-    f"ON CONFLICT (conversation_id, id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _MESSAGE_UPDATE)} "
-    "WHERE coalesce(EXCLUDED.version, -1) > coalesce(m.version, -1) "
-    "OR (coalesce(EXCLUDED.version, -1) = coalesce(m.version, -1) "
-    f"AND {_changed(_MESSAGE_UPDATE, 'm')})"
+MERGE_MESSAGES = upserts.upsert_messages(
+    f"SELECT {_cols(MESSAGE_COLUMNS)} FROM stage_messages", upserts.postgres_differs
 )
-UPSERT_ATTACHMENTS = (
-    f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_COLUMNS)}) VALUES %s "
-    "ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in ATTACHMENT_COLUMNS[3:])
-    + " WHERE coalesce(EXCLUDED.message_version, -1) >= coalesce(a.message_version, -1)"
-)
-UPSERT_PARTICIPANTS = (
-    f"INSERT INTO participants AS p ({_cols(PARTICIPANT_COLUMNS)}) VALUES %s "
-    "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = EXCLUDED.display_name "
-    "WHERE p.display_name IS NULL AND EXCLUDED.display_name IS NOT NULL"
-)
-_CONV_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
-UPSERT_CONVERSATIONS = (
-    f"INSERT INTO conversations AS c ({_cols(CONVERSATION_COLUMNS)}) VALUES %s "
-    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _CONV_UPDATE)} "
-    f"WHERE {_changed(_CONV_UPDATE, 'c')}"
-)
-INSERT_ERRORS = (
-    "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
-    "message, raw_snippet) VALUES %s"
-)
+UPSERT_ATTACHMENTS = upserts.upsert_attachments("VALUES %s")
+UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
+UPSERT_CONVERSATIONS = upserts.upsert_conversations("VALUES %s", upserts.postgres_differs)
+INSERT_ERRORS = upserts.insert_errors("VALUES %s")
 
 
 def _clean(value: Any) -> Any:
@@ -252,31 +224,9 @@ class PostgresLoader(Loader):
                 rows = _clean_rows(_dedupe_attachments(batch.attachments))
                 psycopg2.extras.execute_values(cur, UPSERT_ATTACHMENTS, rows, page_size=1000)
             if batch.errors:
-                psycopg2.extras.execute_values(
-                    cur,
-                    INSERT_ERRORS,
-                    [
-                        tuple(
-                            _clean(v)
-                            for v in (
-                                run_id,
-                                e.created_at,
-                                e.phase,
-                                e.severity,
-                                e.conversation_id,
-                                e.message_id,
-                                e.error_type,
-                                e.message,
-                                e.raw_snippet,
-                            )
-                        )
-                        for e in batch.errors
-                    ],
-                    page_size=1000,
-                )
-            update = dict(batch.run_update)
-            if batch.checkpoint is not None:
-                update["checkpoint"] = batch.checkpoint
+                rows = [tuple(_clean(v) for v in e.row(run_id)) for e in batch.errors]
+                psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
+            update = batch.run_fields()
             if update:
                 self._update_run(cur, run_id, update)
 

@@ -6,50 +6,17 @@ import json
 import sqlite3
 from typing import Any
 
+from . import upserts
 from .loader import ERROR_FIELDS, RUN_FIELDS, Batch, DatabaseError, Loader
 from .schema import SCHEMA_VERSION
 from .schema.sqlite import MIGRATIONS
 from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
 
-
-def _placeholders(columns: tuple[str, ...]) -> str:
-    return ", ".join("?" for _ in columns)
-
-
-def _differs(columns: tuple[str, ...], table: str) -> str:
-    return " OR ".join(f"excluded.{c} IS NOT {table}.{c}" for c in columns)
-
-
-_MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
-# highest version wins; on a tie the later entry, written only when it differs
-UPSERT_MESSAGE = (
-    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({_placeholders(MESSAGE_COLUMNS)}) "
-    f"ON CONFLICT (conversation_id, id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _MESSAGE_UPDATE)} "
-    "WHERE coalesce(excluded.version, -1) > coalesce(messages.version, -1) "
-    "OR (coalesce(excluded.version, -1) = coalesce(messages.version, -1) "
-    f"AND ({_differs(tuple(_MESSAGE_UPDATE), 'messages')}))"
-)
-UPSERT_ATTACHMENT = (
-    f"INSERT INTO attachments ({', '.join(ATTACHMENT_COLUMNS)}) VALUES ({_placeholders(ATTACHMENT_COLUMNS)}) "
-    "ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in ATTACHMENT_COLUMNS[3:])
-    + " WHERE coalesce(excluded.message_version, -1) >= coalesce(attachments.message_version, -1)"
-)
-UPSERT_PARTICIPANT = (
-    f"INSERT INTO participants ({', '.join(PARTICIPANT_COLUMNS)}) VALUES ({_placeholders(PARTICIPANT_COLUMNS)}) "
-    "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = excluded.display_name "
-    "WHERE participants.display_name IS NULL AND excluded.display_name IS NOT NULL"
-)
-_CONV_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
-UPSERT_CONVERSATION = (
-    f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)}) VALUES ({_placeholders(CONVERSATION_COLUMNS)}) "
-    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _CONV_UPDATE)} "
-    f"WHERE {_differs(tuple(_CONV_UPDATE), 'conversations')}"
-)
-INSERT_ERROR = (
-    "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
-    "message, raw_snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_COLUMNS), upserts.sqlite_differs)
+UPSERT_ATTACHMENT = upserts.upsert_attachments(upserts.placeholders(ATTACHMENT_COLUMNS))
+UPSERT_PARTICIPANT = upserts.upsert_participants(upserts.placeholders(PARTICIPANT_COLUMNS))
+UPSERT_CONVERSATION = upserts.upsert_conversations(upserts.placeholders(CONVERSATION_COLUMNS), upserts.sqlite_differs)
+INSERT_ERROR = upserts.insert_errors(upserts.placeholders(9))
 
 
 class SQLiteLoader(Loader):
@@ -137,26 +104,8 @@ class SQLiteLoader(Loader):
             if batch.attachments:
                 conn.executemany(UPSERT_ATTACHMENT, batch.attachments)
             if batch.errors:
-                conn.executemany(
-                    INSERT_ERROR,
-                    [
-                        (
-                            run_id,
-                            e.created_at,
-                            e.phase,
-                            e.severity,
-                            e.conversation_id,
-                            e.message_id,
-                            e.error_type,
-                            e.message,
-                            e.raw_snippet,
-                        )
-                        for e in batch.errors
-                    ],
-                )
-            update = dict(batch.run_update)
-            if batch.checkpoint is not None:
-                update["checkpoint"] = batch.checkpoint
+                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in batch.errors])
+            update = batch.run_fields()
             if update:
                 self._update_run(run_id, update)
             conn.execute("COMMIT")

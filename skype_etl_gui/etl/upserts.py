@@ -1,0 +1,88 @@
+"""The merge rules, written once for both databases.
+
+Highest `version` wins; on a tie the later entry, written only when it differs
+(so a re-import changes nothing); a participant's name fills in once; an
+attachment follows its message's version. `run_id` names the run that first
+stored a row and is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
+
+# "a differs from b", NULLs compared as values: each dialect has its own words
+Differs = Callable[[str, str], str]
+
+
+def sqlite_differs(a: str, b: str) -> str:
+    return f"{a} IS NOT {b}"
+
+
+def postgres_differs(a: str, b: str) -> str:
+    return f"{a} IS DISTINCT FROM {b}"
+
+
+def _cols(columns: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(columns)
+
+
+def _set(columns: list[str]) -> str:
+    return ", ".join(f"{c} = excluded.{c}" for c in columns)
+
+
+def _any_changed(columns: list[str], alias: str, differs: Differs) -> str:
+    return " OR ".join(differs(f"excluded.{c}", f"{alias}.{c}") for c in columns)
+
+
+MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
+CONVERSATION_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
+
+
+def upsert_messages(source: str, differs: Differs) -> str:
+    """`source`: the VALUES or SELECT clause that provides the rows."""
+    return (
+        f"INSERT INTO messages AS m ({_cols(MESSAGE_COLUMNS)}) {source} "
+        f"ON CONFLICT (conversation_id, id) DO UPDATE SET {_set(MESSAGE_UPDATE)} "
+        "WHERE coalesce(excluded.version, -1) > coalesce(m.version, -1) "
+        "OR (coalesce(excluded.version, -1) = coalesce(m.version, -1) "
+        f"AND ({_any_changed(MESSAGE_UPDATE, 'm', differs)}))"
+    )
+
+
+def upsert_attachments(source: str) -> str:
+    return (
+        f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_COLUMNS)}) {source} "
+        f"ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET {_set(list(ATTACHMENT_COLUMNS[3:]))} "
+        "WHERE coalesce(excluded.message_version, -1) >= coalesce(a.message_version, -1)"
+    )
+
+
+def upsert_participants(source: str) -> str:
+    return (
+        f"INSERT INTO participants AS p ({_cols(PARTICIPANT_COLUMNS)}) {source} "
+        "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = excluded.display_name "
+        "WHERE p.display_name IS NULL AND excluded.display_name IS NOT NULL"
+    )
+
+
+def upsert_conversations(source: str, differs: Differs) -> str:
+    return (
+        f"INSERT INTO conversations AS c ({_cols(CONVERSATION_COLUMNS)}) {source} "
+        f"ON CONFLICT (id) DO UPDATE SET {_set(CONVERSATION_UPDATE)} "
+        f"WHERE {_any_changed(CONVERSATION_UPDATE, 'c', differs)}"
+    )
+
+
+def insert_errors(source: str) -> str:
+    return (
+        "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
+        f"message, raw_snippet) {source}"
+    )
+
+
+def placeholders(columns: tuple[str, ...] | int) -> str:
+    """VALUES (?, ?, ...) for SQLite's executemany."""
+    count = columns if isinstance(columns, int) else len(columns)
+    return f"VALUES ({', '.join('?' for _ in range(count))})"
