@@ -1,4 +1,4 @@
-"""The cost of resuming an import interrupted at 90 %, against a full import, measured in the same run.
+"""The cost of resuming an import interrupted at 90 %, against a full import, and how soon a pause holds.
 
     python benchmarks/resume.py --messages 300000 --repeat 3
 
@@ -52,10 +52,38 @@ def resume(export: str, url: str, batch_size: int) -> dict[str, Any]:
     }
 
 
+def pause_latency(export: str, url: str, batch_size: int) -> dict[str, Any]:
+    """Pause at 8 moments of an import: how long until the pipeline holds (nothing more is written)."""
+    import random
+    import threading
+
+    from skype_etl_gui.etl import ETLPipeline
+
+    pipeline = ETLPipeline(url, batch_size=batch_size)
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(pipeline.run(export)))
+    start = time.perf_counter()
+    runner.start()
+    latencies = []
+    rng = random.Random(5)
+    for _ in range(8):
+        time.sleep(rng.uniform(0.1, 0.4))
+        if not runner.is_alive():
+            break
+        asked = time.perf_counter()
+        pipeline.pause()
+        if pipeline.wait_until_holding(10):
+            latencies.append(time.perf_counter() - asked)
+        pipeline.resume()
+    runner.join()
+    return {"seconds": time.perf_counter() - start, "messages": result["messages"], "latencies": latencies}
+
+
 KINDS = {
     "full": lambda export, db, n: import_export(export, f"sqlite:///{db}", n, parallel=None),
     "interrupt": lambda export, db, n: interrupt_at_90(export, f"sqlite:///{db}", n),
     "resume": lambda export, db, n: resume(export, f"sqlite:///{db}", n),
+    "pause": lambda export, db, n: pause_latency(export, f"sqlite:///{db}", n),
 }
 
 
@@ -73,12 +101,19 @@ def main() -> None:
             # enough batches that one ends between 90 % and the end
             run_child(__file__, "interrupt", export, db, min(args.batch_size, max(args.messages // 40, 100)))
             resumes.append(run_child(__file__, "resume", export, db, args.batch_size))
+        paused = run_child(__file__, "pause", export, os.path.join(tmp, "paused.db"), args.batch_size)
     full, resumed = best_of(fulls), best_of(resumes)
     print(f"export: {os.path.basename(export)}, best of {args.repeat}")
     print(f"{resumed['skipped']:,} messages skipped on resume")
     print(line("full import", full))
     print(line("resume at 90 %", resumed))
     print(f"resume / full: {resumed['seconds'] / full['seconds']:.1%} (target <= 15 %)")
+    waits = sorted(paused["latencies"])
+    if waits:
+        print(
+            f"pause takes effect after: median {waits[len(waits) // 2] * 1000:.0f} ms, "
+            f"longest {waits[-1] * 1000:.0f} ms over {len(waits)} pauses (target <= 250 ms)"
+        )
 
 
 if __name__ == "__main__":

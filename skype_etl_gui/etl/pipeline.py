@@ -75,6 +75,7 @@ class ETLPipeline:
         self._running = threading.Event()
         self._running.set()
         self._cancel = threading.Event()
+        self._holding = threading.Event()
 
     # --- control, safe from any thread ---------------------------------------------
     def pause(self) -> None:
@@ -89,7 +90,12 @@ class ETLPipeline:
 
     @property
     def paused(self) -> bool:
+        """Pause was asked for (it takes effect at the next batch boundary)."""
         return not self._running.is_set()
+
+    def wait_until_holding(self, timeout: float | None = None) -> bool:
+        """Block until a requested pause has taken effect: the batch in flight is committed, nothing more is written."""
+        return self._holding.wait(timeout)
 
     def new_context(self) -> ETLContext:
         return ETLContext(memory_limit_mb=self.memory_limit_mb, progress_interval_s=self.progress_interval_s)
@@ -318,7 +324,9 @@ class _Run:
         pipeline = self.pipeline
         if not pipeline._running.is_set():
             self.context.update_progress(force=True)
+            pipeline._holding.set()
             pipeline._running.wait()
+            pipeline._holding.clear()
         if pipeline._cancel.is_set():
             raise Cancelled()
 

@@ -221,7 +221,7 @@ def test_pause_holds_without_writing(export: tuple[Path, SampleStats], db: Datab
     result: dict[str, Any] = {}
     worker = threading.Thread(target=lambda: result.update(pipeline.run(export[0], context=context)))
     worker.start()
-    assert paused.wait(30)
+    assert paused.wait(30) and pipeline.wait_until_holding(30)
     held = {Database(db.path).count("messages") for _ in range(3) if not threading.Event().wait(0.1)}
     assert len(held) == 1 and worker.is_alive()
     pipeline.resume()
