@@ -288,6 +288,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("skype-etl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen failure: one line, the details on request
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(
+            f"skype-etl: error: unexpected failure: {type(exc).__name__}: {redact_text(str(exc))} "
+            "(run again with --debug for the details, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

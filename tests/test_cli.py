@@ -173,7 +173,10 @@ def test_sigint_then_resume_finishes(tmp_path: Path, db: Database) -> None:
     assert skype_etl("sample", str(export), "--messages", "60000").returncode == 0
     process = subprocess.Popen(
         [sys.executable, "-m", "skype_etl_gui", "import", str(export), "--db", db.url, "--batch-size", "500"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wait_for_rows(db)
     process.send_signal(signal.SIGTERM)

@@ -24,6 +24,16 @@ SEVERITIES = ("warning", "error", "fatal")
 Listener = Callable[[Any], None]
 
 
+def short_text(value: Any, limit: int = 500) -> str:
+    """A value as text for a person to read, cut to `limit` characters; never fails, however deep it nests."""
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        return repr(value)[:limit]
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deep to show>"
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -263,10 +273,7 @@ class ETLContext:
     ) -> ErrorRecord:
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
-        snippet = None
-        if raw is not None:
-            text = raw if isinstance(raw, str) else repr(raw)
-            snippet = self.redactor.redact(text[:500])
+        snippet = None if raw is None else self.redactor.redact(short_text(raw))
         record = ErrorRecord(
             phase=phase,
             severity=severity,

@@ -19,10 +19,12 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,6 +76,7 @@ class ConversationEnd:
     conversation_id: str | None
     header: dict[str, Any]
     message_count: int
+    message_list: str = "a list"  # what MessageList was, in JSON's words
 
 
 @dataclass
@@ -310,7 +313,8 @@ class Extractor:
         self._feeder = feeder
         try:
             try:
-                roots = list(ijson.items(feeder, "", map_type=map_type, use_float=True, buf_size=self.chunk_size))
+                # numbers as ijson reads them exactly (int, or Decimal): use_float would fail on integers past 64 bits
+                roots = list(ijson.items(feeder, "", map_type=map_type, buf_size=self.chunk_size))
             except ijson.IncompleteJSONError as exc:
                 if "premature" in str(exc).lower() or "incomplete" in str(exc).lower():
                     raise ExportReadError(
@@ -346,7 +350,7 @@ def _resume_prefix(start: Position) -> bytes:
     """JSON that puts the parser where the checkpoint stood: inside conversations, maybe inside a MessageList."""
     if start.header is None:
         return b'{"conversations": ['
-    header = json.dumps(start.header, ensure_ascii=False)[:-1]
+    header = json.dumps(start.header, ensure_ascii=False, default=json_default)[:-1]
     separator = ", " if start.header else ""
     return ('{"conversations": [' + header + separator + '"MessageList": [').encode()
 
@@ -405,12 +409,24 @@ class _Feeder:
         return bool(chunk)
 
 
+_NO_CONVERSATION = object()
+
+
+def json_default(value: Any) -> Any:
+    """JSON for what ijson makes that json cannot write: Decimal numbers (as numbers where finite)."""
+    if isinstance(value, Decimal):
+        if value.is_finite():
+            return int(value) if value == value.to_integral_value() else float(value)
+        return str(value)
+    return str(value)
+
+
 class _Walker:
     """Takes finished conversations and messages out of the document ijson is building."""
 
     def __init__(self, extractor: Extractor, start: Position | None, precise: bool) -> None:
         self.extractor = extractor
-        self.current: Any = None  # the conversation at the head of the list
+        self.current: Any = _NO_CONVERSATION  # the conversation at the head of the list (may itself be None)
         self.started = False
         self.taken = 0  # entries of the current MessageList already handed on (or skipped)
         self.checked_root = False
@@ -448,9 +464,12 @@ class _Walker:
         if conversations > self.lengths[0]:
             # a new conversation: after the walk, it is the current one, with nothing taken
             return Position(self.index + 1, 0, feeder.last_offset, None)
-        if messages > self.lengths[1] and self.current is not None and _conv_id(self.current) is not None:
+        if messages > self.lengths[1] and _conv_id(self.current) is not None:
             # plain data: the checkpoint goes into JSON and across processes
-            header = json.loads(json.dumps(_header(self.current), default=str))
+            try:
+                header = json.loads(json.dumps(_header(self.current), default=json_default))
+            except (ValueError, RecursionError):
+                return None  # a header too deep to keep: the checkpoint goes without a byte offset
             return Position(self.index, self.taken + messages - 1, feeder.last_offset, header)
         return None
 
@@ -488,7 +507,7 @@ class _Walker:
             if isinstance(messages, list):
                 del messages[: len(messages) - (0 if finished else 1)]
             if finished:
-                self.current = None
+                self.current = _NO_CONVERSATION
             return
         # without an id yet (a key after MessageList), messages wait for the conversation's end
         streamable = isinstance(messages, list) and (conv_id is not None or finished)
@@ -509,8 +528,9 @@ class _Walker:
                 if ready:
                     yield MessageChunk(self.index, conv_id, offset, ready)
         if finished:
-            yield ConversationEnd(self.index, conv_id, _header(conv), self.taken)
-            self.current = None
+            kind = json_type(messages) if isinstance(conv, dict) and "MessageList" in conv else "missing"
+            yield ConversationEnd(self.index, conv_id, _header(conv), self.taken, kind)
+            self.current = _NO_CONVERSATION
 
 
 def json_type(value: Any) -> str:
@@ -523,18 +543,24 @@ def json_type(value: Any) -> str:
         return "a string"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):
         return "a number"
     return "null" if value is None else type(value).__name__
 
 
+def record_id(value: Any) -> str | None:
+    """An id as stored: text as it is, a number as text; anything else (empty, true/false, null, a list) is none."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
 def _conv_id(conv: Any) -> str | None:
-    if not isinstance(conv, dict):
-        return None
-    value = conv.get("id")
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return value if isinstance(value, str) else str(value)
+    return record_id(conv.get("id")) if isinstance(conv, dict) else None
 
 
 def _header(conv: Any) -> dict[str, Any]:

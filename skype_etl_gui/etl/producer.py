@@ -144,6 +144,14 @@ class Producer:
                 )
             else:
                 self.conversations += 1
+                if event.message_list != "a list":
+                    self.context.record_error(
+                        "extract",
+                        "warning",
+                        "InvalidMessageList",
+                        f"MessageList is {event.message_list}; the conversation is stored without messages",
+                        event.conversation_id,
+                    )
             self.position = Position(event.index + 1, 0)
         elif isinstance(event, MessageChunk):
             if event.conversation_id is not None:

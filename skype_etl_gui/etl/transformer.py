@@ -14,11 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from . import markup
-from .context import ETLContext
-from .extractor import json_type
+from .context import ETLContext, short_text
+from .extractor import json_default, json_type, record_id
 
 MESSAGE_COLUMNS = (
     "conversation_id",
@@ -343,16 +344,6 @@ def _json_or_none(value: Any) -> str | None:
     return None if value is None else _dumps_or_repr(value)
 
 
-def _str_id(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 class Transformer:
     """Turns conversations and message chunks into rows; problems go to the context."""
 
@@ -364,7 +355,7 @@ class Transformer:
     # --- conversations ---------------------------------------------------------------
     def conversation(self, header: dict[str, Any]) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         """The conversation row and its member rows; None (and an error row) without an id."""
-        conv_id = _str_id(header.get("id")) if isinstance(header, dict) else None
+        conv_id = record_id(header.get("id")) if isinstance(header, dict) else None
         if conv_id is None:
             return None, []
         thread = header.get("threadProperties")
@@ -378,7 +369,7 @@ class Transformer:
             conv_id,
             header.get("displayName") if isinstance(header.get("displayName"), str) else None,
             conversation_kind(conv_id),
-            float(version) if isinstance(version, (int, float)) and not isinstance(version, bool) else None,
+            _version(version),
             topic if isinstance(topic, str) else None,
             count if isinstance(count, int) and not isinstance(count, bool) else len(members) or None,
             _json_or_none(header.get("properties")),
@@ -421,8 +412,8 @@ class Transformer:
                 mtype = None
             if content is not None and type(content) is not str:
                 content = self._repair_content(conv_id, msg_id, content)
-            if sender is not None and type(sender) is not str:
-                sender = _str_id(sender)
+            if type(sender) is not str or not sender:
+                sender = self._repair_sender(conv_id, msg_id, sender)
             if name is not None and type(name) is not str:
                 name = None
             sent_at: str | None
@@ -486,12 +477,20 @@ class Transformer:
         )
 
     def _repair_id(self, conv_id: str, position: int, msg: Any, raw_id: Any) -> str | None:
-        msg_id = _str_id(raw_id)
+        msg_id = record_id(raw_id)
         if msg_id is None:
             self._skip(conv_id, position, msg, "MissingMessageId", "has no id")
         else:
             self._warn(conv_id, msg_id, "NonStringId", f"message id is {json_type(raw_id)}; stored as text")
         return msg_id
+
+    def _repair_sender(self, conv_id: str, msg_id: str, sender: Any) -> str | None:
+        repaired = record_id(sender)
+        if repaired is None:
+            self._warn(conv_id, msg_id, "MissingSender", f"from is {json_type(sender)}; stored without a sender")
+        else:
+            self._warn(conv_id, msg_id, "NonStringSender", f"from is {json_type(sender)}; stored as text")
+        return repaired
 
     def _repair_content(self, conv_id: str, msg_id: str, content: Any) -> str:
         self._warn(conv_id, msg_id, "NonStringContent", f"content is {json_type(content)}; stored as text", content)
@@ -535,7 +534,7 @@ class Transformer:
             return edited_at, deleted_at, None
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
 # an escaped NUL, not an escaped backslash followed by "u0000"
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
@@ -550,11 +549,11 @@ def _dumps_or_repr(value: Any) -> str:
     try:
         return _JSON(value)
     except (ValueError, RecursionError):
-        return repr(value)[:10000]
+        return short_text(value, 10000)
 
 
 def _version(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         number = float(value)
         return number if -MAX_VERSION < number < MAX_VERSION else None
     if isinstance(value, str):
