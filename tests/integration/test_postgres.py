@@ -187,3 +187,15 @@ def test_role_without_rights(small_sample: tuple[Path, SampleStats], pg_server: 
         ETLPipeline(pg_server.url(pg_db.name, user="reader", password="reader-pw")).run(small_sample[0])
     assert "reader-pw" not in str(caught.value)
     assert pg_db.count("etl_runs") == 0 if pg_db.one("SELECT to_regclass('etl_runs')") else True
+
+
+def test_no_password_in_anything_stored(tmp_path: Path, pg_server: Any, pg_db: PgDatabase) -> None:
+    """The password in the URL reaches no run row, checkpoint, error row or output."""
+    messages = [message("1"), 42, message("2", content={"x": 1})]  # error rows too
+    path = write_export(tmp_path / "e.json", export_document([conversation("8:a", messages)]))
+    done = skype_etl("import", str(path), "--db", pg_db.url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert SUPERUSER_PASSWORD not in done.stdout + done.stderr
+    dump = json.dumps(pg_db.query("SELECT * FROM etl_runs") + pg_db.query("SELECT * FROM etl_errors"), default=str)
+    assert SUPERUSER_PASSWORD not in dump
+    assert f"postgres:***@127.0.0.1:{pg_server.port}" in dump
