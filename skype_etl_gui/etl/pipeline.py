@@ -93,6 +93,11 @@ class ETLPipeline:
         """Pause was asked for (it takes effect at the next batch boundary)."""
         return not self._running.is_set()
 
+    @property
+    def is_holding(self) -> bool:
+        """A pause has taken effect: the batch in flight is committed and nothing more is written."""
+        return self._holding.is_set()
+
     def wait_until_holding(self, timeout: float | None = None) -> bool:
         """Block until a requested pause has taken effect: the batch in flight is committed, nothing more is written."""
         return self._holding.wait(timeout)
@@ -323,8 +328,8 @@ class _Run:
     def _between_batches(self) -> None:
         pipeline = self.pipeline
         if not pipeline._running.is_set():
-            self.context.update_progress(force=True)
             pipeline._holding.set()
+            self.context.update_progress(force=True)
             pipeline._running.wait()
             pipeline._holding.clear()
         if pipeline._cancel.is_set():

@@ -84,6 +84,7 @@ def _from_config(config: dict[str, Any]) -> DatabaseTarget:
         "password": config.get("password"),
         "host": config.get("host"),
         "port": config.get("port"),
+        "sslmode": config.get("sslmode"),
     }
     parts = []
     for key, value in keys.items():

@@ -1,36 +1,33 @@
-"""skype-etl-gui: the window's entry point.
-
-The full window (progress, pause, resume, error log) is still being built; until
-then this opens a small window that says what the command line can do now.
-"""
+"""skype-etl-gui: the window's entry point."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-
-from ..paths import default_database_url
+from importlib import resources
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="skype-etl-gui")
-    parser.add_argument("export", nargs="?")
-    parser.add_argument("--db", metavar="URL", default=None)
+    parser = argparse.ArgumentParser(prog="skype-etl-gui", description="Import a Skype export with a window.")
+    parser.add_argument("export", nargs="?", help="the export to fill in")
+    parser.add_argument("--db", metavar="URL", default=None, help="the database to fill in")
     args = parser.parse_args(argv)
-    from PySide6.QtWidgets import QApplication, QLabel
+
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    url = args.db or default_database_url()
-    label = QLabel(
-        "<h3>Skype Export Importer</h3>"
-        "<p>The import window is not finished yet. Import from a terminal with:</p>"
-        f"<pre>skype-etl import {args.export or 'EXPORT.tar'} --db {url}</pre>"
-    )
-    label.setWindowTitle("Skype Export Importer")
-    label.setMargin(24)
-    label.show()
-    return app.exec()
+    app.setApplicationName("Skype Export Importer")
+    app.setOrganizationName("skype-etl-gui")
+    app.setDesktopFileName("skype-etl-gui")
+    icon = resources.files("skype_etl_gui.resources").joinpath("skype-etl-gui.svg")
+    app.setWindowIcon(QIcon(str(icon)))
+    window = MainWindow(export_path=args.export, database_url=args.db)
+    window.show()
+    return int(app.exec())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,184 @@
+"""The real window, driven with pytest-qt (offscreen): import, pause, cancel, resume, errors, closing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QTableView
+
+from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.gui.main_window import MainWindow
+from skype_etl_gui.sample import SampleStats, write_sample
+from tests.conftest import Database, conversation, export_document, message, write_export
+
+FINISH_MS = 120_000
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path: Path) -> None:
+    """QSettings of this test alone, never the user's."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SampleStats]:
+    path = tmp_path_factory.mktemp("gui") / "export.tar"
+    return path, write_sample(path, messages=6000, seed=44)
+
+
+def make_window(qtbot: Any, export_path: Path, db: Database, batch_size: int = 5000) -> MainWindow:
+    window = MainWindow(export_path=str(export_path), database_url=db.url)
+    window.batch_size = batch_size
+    # a test that ends mid-run: stop the import first, so closing asks nothing
+    qtbot.addWidget(window, before_close_func=lambda w: w.controller and w.controller.stop_and_wait())
+    window.show()
+    return window
+
+
+def button(window: MainWindow, name: str) -> QPushButton:
+    found = window.findChild(QPushButton, name)
+    assert found is not None, name
+    return found
+
+
+def run_to_end(qtbot: Any, window: MainWindow) -> dict[str, Any]:
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+    # the buttons come back once the import's thread has ended
+    qtbot.waitUntil(lambda: button(window, "startButton").isEnabled(), timeout=FINISH_MS)
+    return finished.args[0]
+
+
+def test_contract_object_names(qtbot: Any, export: tuple[Path, SampleStats], db: Database) -> None:
+    window = make_window(qtbot, export[0], db)
+    for name in ("startButton", "pauseButton", "cancelButton", "errorLogButton"):
+        button(window, name)
+    assert window.findChild(QProgressBar, "progressBar") is not None
+
+
+def test_import_to_the_end(qtbot: Any, export: tuple[Path, SampleStats], db: Database) -> None:
+    path, stats = export
+    window = make_window(qtbot, path, db)
+    summary = run_to_end(qtbot, window)
+    assert summary["status"] == "completed"
+    bar = window.findChild(QProgressBar, "progressBar")
+    assert bar.value() == bar.maximum()
+    assert "Done: " in window.summary_label.text() and f"{summary['messages']:,}" in window.summary_label.text()
+    assert db.count("messages") == stats.unique_messages
+    assert window.memory_series.count() > 0 and "Memory:" in window.memory_label.text()
+    assert button(window, "startButton").isEnabled() and not button(window, "pauseButton").isEnabled()
+
+
+def test_pause_writes_nothing_then_resume_finishes(qtbot: Any, export: tuple[Path, SampleStats], db: Database) -> None:
+    window = make_window(qtbot, export[0], db, batch_size=200)
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: db.exists() and _count(db) > 0, timeout=FINISH_MS)
+        qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
+        assert button(window, "pauseButton").text() == "&Resume"
+        assert window.controller is not None
+        qtbot.waitUntil(lambda: window.controller.pipeline.is_holding, timeout=10_000)
+        held = _count(db)
+        qtbot.wait(400)  # the event loop runs on; the import must not
+        assert _count(db) == held and window.is_running()
+        qtbot.waitUntil(lambda: window.status_label.text().startswith("Paused"), timeout=5_000)
+        qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
+    assert finished.args[0]["status"] == "completed"
+    assert db.count("messages") == export[1].unique_messages
+
+
+def test_cancel_then_resume_from_the_checkpoint(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = Database(tmp_path / "reference.db")
+    ETLPipeline(reference.url).run(export[0])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked: list[int] = []
+    monkeypatch.setattr(MainWindow, "resume_choice", lambda self, done: asked.append(done) or "resume")
+    window = make_window(qtbot, export[0], db, batch_size=200)
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as first:
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: db.exists() and _count(db) > 0, timeout=FINISH_MS)
+        qtbot.mouseClick(button(window, "cancelButton"), Qt.MouseButton.LeftButton)
+    assert first.args[0]["status"] == "cancelled"
+    assert "resume" in window.summary_label.text().lower()
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
+    second = run_to_end(qtbot, window)
+    assert asked and asked[0] > 0, "the window offered to resume"
+    assert second["status"] == "completed" and second["resumed"] and second["messages_skipped"] == asked[0]
+    assert "Resumed" in window.summary_label.text()
+    assert db.snapshot() == reference.snapshot()
+
+
+def test_errors_reach_the_count_and_the_log(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    bad = [message("1"), "junk", message(None), message("2", originalarrivaltime="soon")]
+    path = write_export(tmp_path / "bad.json", export_document([conversation("8:a", bad)]))
+    window = make_window(qtbot, path, db)
+    summary = run_to_end(qtbot, window)
+    assert summary["errors"] == 3
+    assert button(window, "errorLogButton").text() == "&Errors: 3"
+    qtbot.mouseClick(button(window, "errorLogButton"), Qt.MouseButton.LeftButton)
+    table = window.error_log.findChild(QTableView, "errorTable")
+    assert table is not None and table.model().rowCount() == 3
+
+
+def test_a_bad_export_is_a_clear_message(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    path = tmp_path / "photo.tar"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 1000)
+    window = make_window(qtbot, path, db)
+    qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+    assert "not a Skype export" in window.problem_box.text()
+    assert "Traceback" not in window.problem_box.text() and not window.is_running()
+    assert not db.exists()
+
+
+def test_closing_during_a_run_stops_cleanly(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window = make_window(qtbot, export[0], db, batch_size=200)
+    qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: db.exists() and _count(db) > 0, timeout=FINISH_MS)
+    thread = window.controller.thread if window.controller else None
+    assert window.close()
+    assert thread is not None and thread.isFinished()
+    assert db.one("SELECT status FROM etl_runs") == "cancelled"
+    assert "Destroyed while thread" not in capfd.readouterr().err
+
+
+def test_gui_thread_never_stalls(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    """A 10 ms timer keeps firing during a 300,000-message import: no gap over 100 ms."""
+    path = tmp_path / "big.tar"
+    write_sample(path, messages=300_000, seed=45, media=False)
+    window = make_window(qtbot, path, db)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+        last[0] = time.perf_counter()
+        timer.start()
+    timer.stop()
+    assert finished.args[0]["status"] == "completed"
+    assert len(gaps) > 100
+    assert max(gaps) <= 0.100, f"longest stall {max(gaps) * 1000:.0f} ms"
+
+
+def _count(db: Database) -> int:
+    try:
+        return db.count("messages")
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return 0
