@@ -437,7 +437,7 @@ class MainWindow(QMainWindow):
         if self.memory_series.count() > MEMORY_POINTS:
             self.memory_series.remove(0)
             self.limit_series.remove(0)
-        self.memory_x.setRange(max(0, x - MEMORY_POINTS), max(MEMORY_POINTS, x))
+        self.memory_x.setRange(max(0, x - MEMORY_POINTS), max(20, x))  # the last minute, filling the width
 
     @Slot(object)
     def _on_errors(self, update: dict[str, Any]) -> None:

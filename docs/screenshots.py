@@ -1,0 +1,58 @@
+"""Screenshots of the window's main states, taken offscreen: ready, running, paused, finished with errors.
+
+    QT_QPA_PLATFORM=offscreen python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from skype_etl_gui.gui.main_window import MainWindow  # noqa: E402
+from skype_etl_gui.sample import write_sample  # noqa: E402
+
+
+def wait(app: QApplication, condition, timeout_s: float = 120) -> None:
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.timeout.connect(lambda: condition() and loop.quit())
+    timer.start(50)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
+        export = Path(tmp) / "8_live_sample_export.tar"
+        write_sample(export, messages=400_000, seed=3)
+        window = MainWindow(str(export), f"sqlite:///{tmp}/skype_history.db")
+        window.batch_size = 2000
+        window.resize(760, 760)
+        window.show()
+        out = HERE / "screenshots"
+        window.grab().save(str(out / "ready.png"))
+        window.start()
+        wait(app, lambda: window.memory_series.count() >= 8 and window.progress_bar.value() > 300)
+        window.grab().save(str(out / "running.png"))
+        window.toggle_pause()
+        wait(app, lambda: window.status_label.text().startswith("Paused"))
+        window.grab().save(str(out / "paused.png"))
+        window.toggle_pause()
+        wait(app, lambda: window.last_summary is not None)
+        wait(app, lambda: window.start_button.isEnabled())
+        window.grab().save(str(out / "finished.png"))
+        window.close()
+
+
+if __name__ == "__main__":
+    main()
