@@ -35,6 +35,7 @@ from ..etl.extractor import Extractor, fingerprint
 from ..etl.pipeline import DEFAULT_BATCH_SIZE
 from ..etl.urls import parse_database_url
 from ..paths import default_database_path
+from .tasks import Task, connection_test, preview
 from .worker import ImportController
 
 SSL_MODES = ["prefer", "disable", "allow", "require", "verify-ca", "verify-full"]
@@ -86,8 +87,21 @@ class MainWindow(QMainWindow):
         browse = QPushButton("&Browse…")
         browse.setObjectName("browseButton")
         browse.clicked.connect(self.choose_export)
+        self.preview_label = QLabel("")
+        self.preview_label.setObjectName("previewLabel")
+        self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.preview_label.setWordWrap(True)
         grid.addWidget(self.export_edit, 0, 0)
         grid.addWidget(browse, 0, 1)
+        grid.addWidget(self.preview_label, 1, 0, 1, 2)
+        # preview a moment after the path stops changing, off the GUI thread
+        self.preview_timer = QTimer(self)
+        self.preview_timer.setSingleShot(True)
+        self.preview_timer.setInterval(300)
+        self.preview_timer.timeout.connect(self.start_preview)
+        self.export_edit.textChanged.connect(lambda _: self.preview_timer.start())
+        self.preview_task: Task | None = None
+        self.test_task: Task | None = None
         return box
 
     def _database_box(self) -> QGroupBox:
@@ -300,14 +314,48 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def test_connection(self) -> None:
-        try:
-            loader = open_loader(self.database())
-            loader.connect()
-            loader.close()
-        except (DatabaseError, DatabaseUrlError) as exc:
-            self.test_result.setText(f"✗ {exc}")
+        if self.test_task is not None and self.test_task.thread.isRunning():
             return
-        self.test_result.setText("✓ Connected")
+        self.test_result.setText("Connecting…")
+        self.test_button.setEnabled(False)
+        task = Task(connection_test(self.database()), self)
+        task.job.done.connect(lambda message: self.test_result.setText(f"✓ {message}"))
+        task.job.failed.connect(lambda message: self.test_result.setText(f"✗ {message}"))
+        task.thread.finished.connect(lambda: self.test_button.setEnabled(True))
+        self.test_task = task
+        task.start()
+
+    # --- preview --------------------------------------------------------------------------------
+    @Slot()
+    def start_preview(self) -> None:
+        self.stop_preview()
+        path = self.export_edit.text().strip()
+        if not path or self.is_running():
+            self.preview_label.setText("")
+            return
+        self.preview_label.setText("Reading the export…")
+        task = Task(preview(path), self)
+        task.job.update.connect(self._on_preview)
+        task.job.done.connect(self._on_preview)
+        task.job.failed.connect(lambda message: self.preview_label.setText(f"✗ {message}"))
+        self.preview_task = task
+        task.start()
+
+    def stop_preview(self) -> None:
+        if self.preview_task is not None:
+            self.preview_task.cancel_and_wait()
+            self.preview_task = None
+
+    @Slot(object)
+    def _on_preview(self, found: dict[str, Any]) -> None:
+        span = f", {found['first'][:10]} to {found['last'][:10]}" if found.get("first") and found.get("last") else ""
+        text = (
+            f"{found['conversations']:,} conversations, {found['messages']:,} messages{span}; "
+            f"{found['size'] / 1_048_576:,.1f} MB ({found['kind']})"
+        )
+        if not found.get("complete"):
+            text = f"Reading… {found.get('percent', 0):.0f}%: so far " + text
+        self.preview_label.setText(text)
 
     # --- running ---------------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -318,6 +366,8 @@ class MainWindow(QMainWindow):
         if self.is_running():
             return
         export = self.export_edit.text().strip()
+        self.preview_timer.stop()
+        self.stop_preview()  # the import reads the file now
         try:
             Extractor(export)  # a clear message now, before anything else happens
             pipeline = ETLPipeline(self.database(), batch_size=self.batch_size)
@@ -567,6 +617,9 @@ class MainWindow(QMainWindow):
                 return
             self.status_label.setText("Stopping…")
             self.controller.stop_and_wait()
+        self.stop_preview()
+        if self.test_task is not None:
+            self.test_task.cancel_and_wait()
         self.settings.setValue("geometry", self.saveGeometry())
         event.accept()
 

@@ -83,6 +83,8 @@ def test_pause_writes_nothing_then_resume_finishes(qtbot: Any, export: tuple[Pat
         assert button(window, "pauseButton").text() == "&Resume"
         assert window.controller is not None
         qtbot.waitUntil(lambda: window.controller.pipeline.is_holding, timeout=10_000)
+        qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=5_000)  # progress has risen
+        assert window.progress_bar.value() < window.progress_bar.maximum()
         held = _count(db)
         qtbot.wait(400)  # the event loop runs on; the import must not
         assert _count(db) == held and window.is_running()
@@ -182,3 +184,45 @@ def _count(db: Database) -> int:
         return db.count("messages")
     except Exception:  # noqa: BLE001 - the schema may not exist yet
         return 0
+
+
+def test_preview_of_the_chosen_export(qtbot: Any, export: tuple[Path, SampleStats], db: Database) -> None:
+    path, stats = export
+    window = make_window(qtbot, path, db)
+    qtbot.waitUntil(
+        lambda: "conversations" in window.preview_label.text() and "Reading" not in window.preview_label.text(),
+        timeout=30_000,
+    )
+    text = window.preview_label.text()
+    assert f"{stats.conversations:,} conversations, {stats.messages:,} messages" in text and "(tar)" in text
+    window.export_edit.setText(str(path.parent / "missing.tar"))
+    qtbot.waitUntil(lambda: "no such file" in window.preview_label.text(), timeout=10_000)
+
+
+def test_connection_test_off_the_gui_thread(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, pg_server: Any, pg_db: Any
+) -> None:
+    window = make_window(qtbot, export[0], db)
+    window.set_database_url(pg_db.url)
+    assert window.postgres_radio.isChecked() and window.pg_database.text() == pg_db.name
+    qtbot.mouseClick(window.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.test_result.text().startswith("✓"), timeout=20_000)
+    window.pg_password.setText("wrong-password")
+    qtbot.waitUntil(lambda: window.test_button.isEnabled(), timeout=20_000)
+    qtbot.mouseClick(window.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.test_result.text().startswith("✗"), timeout=20_000)
+    assert "password authentication failed" in window.test_result.text()
+    assert "wrong-password" not in window.test_result.text()
+
+
+def test_postgres_import_from_the_window(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, pg_db: Any
+) -> None:
+    window = make_window(qtbot, export[0], db)
+    window.set_database_url(pg_db.url)
+    summary = run_to_end(qtbot, window)
+    assert summary["status"] == "completed" and "***" in summary["database"]
+    assert pg_db.count("messages") == export[1].unique_messages
+    window.settings.sync()
+    stored = Path(window.settings.fileName()).read_text()
+    assert pg_db.name in stored and "test-superuser-pw" not in stored
