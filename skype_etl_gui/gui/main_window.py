@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -35,6 +36,7 @@ from ..etl.extractor import Extractor, fingerprint
 from ..etl.pipeline import DEFAULT_BATCH_SIZE
 from ..etl.urls import parse_database_url
 from ..paths import default_database_path
+from . import passwords
 from .tasks import Task, connection_test, preview
 from .worker import ImportController
 
@@ -137,6 +139,11 @@ class MainWindow(QMainWindow):
         self.pg_password.setPlaceholderText("empty: PGPASSWORD or ~/.pgpass; never saved")
         self.pg_sslmode = QComboBox()
         self.pg_sslmode.addItems(SSL_MODES)
+        self.remember_password = QCheckBox("Remember the password in the system &keyring")
+        self.remember_password.setObjectName("rememberPasswordCheck")
+        self.remember_password.setEnabled(passwords.available())
+        if not passwords.available():
+            self.remember_password.setToolTip("No system keyring here: the password is asked each time")
         for label, widget in (
             ("Host", self.pg_host),
             ("Port", self.pg_port),
@@ -146,6 +153,7 @@ class MainWindow(QMainWindow):
             ("SSL mode", self.pg_sslmode),
         ):
             form.addRow(label, widget)
+        form.addRow("", self.remember_password)
         test_row = QHBoxLayout()
         self.test_button = QPushButton("&Test connection")
         self.test_button.setObjectName("testConnectionButton")
@@ -587,6 +595,18 @@ class MainWindow(QMainWindow):
             self.settings.setValue(f"postgresql/{key}", widget.text())  # never the password
         self.settings.setValue("postgresql/port", self.pg_port.value())
         self.settings.setValue("postgresql/sslmode", self.pg_sslmode.currentText())
+        if self.postgres_radio.isChecked():
+            name = self._password_account()
+            if self.remember_password.isChecked() and self.pg_password.text():
+                passwords.save(name, self.pg_password.text())
+            elif not self.remember_password.isChecked():
+                passwords.forget(name)
+            self.settings.setValue("postgresql/rememberPassword", self.remember_password.isChecked())
+
+    def _password_account(self) -> str:
+        return passwords.account(
+            self.pg_host.text(), self.pg_port.value(), self.pg_database.text(), self.pg_user.text()
+        )
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
@@ -604,6 +624,9 @@ class MainWindow(QMainWindow):
         self.pg_sslmode.setCurrentText(str(self.settings.value("postgresql/sslmode", "prefer")))
         if self.settings.value("database/kind", "local") == "postgresql":
             self.postgres_radio.setChecked(True)
+        if passwords.available() and self.settings.value("postgresql/rememberPassword", False, bool):
+            self.remember_password.setChecked(True)
+            self.pg_password.setText(passwords.load(self._password_account()) or "")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.is_running() and self.controller is not None:

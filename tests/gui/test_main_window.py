@@ -226,3 +226,66 @@ def test_postgres_import_from_the_window(
     window.settings.sync()
     stored = Path(window.settings.fileName()).read_text()
     assert pg_db.name in stored and "test-superuser-pw" not in stored
+
+
+class MemoryKeyring:
+    """A system keyring stand-in that lives in this test's memory (a real keyring backend class)."""
+
+    @staticmethod
+    def make() -> Any:
+        from keyring.backend import KeyringBackend
+
+        class Backend(KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.items: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.items.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.items[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                self.items.pop((service, username), None)
+
+        return Backend()
+
+
+def test_password_goes_to_the_keyring_not_the_settings(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, pg_db: Any
+) -> None:
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring.make()
+    keyring.set_keyring(backend)
+    try:
+        window = make_window(qtbot, export[0], db)
+        window.set_database_url(pg_db.url)
+        assert window.remember_password.isEnabled()
+        window.remember_password.setChecked(True)
+        assert run_to_end(qtbot, window)["status"] == "completed"
+        assert "test-superuser-pw" in backend.items.values()
+        window.settings.sync()
+        assert "test-superuser-pw" not in Path(window.settings.fileName()).read_text()
+        again = MainWindow()
+        qtbot.addWidget(again)
+        assert again.postgres_radio.isChecked() and again.pg_password.text() == "test-superuser-pw"
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_without_a_keyring_nothing_is_remembered(qtbot: Any, export: tuple[Path, SampleStats], db: Database) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        window = make_window(qtbot, export[0], db)
+        assert not window.remember_password.isEnabled()
+    finally:
+        keyring.set_keyring(previous)
