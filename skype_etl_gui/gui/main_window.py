@@ -52,7 +52,10 @@ class MainWindow(QMainWindow):
         self.batch_size = DEFAULT_BATCH_SIZE
         self.setWindowTitle("Skype Export Importer")
         self.setAcceptDrops(True)
-        self.settings = QSettings("skype-etl-gui", "skype-etl-gui")
+        # an INI file in the user's config folder on every platform (and a test can point it elsewhere)
+        self.settings = QSettings(
+            QSettings.Format.IniFormat, QSettings.Scope.UserScope, "skype-etl-gui", "skype-etl-gui"
+        )
         self.controller: ImportController | None = None
         self.last_summary: dict[str, Any] | None = None
         self.last_error: str | None = None

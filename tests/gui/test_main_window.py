@@ -289,3 +289,11 @@ def test_without_a_keyring_nothing_is_remembered(qtbot: Any, export: tuple[Path,
         assert not window.remember_password.isEnabled()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_settings_stay_in_the_test_folder(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, tmp_path: Path
+) -> None:
+    window = make_window(qtbot, export[0], db)
+    window.close()
+    assert Path(window.settings.fileName()).is_relative_to(tmp_path)
