@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import time
@@ -98,7 +99,14 @@ class ProgressReporter:
         if stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, unit="%", file=stream, dynamic_ncols=True, bar_format="{l_bar}{bar}| {postfix}")
+            # the width asked once, with a fallback: a terminal that reports no size still gets a bar
+            self.bar = tqdm(
+                total=100,
+                unit="%",
+                file=stream,
+                ncols=shutil.get_terminal_size().columns or 80,
+                bar_format="{l_bar}{bar}| {postfix}",
+            )
 
     def on_memory(self, sample: Any) -> None:
         self.memory_mb = sample.rss_mb
