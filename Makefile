@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check skype_etl_gui tests benchmarks
+	$(BIN)/ruff check skype_etl_gui tests benchmarks examples
 	$(BIN)/mypy skype_etl_gui/etl
 
 bench: $(VENV)/.installed

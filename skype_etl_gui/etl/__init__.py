@@ -1,5 +1,6 @@
 """The import pipeline. Free of Qt: the window and the command line both sit on top of it."""
 
+from .compat import SkypeETLPipeline
 from .context import ErrorRecord, ETLContext, MemorySample, PhaseInfo, Progress
 from .extractor import ExportError, ExportReadError, Extractor
 from .loader import Batch, DatabaseError, Loader, open_loader
@@ -21,6 +22,7 @@ __all__ = [
     "MemorySample",
     "PhaseInfo",
     "Progress",
+    "SkypeETLPipeline",
     "Transformer",
     "open_loader",
     "parse_database_url",
