@@ -259,7 +259,8 @@ class _Run:
         context.add_errors(produced.errors)
         self.conversations = produced.conversations_done
         self.messages = produced.messages_done
-        self.header = (produced.export_user_id, produced.export_date)
+        # a resumed parse starts after the export's header: keep what the interrupted run recorded
+        self.header = (produced.export_user_id or self.header[0], produced.export_date or self.header[1])
         self.extract_s, self.transform_s = produced.extract_s, produced.transform_s
         batch = Batch(
             conversations=produced.conversations,

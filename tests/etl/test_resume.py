@@ -11,7 +11,7 @@ import pytest
 
 from skype_etl_gui.etl import ETLPipeline, ExportError
 from skype_etl_gui.etl.extractor import Boundary, ConversationEnd, Extractor, MessageChunk, Position
-from skype_etl_gui.sample import SampleStats, write_sample
+from skype_etl_gui.sample import USER_ID, SampleStats, write_sample
 from tests.conftest import Database, conversation, export_document, message, write_export
 
 
@@ -148,6 +148,10 @@ def test_cancel_then_resume_equals_uninterrupted(
     statuses = dict(any_db.query("SELECT id, status FROM etl_runs"))
     assert statuses == {first["run_id"]: "resumed", second["run_id"]: "completed"}
     assert any_db.one("SELECT resumed_from FROM etl_runs WHERE id = ?", (second["run_id"],)) == first["run_id"]
+    # the resumed parse starts after the export's header; the run still names the export's user and date
+    assert any_db.query("SELECT export_user_id, export_date FROM etl_runs WHERE id = ?", (second["run_id"],)) == [
+        (USER_ID, "2025-04-30T18:22")
+    ]
     # the skipped records are not reported twice
     assert any_db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MissingMessageId'") == stats.without_id
 
