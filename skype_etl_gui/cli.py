@@ -17,6 +17,7 @@ from .etl import ETLPipeline
 from .etl.context import Progress
 from .etl.extractor import ExportError
 from .etl.loader import DatabaseError, open_loader
+from .etl.pipeline import REJECTED
 from .etl.redact import redact_text
 from .etl.urls import DatabaseUrlError, parse_database_url
 from .paths import default_database_url
@@ -286,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ExportError, DatabaseUrlError, DatabaseError, OSError) as exc:
+    except REJECTED as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
         hint = next((h for cls, h in HINTS.items() if isinstance(exc, cls)), "")

@@ -9,10 +9,7 @@ import warnings
 from pathlib import Path
 from typing import IO, Any
 
-from .extractor import ExportError
-from .loader import DatabaseError
-from .pipeline import ETLPipeline
-from .urls import DatabaseUrlError
+from .pipeline import REJECTED, ETLPipeline
 
 
 class SkypeETLPipeline:
@@ -81,7 +78,7 @@ class SkypeETLPipeline:
             if file_obj is not None:
                 spooled = _spool(file_obj, self.output_dir)
             summary = self.pipeline.run(spooled or file_path)  # type: ignore[arg-type]
-        except (ExportError, DatabaseError, DatabaseUrlError, OSError) as exc:
+        except REJECTED as exc:
             return {"success": False, "error": str(exc), "error_count": 1}
         finally:
             if spooled is not None:

@@ -58,7 +58,6 @@ class Batch:
     participants: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by the producer)
-    message_count: int = 0
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
@@ -70,9 +69,6 @@ class Batch:
         if self.checkpoint is not None:
             fields["checkpoint"] = self.checkpoint
         return fields
-
-    def __len__(self) -> int:
-        return len(self.messages) or self.message_count
 
     def is_empty(self) -> bool:
         return not (

@@ -33,7 +33,7 @@ from .producer import (
     worker_settings,
     worth_a_worker,
 )
-from .urls import DatabaseTarget, parse_database_url
+from .urls import DatabaseTarget, DatabaseUrlError, parse_database_url
 
 DEFAULT_BATCH_SIZE = 5000
 MIN_BATCH_SIZE = 200
@@ -46,6 +46,10 @@ class Cancelled(Exception):
 
 class WorkerFailed(Exception):
     """The worker process died or crashed."""
+
+
+# what `run` raises before anything is written, each with one line meant for a person
+REJECTED = (ExportError, DatabaseError, DatabaseUrlError, OSError)
 
 
 class ETLPipeline:
@@ -267,13 +271,17 @@ class _Run:
             participants=produced.participants,
             messages=produced.messages,
             messages_copy=produced.messages_copy,
-            message_count=produced.message_count,
             attachments=produced.attachments,
             errors=context.drain_errors(),
         )
+        context.update_progress(
+            bytes_read=produced.bytes_read,
+            bytes_total=produced.bytes_total,
+            conversations=self.conversations,
+            messages=self.messages,
+        )
         if not batch.is_empty() or produced.final:
             self._ensure_run_row()
-            context.update_progress(conversations=self.conversations, messages=self.messages)
             batch.checkpoint = context.create_checkpoint(**produced.position)
             batch.run_update = {
                 "conversations": self.conversations,
@@ -283,12 +291,6 @@ class _Run:
             t = time.perf_counter()
             self.loader.write_batch(context.run_id, batch)
             self.load_s += time.perf_counter() - t
-        context.update_progress(
-            bytes_read=produced.bytes_read,
-            bytes_total=produced.bytes_total,
-            conversations=self.conversations,
-            messages=self.messages,
-        )
         self._memory()
         if not produced.final:
             self._between_batches()

@@ -46,7 +46,6 @@ class ProducedBatch:
     participants: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     messages_copy: str | None = None  # for PostgreSQL: the messages as COPY text, made here
-    message_count: int = 0
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     position: dict[str, Any] = field(default_factory=dict)
@@ -181,7 +180,6 @@ class Producer:
         self.boundary_requested = False
         batch, self.batch = self.batch, ProducedBatch()
         batch.messages = keep_winners(batch.messages)
-        batch.message_count = len(batch.messages)
         if self.copy_text is not None and batch.messages:
             batch.messages_copy = self.copy_text(batch.messages, self._nul_removed)
             batch.messages = []

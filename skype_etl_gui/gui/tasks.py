@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..etl import DatabaseError, DatabaseUrlError, ExportError, ExportReadError, open_loader
+from ..etl import ExportReadError, open_loader
 from ..etl.extractor import ConversationEnd, Extractor, MessageChunk
+from ..etl.pipeline import REJECTED
 
 UPDATE_EVERY_S = 0.3
 
@@ -40,7 +41,7 @@ class Job(QObject):
             result = self.work(self)
         except _Stopped:
             pass
-        except (ExportError, ExportReadError, DatabaseError, DatabaseUrlError, OSError) as exc:
+        except (*REJECTED, ExportReadError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown as one line; the job is a convenience
             self.failed.emit(f"unexpected failure: {type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..etl import ETLPipeline
 from ..etl.context import ErrorRecord, ETLContext, MemorySample, Progress
+from ..etl.pipeline import REJECTED
 
 SIGNAL_INTERVAL_S = 0.25  # a few updates a second are all a person can read
 
@@ -99,9 +100,7 @@ class ImportWorker(QObject):
 
 
 def _is_clear(exc: Exception) -> bool:
-    from ..etl import DatabaseError, DatabaseUrlError, ExportError
-
-    return isinstance(exc, (ExportError, DatabaseError, DatabaseUrlError, OSError))
+    return isinstance(exc, REJECTED)
 
 
 class ImportController(QObject):
