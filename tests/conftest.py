@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,9 @@ import pytest
 
 from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.sample import SampleStats, write_sample
+
+# the application log of the test session (and of the command lines it runs), never the user's
+os.environ["SKYPE_ETL_LOG_DIR"] = tempfile.mkdtemp(prefix="skype-etl-test-logs-")
 
 
 def message(
@@ -250,3 +254,47 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_sample(sample_dir: Path) -> tuple[Path, SampleStats]:
     path = sample_dir / "small.tar"
     return path, write_sample(path, messages=3000, seed=11)
+
+
+# --- an export with known bad records, for the error log and the command-line views -------------------
+# (phase, severity, error_type, conversation_id, message_id) of every error an import of it records
+KNOWN_ERRORS = sorted(
+    [
+        ("transform", "error", "InvalidMessage", "8:bad", None),
+        ("transform", "error", "MissingMessageId", "8:bad", None),
+        ("transform", "warning", "InvalidTimestamp", "8:bad", "2"),
+        ("transform", "warning", "NonStringContent", "8:bad", "3"),
+        ("transform", "warning", "NonStringId", "8:bad", "5"),
+        ("transform", "warning", "MissingSender", "8:bad", "6"),
+        ("transform", "warning", "InvalidProperties", "8:bad", "7"),
+        ("extract", "warning", "InvalidMessageList", "8:nolist", None),
+        ("transform", "error", "MissingConversationId", None, None),
+    ],
+    key=str,
+)
+
+
+def write_bad_export(path: Path) -> Path:
+    """Good messages among bad ones whose errors are KNOWN_ERRORS."""
+    bad = [
+        message("1"),
+        "junk",
+        message(None, content="lost <b>100%</b> of it"),
+        message("2", originalarrivaltime="soon"),
+        message("3", content={"formula": "=1+1"}),
+        message("4", content="fine"),
+        message(5),
+        message("6", **{"from": None}),
+        message("7", properties=["not", "an", "object"]),
+    ]
+    return write_export(
+        path,
+        export_document(
+            [
+                conversation("8:bad", bad),
+                conversation("8:nolist", MessageList="nope"),
+                conversation(None, [message("9")]),
+                conversation("8:good", [message("10")]),
+            ]
+        ),
+    )

@@ -7,6 +7,7 @@ errors waiting to be written are handed to the loader batch by batch.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 
 import psutil
 
+from .extractor import json_default
 from .redact import Redactor
 
 EVENTS = ("progress", "memory", "error", "phase", "checkpoint")
@@ -25,9 +27,15 @@ Listener = Callable[[Any], None]
 
 
 def short_text(value: Any, limit: int = 500) -> str:
-    """A value as text for a person to read, cut to `limit` characters; never fails, however deep it nests."""
+    """A record as text for a person to read (JSON, as in the export), cut to `limit` characters.
+
+    Never fails, however deep it nests."""
     if isinstance(value, str):
         return value[:limit]
+    try:
+        return json.dumps(value, ensure_ascii=False, default=json_default)[:limit]
+    except (RecursionError, ValueError, TypeError):
+        pass
     try:
         return repr(value)[:limit]
     except RecursionError:

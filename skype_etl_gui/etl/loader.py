@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .context import ErrorRecord
@@ -44,6 +46,37 @@ ERROR_FIELDS = (
     "message",
     "raw_snippet",
 )
+
+
+# what a text search looks in
+SEARCHED = ("message", "error_type", "conversation_id", "message_id", "raw_snippet")
+ERROR_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ErrorFilter:
+    """Which errors to read back: every field left empty matches everything."""
+
+    run_id: str | None = None
+    severity: str | None = None
+    phase: str | None = None
+    error_type: str | None = None
+    text: str | None = None  # a case-insensitive substring of the message, type, ids or raw snippet
+
+    def where(self, mark: str, like: str) -> tuple[str, list[Any]]:
+        """The WHERE clause (empty when nothing is filtered) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "text" and value:
+                clauses.append(f"{f.name} = {mark}")
+                params.append(value)
+        if self.text:
+            pattern = "%" + re.sub(r"([!%_])", r"!\1", self.text) + "%"
+            clauses.append("(" + " OR ".join(f"{c} {like} {mark} ESCAPE '!'" for c in SEARCHED) + ")")
+            params += [pattern] * len(SEARCHED)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 class DatabaseError(Exception):
@@ -115,17 +148,75 @@ class Loader(ABC):
     def finish_run(self, run_id: str, fields: dict[str, Any]) -> None: ...
 
     @abstractmethod
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    def table_counts(self) -> dict[str, int]: ...
+
+    # --- reading back: the same SQL for both databases -------------------------------------------
+    mark = "?"  # the parameter placeholder
+    like = "LIKE"  # a case-insensitive LIKE
+    newest_first = "started_at DESC"
+
+    @abstractmethod
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query, times as ISO text; DatabaseError when the database fails."""
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs first."""
+        rows = self._select(
+            f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs ORDER BY {self.newest_first} LIMIT {self.mark}",
+            (limit,),
+        )
+        return [_run_dict(row) for row in rows]
 
     def unfinished_runs(self) -> list[dict[str, Any]]:
         """Runs that stopped before completing (cancelled, failed, or killed while running), newest first."""
         return [run for run in self.runs(limit=1000) if run["status"] in RESUMABLE]
 
-    @abstractmethod
-    def errors(self, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def errors(
+        self, run_id: str | None = None, limit: int | None = None, where: ErrorFilter | None = None
+    ) -> list[dict[str, Any]]:
+        """Errors in the order they were recorded."""
+        where = where or ErrorFilter()
+        if run_id:
+            where = ErrorFilter(run_id, where.severity, where.phase, where.error_type, where.text)
+        clause, params = where.where(self.mark, self.like)
+        sql = f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors{clause} ORDER BY id"
+        if limit:
+            sql += f" LIMIT {self.mark}"
+            params.append(limit)
+        return [dict(zip(ERROR_FIELDS, row, strict=True)) for row in self._select(sql, params)]
 
-    @abstractmethod
-    def table_counts(self) -> dict[str, int]: ...
+    def error_ids(self, where: ErrorFilter, order_by: str = "id", descending: bool = False) -> list[int]:
+        """The ids of the matching errors, sorted: a long log is then read a page at a time."""
+        if order_by not in ERROR_FIELDS:
+            raise ValueError(f"cannot sort errors by {order_by!r}")
+        clause, params = where.where(self.mark, self.like)
+        direction = "DESC" if descending else "ASC"
+        tie = "" if order_by == "id" else f", id {direction}"
+        rows = self._select(f"SELECT id FROM etl_errors{clause} ORDER BY {order_by} {direction}{tie}", params)
+        return [row[0] for row in rows]
+
+    def errors_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The errors with these ids, in the order given."""
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), ERROR_PAGE):
+            chunk = list(ids[start : start + ERROR_PAGE])
+            marks = ", ".join(self.mark for _ in chunk)
+            for row in self._select(f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors WHERE id IN ({marks})", chunk):
+                found[row[0]] = dict(zip(ERROR_FIELDS, row, strict=True))
+        return [found[i] for i in ids if i in found]
+
+    def iter_errors(self, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
+        """The errors with these ids, read a page at a time (for exporting a long log)."""
+        for start in range(0, len(ids), ERROR_PAGE):
+            yield from self.errors_by_id(ids[start : start + ERROR_PAGE])
+
+    def error_kinds(self) -> list[tuple[str | None, str | None, str | None, str | None, int]]:
+        """(run_id, severity, phase, error_type, count) for every combination present: the filters' choices."""
+        rows = self._select(
+            "SELECT run_id, severity, phase, error_type, count(*) FROM etl_errors "
+            "GROUP BY run_id, severity, phase, error_type"
+        )
+        return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
     def __enter__(self) -> Loader:
         self.connect()
@@ -145,3 +236,11 @@ def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
     from .postgres import PostgresLoader
 
     return PostgresLoader(target)
+
+
+def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
+    run = dict(zip(RUN_FIELDS, row, strict=True))
+    for key in ("checkpoint", "telemetry"):
+        if isinstance(run.get(key), str):
+            run[key] = json.loads(run[key])
+    return run

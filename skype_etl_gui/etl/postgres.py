@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ import psycopg2.errors
 import psycopg2.extras
 
 from . import upserts
-from .loader import ERROR_FIELDS, RUN_FIELDS, Batch, DatabaseError, Loader
+from .loader import RUN_FIELDS, Batch, DatabaseError, Loader
 from .redact import redact_text
 from .schema import SCHEMA_VERSION
 from .schema.postgres import MIGRATIONS
@@ -257,24 +257,16 @@ class PostgresLoader(Loader):
 
         self._retrying(update)
 
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self.conn, self.conn.cursor() as cur:
-            cur.execute(f"SELECT {_cols(RUN_FIELDS)} FROM etl_runs ORDER BY started_at DESC LIMIT %s", (limit,))
-            return [{k: _plain(v) for k, v in zip(RUN_FIELDS, row, strict=True)} for row in cur.fetchall()]
+    mark = "%s"
+    like = "ILIKE"
 
-    def errors(self, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT {_cols(ERROR_FIELDS)} FROM etl_errors"
-        params: list[Any] = []
-        if run_id:
-            sql += " WHERE run_id = %s"
-            params.append(run_id)
-        sql += " ORDER BY id"
-        if limit:
-            sql += " LIMIT %s"
-            params.append(limit)
-        with self.conn, self.conn.cursor() as cur:
-            cur.execute(sql, params)
-            return [{k: _plain(v) for k, v in zip(ERROR_FIELDS, row, strict=True)} for row in cur.fetchall()]
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute(sql, params)
+                return [tuple(_plain(v) for v in row) for row in cur.fetchall()]
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: cannot read ({_reason(exc)})") from None
 
     def table_counts(self) -> dict[str, int]:
         tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from . import upserts
-from .loader import ERROR_FIELDS, RUN_FIELDS, Batch, DatabaseError, Loader
+from .loader import RUN_FIELDS, Batch, DatabaseError, Loader
 from .schema import SCHEMA_VERSION
 from .schema.sqlite import MIGRATIONS
 from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
@@ -124,23 +125,13 @@ class SQLiteLoader(Loader):
         with self.conn:
             self._update_run(run_id, fields)
 
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(
-            f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
-        )
-        return [_run_dict(row) for row in cursor]
+    newest_first = "started_at DESC, rowid DESC"  # two runs in one millisecond: the later one
 
-    def errors(self, run_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        sql = f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors"
-        params: list[Any] = []
-        if run_id:
-            sql += " WHERE run_id = ?"
-            params.append(run_id)
-        sql += " ORDER BY id"
-        if limit:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [dict(zip(ERROR_FIELDS, row, strict=False)) for row in self.conn.execute(sql, params)]
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"{self.display_url}: cannot read ({exc})") from exc
 
     def table_counts(self) -> dict[str, int]:
         tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")
@@ -149,11 +140,3 @@ class SQLiteLoader(Loader):
 
 def _db_value(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list)) else value
-
-
-def _run_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    run = dict(zip(RUN_FIELDS, row, strict=False))
-    for key in ("checkpoint", "telemetry"):
-        if isinstance(run.get(key), str):
-            run[key] = json.loads(run[key])
-    return run

@@ -93,7 +93,7 @@ def test_errors_counted_streamed_and_redacted(context: ETLContext) -> None:
     assert context.error_counts == {"warning": 1, "error": 0, "fatal": 1}
     drained = context.drain_errors()
     assert [e.message for e in drained] == ["fixed", "postgresql://me:***@host/db said ***"]
-    assert drained[0].raw_snippet == "{'a': 1}"
+    assert drained[0].raw_snippet == '{"a": 1}'  # the record as JSON, as it was in the export
     assert context.drain_errors() == []
     assert len(heard) == 2
     with pytest.raises(ValueError):
