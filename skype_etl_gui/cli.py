@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import signal
 import sys
@@ -12,15 +13,16 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from . import __version__
+from . import __version__, applog
 from .etl import ETLPipeline
-from .etl.context import Progress
+from .etl.context import SEVERITIES, Progress
 from .etl.extractor import ExportError
-from .etl.loader import DatabaseError, open_loader
+from .etl.loader import RESUMABLE, DatabaseError, ErrorFilter, open_loader
 from .etl.pipeline import REJECTED
 from .etl.redact import redact_text
 from .etl.urls import DatabaseUrlError, parse_database_url
 from .paths import default_database_url
+from .units import duration_text
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_INTERRUPTED = 0, 1, 2, 130
 PLAIN_PROGRESS_EVERY_S = 5.0
@@ -56,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     errors = commands.add_parser("errors", help="list skipped or repaired records and failures")
     errors.add_argument("--db", metavar="URL")
-    errors.add_argument("--run", metavar="ID")
+    errors.add_argument("--run", metavar="ID", help="only this run's (see: skype-etl runs)")
+    errors.add_argument("--severity", choices=SEVERITIES, help="warning: repaired; error: skipped; fatal: run stopped")
+    errors.add_argument("--phase", choices=("extract", "transform", "load"))
+    errors.add_argument("--type", metavar="TYPE", help="an error type, such as InvalidTimestamp")
+    errors.add_argument("--search", metavar="TEXT", help="only errors whose message, type, ids or record contain TEXT")
     errors.add_argument("--json", action="store_true")
     errors.add_argument("--debug", action="store_true")
 
@@ -113,7 +119,7 @@ class ProgressReporter:
         self.memory_mb = sample.rss_mb
 
     def on_progress(self, p: Progress) -> None:
-        eta = _duration(p.eta_s) if p.eta_s is not None else "?"
+        eta = duration_text(p.eta_s) if p.eta_s is not None else "?"
         text = f"{p.messages:,} messages, {p.rate:,.0f} msg/s, ETA {eta}, memory {self.memory_mb:.0f} MB"
         if self.bar is not None:
             self.bar.n = round(p.percent, 1)
@@ -128,15 +134,6 @@ class ProgressReporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else f"{seconds // 60}:{seconds % 60:02d}"
-    )
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -202,7 +199,8 @@ def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list
     elif status == "failed":
         print(
             f"skype-etl: error: {summary.get('error')}; what was imported so far is kept "
-            "(fix the cause and import again; --resume continues from there if the export is unchanged)",
+            "(fix the cause and import again; --resume continues from there if the export is unchanged; "
+            f"{applog.where()})",
             file=sys.stderr,
         )
     if args.json:
@@ -235,7 +233,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("No imports yet.")
     for run in runs:
-        resumable = " (can be resumed)" if run["status"] in ("failed", "cancelled", "running") else ""
+        resumable = " (can be resumed)" if run["status"] in RESUMABLE else ""
         print(
             f"{run['id']}  {run['started_at']}  {run['status']:<9}{resumable}  "
             f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
@@ -247,7 +245,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_errors(args: argparse.Namespace) -> int:
     with open_loader(_database(args, announce=False)) as loader:
         loader.ensure_schema()
-        rows = loader.errors(args.run)
+        rows = loader.errors(where=ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
     if args.json:
         print(json.dumps(rows, default=str))
         return EXIT_OK
@@ -285,6 +283,9 @@ HINTS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    applog.setup("skype-etl")
+    log = logging.getLogger("skype_etl_gui.cli")
+    log.info("skype-etl %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
         return COMMANDS[args.command](args)
     except REJECTED as exc:
@@ -292,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         hint = next((h for cls, h in HINTS.items() if isinstance(exc, cls)), "")
         message = redact_text(str(exc))
-        print(f"skype-etl: error: {message}" + (f" ({hint})" if hint and hint not in message else ""), file=sys.stderr)
+        log.warning("rejected: %s", message)
+        hint = "; ".join(h for h in (hint if hint not in message else "", applog.where()) if h)
+        print(f"skype-etl: error: {message} ({hint})", file=sys.stderr)
         return EXIT_REJECTED
     except KeyboardInterrupt:
         print("skype-etl: interrupted", file=sys.stderr)
@@ -300,9 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen failure: one line, the details on request
         if getattr(args, "debug", False):
             traceback.print_exc()
+        log.exception("unexpected failure")
         print(
             f"skype-etl: error: unexpected failure: {type(exc).__name__}: {redact_text(str(exc))} "
-            "(run again with --debug for the details, and please report it)",
+            f"(please report it with the log; {applog.where()})",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -19,6 +19,18 @@ def data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def log_dir() -> Path:
+    """The platform's user log folder; SKYPE_ETL_LOG_DIR overrides it, else a `logs` folder in SKYPE_ETL_DATA_DIR."""
+    override = os.environ.get("SKYPE_ETL_LOG_DIR")
+    if override:
+        return Path(override)
+    if os.environ.get("SKYPE_ETL_DATA_DIR"):
+        return data_dir() / "logs"
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir(APP_NAME, appauthor=False))
+
+
 def default_database_path() -> Path:
     return data_dir() / DATABASE_FILE
 

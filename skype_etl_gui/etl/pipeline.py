@@ -10,6 +10,7 @@ checkpoint it reaches are committed in one transaction.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pickle
 import subprocess
@@ -35,6 +36,7 @@ from .producer import (
 )
 from .urls import DatabaseTarget, DatabaseUrlError, parse_database_url
 
+log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
 MIN_BATCH_SIZE = 200
 WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
@@ -141,10 +143,24 @@ class ETLPipeline:
                 # what is left to read decides: a resume near the end is quicker without a worker to start
                 done = ((previous or {}).get("checkpoint") or {}).get("byte_offset") or 0
                 parallel = worth_a_worker(export_path, WORKER_THRESHOLD_BYTES + done)
+            log.info(
+                "run %s: importing %s (%s, %s bytes) into %s%s%s",
+                context.run_id,
+                path,
+                extractor.source.kind,
+                extractor.source.size,
+                loader.display_url,
+                f", resuming {previous['id']}" if previous else "",
+                " with a worker process" if parallel else "",
+            )
             run = _Run(self, context, extractor, loader, path, parallel, export_fingerprint, previous)
             summary = run.execute()
             summary["resume_note"] = note
+            _log_summary(summary, context)
             return summary
+        except REJECTED as exc:
+            log.warning("rejected: %s", context.redactor.redact(str(exc)))
+            raise
         finally:
             loader.close()
 
@@ -363,6 +379,7 @@ class _Run:
             status, error_message = "failed", str(exc)
             context.record_error("load", "fatal", "DatabaseError", str(exc))
         except Exception as exc:  # noqa: BLE001 - the run is recorded as failed, the caller gets the summary
+            log.exception("run %s: unexpected failure", context.run_id)
             status, error_message = "failed", f"{type(exc).__name__}: {exc}"
             context.record_error("load", "fatal", type(exc).__name__, str(exc))
         return self._finish(status, error_message)
@@ -421,6 +438,22 @@ class _Run:
             "error": error_message,
             "telemetry": telemetry,
         }
+
+
+def _log_summary(summary: dict[str, Any], context: ETLContext) -> None:
+    by_type = ", ".join(f"{k} {v}" for k, v in sorted(context.error_types.items())) or "none"
+    log.log(
+        logging.INFO if summary["status"] != "failed" else logging.ERROR,
+        "run %s %s: %s conversations, %s messages (%s already there) in %.1f s; errors: %s%s",
+        summary["run_id"],
+        summary["status"],
+        summary["conversations"],
+        summary["messages"],
+        summary["messages_skipped"],
+        summary["duration_s"],
+        by_type,
+        f"; {context.redactor.redact(summary['error'])}" if summary.get("error") else "",
+    )
 
 
 def _resumable(loader: Loader, path: Path, export_fingerprint: str) -> tuple[dict[str, Any] | None, str]:
