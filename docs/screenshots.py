@@ -1,10 +1,12 @@
-"""Screenshots of the window's main states, taken offscreen: ready, running, paused, finished with errors.
+"""Screenshots of the window's main states, taken offscreen: ready, running, paused, finished with errors,
+the error log and the run history.
 
     QT_QPA_PLATFORM=offscreen python docs/screenshots.py
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +33,7 @@ def wait(app: QApplication, condition, timeout_s: float = 120) -> None:
 def main() -> None:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["SKYPE_ETL_LOG_DIR"] = tmp
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tmp)
         export = Path(tmp) / "8_live_sample_export.tar"
@@ -51,6 +54,17 @@ def main() -> None:
         wait(app, lambda: window.last_summary is not None)
         wait(app, lambda: window.start_button.isEnabled())
         window.grab().save(str(out / "finished.png"))
+        window.show_error_log()
+        log = window.error_log
+        assert log is not None
+        log.resize(1180, 640)
+        log.table.selectRow(0)
+        app.processEvents()
+        log.grab().save(str(out / "error_log.png"))
+        window.show_run_history()
+        assert window.run_history is not None
+        app.processEvents()
+        window.run_history.grab().save(str(out / "run_history.png"))
         window.close()
 
 

@@ -14,6 +14,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", metavar="URL", default=None, help="the database to fill in")
     args = parser.parse_args(argv)
 
+    from .. import applog
+
+    applog.setup("skype-etl-gui")
+    sys.excepthook = applog.log_unexpected  # a bug in a slot is logged, with its traceback
+
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPainter
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -31,15 +32,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import __version__, applog
 from ..etl import DatabaseError, DatabaseUrlError, ETLPipeline, ExportError, open_loader
 from ..etl.extractor import Extractor, fingerprint
 from ..etl.pipeline import DEFAULT_BATCH_SIZE
 from ..etl.urls import parse_database_url
-from ..paths import default_database_path
+from ..paths import default_database_path, log_dir
+from ..units import duration_text
 from . import passwords
 from .tasks import Task, connection_test, preview
 from .worker import ImportController
 
+if TYPE_CHECKING:
+    from .error_log import ErrorLogWindow
+    from .run_history import RunHistoryWindow
+
+log = logging.getLogger(__name__)
 SSL_MODES = ["prefer", "disable", "allow", "require", "verify-ca", "verify-full"]
 MEMORY_POINTS = 240  # a minute at four samples a second
 
@@ -63,6 +71,8 @@ class MainWindow(QMainWindow):
         self.run_id: str | None = None
         self.started_at = 0.0
         self.memory_limit_mb = 1024.0
+        self.error_log: ErrorLogWindow | None = None
+        self.run_history: RunHistoryWindow | None = None
         self._build()
         self._restore_settings()
         if export_path:
@@ -178,7 +188,7 @@ class MainWindow(QMainWindow):
         self.start_button = QPushButton("&Start")
         self.start_button.setObjectName("startButton")
         self.start_button.setShortcut(QKeySequence("Ctrl+Return"))
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda: self.start())
         self.pause_button = QPushButton("&Pause")
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -187,10 +197,16 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.ask_cancel)
         self.error_button = QPushButton("&Errors: 0")
         self.error_button.setObjectName("errorLogButton")
-        self.error_button.clicked.connect(self.show_error_log)
+        self.error_button.setToolTip("Every record skipped or repaired, and every failure")
+        self.error_button.clicked.connect(lambda: self.show_error_log())
+        self.history_button = QPushButton("H&istory")
+        self.history_button.setObjectName("historyButton")
+        self.history_button.setToolTip("Every import into this database, and Resume for unfinished ones")
+        self.history_button.clicked.connect(self.show_run_history)
         for button in (self.start_button, self.pause_button, self.cancel_button):
             row.addWidget(button)
         row.addStretch(1)
+        row.addWidget(self.history_button)
         row.addWidget(self.error_button)
         return row
 
@@ -256,6 +272,23 @@ class MainWindow(QMainWindow):
         file_menu.addAction(open_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        errors_action = QAction("&Error log", self)
+        errors_action.setShortcut(QKeySequence("Ctrl+E"))
+        errors_action.triggered.connect(lambda: self.show_error_log())
+        history_action = QAction("Run &history", self)
+        history_action.setShortcut(QKeySequence("Ctrl+H"))
+        history_action.triggered.connect(self.show_run_history)
+        view_menu.addAction(errors_action)
+        view_menu.addAction(history_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.log_folder_action = QAction("Open &log folder", self)
+        self.log_folder_action.setObjectName("openLogFolderAction")
+        self.log_folder_action.triggered.connect(self.open_log_folder)
+        about_action = QAction("&About", self)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addAction(about_action)
 
     # --- choosing ---------------------------------------------------------------------------------
     @Slot()
@@ -372,8 +405,8 @@ class MainWindow(QMainWindow):
     def is_running(self) -> bool:
         return self.controller is not None and self.controller.is_running()
 
-    @Slot()
-    def start(self) -> None:
+    def start(self, resume: bool | None = None) -> None:
+        """Import the chosen export; `resume` None asks when an unfinished run of it exists."""
         if self.is_running():
             return
         export = self.export_edit.text().strip()
@@ -385,7 +418,8 @@ class MainWindow(QMainWindow):
         except (ExportError, DatabaseUrlError) as exc:
             self._show_problem(str(exc))
             return
-        resume = self._ask_resume(pipeline, export)
+        if resume is None:
+            resume = self._ask_resume(pipeline, export)
         if resume is None:
             return
         self._remember_export(export)
@@ -415,6 +449,14 @@ class MainWindow(QMainWindow):
         self.elapsed_timer.start()
         controller.start()
         self._update_buttons()
+
+    def resume_run(self, export_path: str) -> None:
+        """Resume the unfinished run of this export (from the run history)."""
+        if self.is_running():
+            self._show_problem("An import is running: wait for it to end, or cancel it, before resuming another.")
+            return
+        self.export_edit.setText(export_path)
+        self.start(resume=True)
 
     def _ask_resume(self, pipeline: ETLPipeline, export: str) -> bool | None:
         """True to resume an unfinished run of this export, False to import anew, None to do nothing."""
@@ -480,7 +522,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, progress: dict[str, Any]) -> None:
         self.progress_bar.setValue(int(progress["percent"] * 10))
-        eta = _duration(progress["eta_s"]) if progress.get("eta_s") is not None else "–"
+        eta = duration_text(progress["eta_s"]) if progress.get("eta_s") is not None else "–"
         self._progress_text = (
             f"{progress['messages']:,} messages, {progress['conversations']:,} conversations · "
             f"{progress['rate']:,.0f} messages/s · ETA {eta}"
@@ -544,7 +586,25 @@ class MainWindow(QMainWindow):
         self.summary_label.setText(text)
         self.pause_button.setText("&Pause")
         self._update_buttons()
+        if status == "failed":
+            self._show_problem(f"{text}\n\nThe error log (the Errors button) shows what happened.")
+        elif summary["errors"]:
+            self.offer_error_log(summary["errors"])
         self.import_finished.emit(summary)
+
+    def offer_error_log(self, count: int) -> None:
+        """At the end of a run with errors: the log, on request (a box that does not block)."""
+        box = QMessageBox(QMessageBox.Icon.Information, "Skype Export Importer", "", parent=self)
+        box.setObjectName("errorOfferBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"The import is done. {count:,} records were skipped or repaired.")
+        box.setInformativeText("The error log lists each one, what happened to it and what you can do.")
+        show = box.addButton("Show the &error log", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("&Later", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(show)
+        show.clicked.connect(lambda: self.show_error_log())
+        box.open()
+        self.error_offer = box
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -559,17 +619,21 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         if not self.is_running():
             return
-        elapsed = _duration(time.monotonic() - self.started_at)
+        elapsed = duration_text(time.monotonic() - self.started_at)
         paused = self.controller is not None and self.controller.pipeline.paused
         if not paused:
             self.status_label.setText(f"Importing ({elapsed}) · {getattr(self, '_progress_text', 'reading…')}")
 
     def _show_problem(self, message: str) -> None:
+        """A failure, in a box that names the application log (to send with a bug report)."""
+        log.warning("shown to the user: %s", message)
         first, _, detail = message.partition("\n\n")
         box = QMessageBox(QMessageBox.Icon.Warning, "Skype Export Importer", first, parent=self)
-        if detail:
-            box.setDetailedText(detail)
+        box.setObjectName("problemBox")
         box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(
+            (detail + "\n\n" if detail else "") + f"For a bug report, {applog.where()} (Help > Open log folder)."
+        )
         box.open()  # not exec: the window stays responsive, and tests are not blocked
         self.problem_box = box
 
@@ -580,13 +644,47 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(running)
         self.pg_fields.setEnabled(self.postgres_radio.isChecked() and not running)
 
-    # --- the error log -------------------------------------------------------------------------------------
-    @Slot()
-    def show_error_log(self) -> None:
+    # --- the error log, the run history, the application log ---------------------------------------------
+    def show_error_log(self, run_id: str | None = None) -> None:
+        """The error log of this database, showing the given run (by default the last one here)."""
         from .error_log import ErrorLogWindow
 
-        self.error_log = ErrorLogWindow(self.database(), self.run_id, self)
+        if self.error_log is not None:  # one at a time, showing what the database holds now
+            self.error_log.close()
+            self.error_log.deleteLater()
+        self.error_log = ErrorLogWindow(self.database(), run_id or self.run_id, self)
         self.error_log.show()
+        self.error_log.raise_()
+
+    @Slot()
+    def show_run_history(self) -> None:
+        from .run_history import RunHistoryWindow
+
+        if self.run_history is not None:  # one at a time, showing what the database holds now
+            self.run_history.close()
+            self.run_history.deleteLater()
+        busy = self.run_id if self.is_running() else None
+        self.run_history = RunHistoryWindow(self.database(), busy, self)
+        self.run_history.resume_requested.connect(self.resume_run)
+        self.run_history.errors_requested.connect(self.show_error_log)
+        self.run_history.show()
+        self.run_history.raise_()
+
+    @Slot()
+    def open_log_folder(self) -> None:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self._show_problem(f"Could not open the log folder {folder}; open it in your file manager.")
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Skype Export Importer",
+            f"Skype Export Importer {__version__}\n\nImports a Skype chat history export into SQLite or "
+            f"PostgreSQL.\n\nApplication log: {applog.log_path()}",
+        )
 
     # --- settings and closing ----------------------------------------------------------------------------
     def _remember_export(self, export: str) -> None:
@@ -648,9 +746,3 @@ class MainWindow(QMainWindow):
             self.test_task.cancel_and_wait()
         self.settings.setValue("geometry", self.saveGeometry())
         event.accept()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

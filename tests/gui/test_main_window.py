@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QTableView
 
 from skype_etl_gui.etl import ETLPipeline
@@ -16,13 +16,6 @@ from skype_etl_gui.sample import SampleStats, write_sample
 from tests.conftest import Database, conversation, export_document, message, write_export
 
 FINISH_MS = 120_000
-
-
-@pytest.fixture(autouse=True)
-def private_settings(tmp_path: Path) -> None:
-    """QSettings of this test alone, never the user's."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,396 @@
+"""The error log and run history windows, driven with pytest-qt on real databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from skype_etl_gui import applog
+from skype_etl_gui.errors_file import write_errors
+from skype_etl_gui.etl import ETLPipeline, open_loader
+from skype_etl_gui.etl.hints import HINTS
+from skype_etl_gui.etl.loader import ERROR_FIELDS
+from skype_etl_gui.gui.error_log import ErrorLogWindow
+from skype_etl_gui.gui.run_history import RunHistoryWindow
+from skype_etl_gui.paths import log_dir
+from skype_etl_gui.sample import write_sample
+from tests.conftest import (
+    KNOWN_ERRORS,
+    Database,
+    conversation,
+    export_document,
+    message,
+    write_bad_export,
+    write_export,
+)
+from tests.gui.test_main_window import FINISH_MS, button, make_window, run_to_end
+
+SECOND_RUN_ERRORS = [("transform", "warning", "InvalidTimestamp", "8:x", "1")]
+
+
+def key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["phase"], row["severity"], row["error_type"], row["conversation_id"], row["message_id"])
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path, db: Database) -> tuple[Database, str, str]:
+    """The known-bad export, then another with one bad record: two runs' errors in one database."""
+    first = ETLPipeline(db.url).run(write_bad_export(tmp_path / "bad.json"))
+    other = export_document([conversation("8:x", [message("1", originalarrivaltime="later")])])
+    second = ETLPipeline(db.url).run(write_export(tmp_path / "other.json", other))
+    return db, first["run_id"], second["run_id"]
+
+
+def open_log(qtbot: Any, database: Any, run_id: str | None = None) -> ErrorLogWindow:
+    window = ErrorLogWindow(database, run_id)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def shown(window: ErrorLogWindow) -> list[dict[str, Any]]:
+    """The rows as the table shows them, top to bottom."""
+    proxy = window.table.model()
+    rows = [window.model.row_at(proxy.mapToSource(proxy.index(r, 0)).row()) for r in range(proxy.rowCount())]
+    assert all(r is not None for r in rows)
+    return rows  # type: ignore[return-value]
+
+
+def choose(combo: Any, value: Any) -> None:
+    index = combo.findData(value)
+    assert index >= 0, value
+    combo.setCurrentIndex(index)
+
+
+def test_the_log_shows_exactly_the_stored_rows(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
+    db, first, second = two_runs
+    window = open_log(qtbot, db.url)
+    stored = db.query(f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors ORDER BY id")
+    assert [tuple(r[f] for f in ERROR_FIELDS) for r in shown(window)] == stored
+    assert window.table.objectName() == "errorTable"
+    assert window.count_label.text() == f"{len(stored)} records skipped or repaired, and failures"
+    # the cells say what the database says
+    proxy = window.table.model()
+    assert [proxy.index(r, 7).data() for r in range(proxy.rowCount())] == [row[8] for row in stored]
+    # opened for one run (as the main window does), it shows that run's
+    only_first = open_log(qtbot, db.url, first)
+    assert only_first.run_filter.currentData() == first
+    assert sorted(map(key, shown(only_first)), key=str) == KNOWN_ERRORS
+    assert only_first.count_label.text() == f"Showing {len(KNOWN_ERRORS)} of {len(stored)}"
+    choose(only_first.run_filter, second)
+    assert [key(r) for r in shown(only_first)] == SECOND_RUN_ERRORS
+
+
+def test_filters_and_search_narrow(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
+    db, first, _ = two_runs
+    window = open_log(qtbot, db.url, first)
+    labels = [window.severity_filter.itemText(i) for i in range(window.severity_filter.count())]
+    assert labels == ["All severities", "warning (7)", "error (3)", "fatal (0)"]
+    assert window.type_filter.count() == 1 + len({k[2] for k in KNOWN_ERRORS} | {"InvalidTimestamp"})
+
+    def expect(predicate: Any) -> None:
+        assert sorted(map(key, shown(window)), key=str) == [k for k in KNOWN_ERRORS if predicate(k)]
+
+    choose(window.severity_filter, "error")
+    expect(lambda k: k[1] == "error")
+    choose(window.phase_filter, "transform")
+    expect(lambda k: k[1] == "error" and k[0] == "transform")
+    choose(window.severity_filter, None)
+    choose(window.phase_filter, "extract")
+    expect(lambda k: k[0] == "extract")
+    choose(window.phase_filter, None)
+    choose(window.type_filter, "NonStringId")
+    expect(lambda k: k[2] == "NonStringId")
+    choose(window.type_filter, None)
+    # the search waits for typing to stop, then asks the database
+    qtbot.keyClicks(window.search_edit, "TIMESTAMP")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5_000)
+    expect(lambda k: k[2] == "InvalidTimestamp")
+    window.search_edit.setText("100%")
+    window.apply_filters()
+    expect(lambda k: k[2] == "MissingMessageId")
+    window.search_edit.setText("nothing like this")
+    window.apply_filters()
+    assert window.model.rowCount() == 0 and not window.export_button.isEnabled()
+    assert window.count_label.text() == f"Showing 0 of {len(KNOWN_ERRORS) + 1}"
+    window.search_edit.clear()
+    window.apply_filters()
+    expect(lambda k: True)
+
+
+def test_sorting_goes_to_the_database(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
+    db = two_runs[0]
+    window = open_log(qtbot, db.url)
+    recorded = [r["id"] for r in shown(window)]
+    assert recorded == sorted(recorded)
+    type_column = 6
+    # a click on the header sorts, and the database does the sorting
+    qtbot.mouseClick(
+        window.table.horizontalHeader().viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(window.table.horizontalHeader().sectionViewportPosition(type_column) + 5, 5),
+    )
+    assert window.model.order_by == "error_type"
+    types = [r["error_type"] for r in shown(window)]
+    assert types in (sorted(types), sorted(types, reverse=True)) and types != [r["error_type"] for r in db_rows(db)]
+    window.table.sortByColumn(type_column, Qt.SortOrder.DescendingOrder)
+    assert [r["error_type"] for r in shown(window)] == sorted(types, reverse=True)
+    window.table.sortByColumn(type_column, Qt.SortOrder.AscendingOrder)
+    assert [r["error_type"] for r in shown(window)] == sorted(types)
+    window.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+    assert [r["id"] for r in shown(window)] == recorded
+
+
+def db_rows(db: Database) -> list[dict[str, Any]]:
+    with open_loader(db.url) as loader:
+        return loader.errors()
+
+
+def test_details_pane_shows_the_record_as_text_and_a_hint(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
+    db, first, _ = two_runs
+    window = open_log(qtbot, db.url, first)
+    assert window.details.toPlainText() == "" and window.hint_label.text() == ""
+    rows = shown(window)
+    position = next(i for i, r in enumerate(rows) if r["error_type"] == "MissingMessageId")
+    window.table.selectRow(position)
+    details = window.details.toPlainText()
+    assert "MissingMessageId · error: skipped" in details
+    assert '"content": "lost <b>100%</b> of it"' in details, "markup in a record is shown as text"
+    assert "conversation 8:bad" in details.lower() and first in details
+    assert window.hint_label.text() == f"What to do: {HINTS['MissingMessageId']}"
+    assert window.details.isReadOnly()
+
+
+def test_copy_selected_rows(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
+    db = two_runs[0]
+    window = open_log(qtbot, db.url)
+    assert not window.copy_button.isEnabled()
+    window.table.selectRow(0)
+    window.table.selectionModel().select(
+        window.table.model().index(1, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    assert window.copy_button.isEnabled()
+    window.copy_button.click()
+    lines = QGuiApplication.clipboard().text().splitlines()
+    rows = shown(window)[:2]
+    assert lines[0].split("\t")[0] == "Time" and len(lines) == 3
+    assert [line.split("\t")[-1] for line in lines[1:]] == [r["message"] for r in rows]
+    assert lines[1].split("\t")[1] == rows[0]["run_id"], "the full run id, not the short one shown"
+
+
+def test_export_writes_the_filtered_rows(
+    qtbot: Any, two_runs: tuple[Database, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = two_runs[0]
+    window = open_log(qtbot, db.url)
+    choose(window.severity_filter, "warning")
+    expected = [r for r in db_rows(db) if r["severity"] == "warning"]
+    target = tmp_path / "warnings.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "CSV (*.csv)"))
+    window.export_button.click()
+    with target.open(newline="", encoding="utf-8") as stream:
+        written = list(csv.DictReader(stream))
+    assert [r["id"] for r in written] == [str(r["id"]) for r in expected]
+    assert [r["message"] for r in written] == [r["message"] for r in expected]
+    assert [r["raw_snippet"] for r in written] == [r["raw_snippet"] or "" for r in expected]
+    assert window.count_label.text() == f"Exported {len(expected)} rows to {target}"
+    # JSON, and in the order shown
+    window.table.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+    as_json = tmp_path / "warnings.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(as_json), "JSON (*.json)"))
+    window.export_button.click()
+    assert json.loads(as_json.read_text()) == [{f: r[f] for f in ERROR_FIELDS} for r in shown(window)]
+    assert sorted(r["id"] for r in json.loads(as_json.read_text())) == [r["id"] for r in expected]
+    # a folder that cannot be written is a message, not a crash
+    assert window.export_to(tmp_path / "missing" / "x.csv", "csv") == 0
+    assert "Could not export" in window.count_label.text()
+
+
+def test_csv_cells_cannot_run_as_formulas() -> None:
+    row = dict.fromkeys(ERROR_FIELDS, None) | {"id": 1, "message": '=HYPERLINK("http://x")', "raw_snippet": "+1"}
+    stream = io.StringIO()
+    assert write_errors([row], stream, "csv") == 1
+    written = next(csv.DictReader(io.StringIO(stream.getvalue())))
+    assert written["message"] == '\'=HYPERLINK("http://x")' and written["raw_snippet"] == "'+1"
+    stream = io.StringIO()
+    assert write_errors([], stream, "json") == 0 and json.loads(stream.getvalue()) == []
+    with pytest.raises(ValueError):
+        write_errors([], stream, "xml")
+
+
+def test_models_pass_qtmodeltester(qtbot: Any, qtmodeltester: Any, two_runs: tuple[Database, str, str]) -> None:
+    db = two_runs[0]
+    window = open_log(qtbot, db.url)
+    qtmodeltester.check(window.model)
+    qtmodeltester.check(window.proxy)
+    choose(window.severity_filter, "error")
+    qtmodeltester.check(window.model)
+    history = RunHistoryWindow(db.url)
+    qtbot.addWidget(history)
+    qtmodeltester.check(history.model)
+
+
+def test_a_log_of_200000_rows_opens_in_under_a_second(qtbot: Any, tmp_path: Path) -> None:
+    db = Database(tmp_path / "big.db")
+    with open_loader(db.url) as loader:
+        loader.ensure_schema()
+    kinds = [
+        ("transform", "warning", "InvalidTimestamp"),
+        ("transform", "error", "MissingMessageId"),
+        ("load", "warning", "NulRemoved"),
+    ]
+    conn = sqlite3.connect(db.path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
+            "message, raw_snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    f"run{i % 2}",
+                    "2026-11-28T10:00:00.000Z",
+                    *kinds[i % 3][:2],
+                    f"8:c{i % 50}",
+                    str(i),
+                    kinds[i % 3][2],
+                    f"record {i}",
+                    "{}",
+                )
+                for i in range(200_000)
+            ),
+        )
+    conn.close()
+    started = time.perf_counter()
+    window = open_log(qtbot, db.url)
+    QApplication.processEvents()
+    window.table.scrollToBottom()
+    QApplication.processEvents()
+    took = time.perf_counter() - started
+    assert window.model.rowCount() == 200_000 and window.total == 200_000
+    assert took < 1.0, f"opened in {took:.2f} s"
+    assert len(window.model._pages) <= 5, "only what is shown was read"
+    assert shown_row(window, 199_999)["message"] == "record 199999"
+
+
+def shown_row(window: ErrorLogWindow, row: int) -> dict[str, Any]:
+    found = window.model.row_at(row)
+    assert found is not None
+    return found
+
+
+def test_no_database_yet_and_an_unusable_one(qtbot: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    window = open_log(qtbot, f"sqlite:///{missing}")
+    assert window.count_label.text() == "No imports in this database yet." and not missing.exists()
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    broken = open_log(qtbot, f"sqlite:///{garbage}")
+    assert broken.count_label.text().startswith("Cannot read the errors:") and broken.model.rowCount() == 0
+    history = RunHistoryWindow(f"sqlite:///{garbage}")
+    qtbot.addWidget(history)
+    assert history.note.text().startswith("Cannot read the runs:")
+
+
+def test_the_log_of_a_postgres_run(qtbot: Any, tmp_path: Path, pg_db: Any) -> None:
+    ETLPipeline(pg_db.url).run(write_bad_export(tmp_path / "bad.json"))
+    window = open_log(qtbot, pg_db.url)
+    assert sorted(map(key, shown(window)), key=str) == KNOWN_ERRORS
+    choose(window.severity_filter, "error")
+    assert {r["severity"] for r in shown(window)} == {"error"}
+    window.search_edit.setText("timestamp")
+    choose(window.severity_filter, None)
+    assert [r["error_type"] for r in shown(window)] == ["InvalidTimestamp"]
+
+
+# --- from the main window ------------------------------------------------------------------------------------
+def test_offered_at_the_end_of_a_run_with_errors(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    window = make_window(qtbot, write_bad_export(tmp_path / "bad.json"), db)
+    summary = run_to_end(qtbot, window)
+    offer = window.error_offer
+    assert offer.isVisible() and f"{len(KNOWN_ERRORS)} records were skipped or repaired" in offer.text()
+    show = next(b for b in offer.buttons() if "error log" in b.text())
+    show.click()
+    qtbot.waitUntil(lambda: window.error_log.isVisible(), timeout=5_000)
+    assert window.error_log.run_filter.currentData() == summary["run_id"]
+    assert sorted(map(key, shown(window.error_log)), key=str) == KNOWN_ERRORS
+
+
+def test_no_offer_without_errors(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    path = write_export(tmp_path / "good.json", export_document([conversation("8:a", [message("1")])]))
+    window = make_window(qtbot, path, db)
+    assert run_to_end(qtbot, window)["errors"] == 0
+    assert getattr(window, "error_offer", None) is None
+    qtbot.mouseClick(button(window, "errorLogButton"), Qt.MouseButton.LeftButton)
+    assert window.error_log.count_label.text().startswith("No errors recorded")
+
+
+def test_run_history_resumes_an_unfinished_run(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    export = tmp_path / "export.tar"
+    write_sample(export, messages=4000, seed=46)
+    pipeline = ETLPipeline(db.url, batch_size=200)
+    context = pipeline.new_context()
+    context.subscribe("checkpoint", lambda _: pipeline.cancel())
+    cancelled = pipeline.run(export, context=context)
+    assert cancelled["status"] == "cancelled"
+    done = ETLPipeline(db.url).run(write_bad_export(tmp_path / "bad.json"))
+    window = make_window(qtbot, tmp_path / "bad.json", db)
+    window.show_run_history()
+    history = window.run_history
+    assert history.table.objectName() == "runTable" and history.model.rowCount() == 2
+    assert history.select_run(done["run_id"])
+    assert not history.resume_button.isEnabled() and history.errors_button.isEnabled()
+    history.errors_button.click()
+    assert window.error_log.run_filter.currentData() == done["run_id"]
+    assert history.select_run(cancelled["run_id"])
+    status = history.model.index(history.proxy.mapToSource(history.table.currentIndex()).row(), 4).data()
+    assert status == "cancelled (can be resumed)"
+    assert history.resume_button.isEnabled()
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        history.resume_button.click()
+    summary = finished.args[0]
+    assert summary["status"] == "completed" and summary["resumed"] and summary["messages_skipped"] > 0
+    assert window.export_edit.text() == str(export)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
+    history.refresh()
+    statuses = sorted(history.model.runs[r]["status"] for r in range(history.model.rowCount()))
+    assert statuses == ["completed", "completed", "resumed"]
+
+
+def test_run_history_shows_command_line_runs(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    from tests.test_cli import skype_etl
+
+    done = skype_etl("import", str(write_bad_export(tmp_path / "bad.json")), "--db", db.url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    history = RunHistoryWindow(db.url)
+    qtbot.addWidget(history)
+    assert history.model.rowCount() == 1
+    cells = [history.proxy.index(0, c).data() for c in range(history.proxy.columnCount())]
+    assert cells[1] == "bad.json" and cells[4] == "completed" and cells[7] == str(len(KNOWN_ERRORS))
+
+
+def test_help_opens_the_log_folder(qtbot: Any, tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[QUrl] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    window = make_window(qtbot, tmp_path / "x.tar", db)
+    window.log_folder_action.trigger()
+    assert [Path(u.toLocalFile()) for u in opened] == [log_dir()]
+
+
+def test_a_failure_message_names_the_application_log(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    path = tmp_path / "photo.tar"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 1000)
+    window = make_window(qtbot, path, db)
+    qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+    box = window.problem_box
+    assert isinstance(box, QMessageBox) and "not a Skype export" in box.text()
+    assert str(applog.log_path()) in box.informativeText() and "Help > Open log folder" in box.informativeText()
