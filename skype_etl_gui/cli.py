@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__, applog
+from .errors_file import write_errors
 from .etl import ETLPipeline
 from .etl.context import SEVERITIES, Progress
 from .etl.extractor import ExportError
@@ -63,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     errors.add_argument("--phase", choices=("extract", "transform", "load"))
     errors.add_argument("--type", metavar="TYPE", help="an error type, such as InvalidTimestamp")
     errors.add_argument("--search", metavar="TEXT", help="only errors whose message, type, ids or record contain TEXT")
-    errors.add_argument("--json", action="store_true")
+    output = errors.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="a JSON array of the etl_errors rows")
+    output.add_argument("--csv", action="store_true", help="CSV with a header line")
     errors.add_argument("--debug", action="store_true")
 
     sample = commands.add_parser("sample", help="write a realistic synthetic export")
@@ -245,17 +248,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_errors(args: argparse.Namespace) -> int:
     with open_loader(_database(args, announce=False)) as loader:
         loader.ensure_schema()
-        rows = loader.errors(where=ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
-    if args.json:
-        print(json.dumps(rows, default=str))
-        return EXIT_OK
-    for row in rows:
-        where = " ".join(x for x in (row["conversation_id"], row["message_id"]) if x)
-        print(
-            f"{row['created_at']}  {row['severity']:<7}  {row['phase']:<9}  {row['error_type']}  "
-            f"{where}  {row['message']}"
-        )
-    if not rows:
+        ids = loader.error_ids(ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
+        rows = loader.iter_errors(ids)  # a page at a time: a long log is never held whole
+        if args.json or args.csv:
+            write_errors(rows, sys.stdout, "json" if args.json else "csv")
+            return EXIT_OK
+        for row in rows:
+            where = " ".join(x for x in (row["conversation_id"], row["message_id"]) if x)
+            print(
+                f"{row['created_at']}  {row['severity']:<7}  {row['phase']:<9}  {row['error_type']}  "
+                f"{where}  {row['message']}"
+            )
+    if not ids:
         print("No errors recorded.")
     return EXIT_OK
 

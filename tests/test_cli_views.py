@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,15 @@ def test_errors_filters_narrow(
 ) -> None:
     db = imported[0]
     assert sorted(map(key, errors_json(db, *options)), key=str) == [k for k in KNOWN_ERRORS if wanted(k)]
+
+
+def test_errors_as_csv(imported: tuple[Database, dict[str, Any], Path]) -> None:
+    db = imported[0]
+    done = skype_etl("errors", "--db", db.url, "--csv", "--severity", "error")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["id"] for r in rows] == [str(r["id"]) for r in errors_json(db, "--severity", "error")]
+    assert sorted(r["error_type"] for r in rows) == sorted(k[2] for k in KNOWN_ERRORS if k[1] == "error")
+    assert skype_etl("errors", "--db", db.url, "--csv", "--json").returncode == 2
 
 
 def test_errors_with_nothing_found_and_bad_options(imported: tuple[Database, dict[str, Any], Path]) -> None:

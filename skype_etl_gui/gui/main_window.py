@@ -587,17 +587,18 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("&Pause")
         self._update_buttons()
         if status == "failed":
-            self._show_problem(f"{text}\n\nThe error log (the Errors button) shows what happened.")
+            self._show_problem(text, "The error log (the Errors button) shows what happened.")
         elif summary["errors"]:
-            self.offer_error_log(summary["errors"])
+            self.offer_error_log(summary["errors"], status == "completed")
         self.import_finished.emit(summary)
 
-    def offer_error_log(self, count: int) -> None:
+    def offer_error_log(self, count: int, completed: bool = True) -> None:
         """At the end of a run with errors: the log, on request (a box that does not block)."""
         box = QMessageBox(QMessageBox.Icon.Information, "Skype Export Importer", "", parent=self)
         box.setObjectName("errorOfferBox")
         box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(f"The import is done. {count:,} records were skipped or repaired.")
+        done = "The import is done." if completed else "The import stopped."
+        box.setText(f"{done} {count:,} records were skipped or repaired.")
         box.setInformativeText("The error log lists each one, what happened to it and what you can do.")
         show = box.addButton("Show the &error log", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("&Later", QMessageBox.ButtonRole.RejectRole)
@@ -624,15 +625,17 @@ class MainWindow(QMainWindow):
         if not paused:
             self.status_label.setText(f"Importing ({elapsed}) · {getattr(self, '_progress_text', 'reading…')}")
 
-    def _show_problem(self, message: str) -> None:
+    def _show_problem(self, message: str, more: str = "") -> None:
         """A failure, in a box that names the application log (to send with a bug report)."""
         log.warning("shown to the user: %s", message)
         first, _, detail = message.partition("\n\n")
         box = QMessageBox(QMessageBox.Icon.Warning, "Skype Export Importer", first, parent=self)
         box.setObjectName("problemBox")
         box.setTextFormat(Qt.TextFormat.PlainText)
+        if detail:
+            box.setDetailedText(detail)  # a traceback: for a bug report, not for reading
         box.setInformativeText(
-            (detail + "\n\n" if detail else "") + f"For a bug report, {applog.where()} (Help > Open log folder)."
+            (more + "\n\n" if more else "") + f"For a bug report, {applog.where()} (Help > Open log folder)."
         )
         box.open()  # not exec: the window stays responsive, and tests are not blocked
         self.problem_box = box

@@ -394,3 +394,26 @@ def test_a_failure_message_names_the_application_log(qtbot: Any, tmp_path: Path,
     box = window.problem_box
     assert isinstance(box, QMessageBox) and "not a Skype export" in box.text()
     assert str(applog.log_path()) in box.informativeText() and "Help > Open log folder" in box.informativeText()
+
+
+def test_a_failed_run_names_both_logs_and_its_fatal_error(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    full = tmp_path / "full.json"
+    write_sample(full, messages=2000, seed=47)
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(full.read_bytes()[:-5000])
+    window = make_window(qtbot, cut, db, batch_size=100)
+    summary = run_to_end(qtbot, window)
+    assert summary["status"] == "failed"
+    box = window.problem_box
+    assert box.text().startswith("Failed: ") and "truncated" in box.text()
+    assert "error log" in box.informativeText() and str(applog.log_path()) in box.informativeText()
+    assert getattr(window, "error_offer", None) is None, "the failure box says it; no second box"
+    window.show_error_log()
+    log = window.error_log
+    assert log is not None
+    choose(log.severity_filter, "fatal")
+    (fatal,) = shown(log)
+    assert fatal["error_type"] == "ExportReadError" and fatal["run_id"] == summary["run_id"]
+    log.table.selectRow(0)
+    assert log.hint_label.text() == f"What to do: {HINTS['ExportReadError']}"
+    assert "the run stopped here" in log.details.toPlainText()
