@@ -73,6 +73,8 @@ class MainWindow(QMainWindow):
         self.memory_limit_mb = 1024.0
         self.error_log: ErrorLogWindow | None = None
         self.run_history: RunHistoryWindow | None = None
+        self.problem_box: QMessageBox | None = None  # the last failure shown
+        self.error_offer: QMessageBox | None = None  # the last "show the error log?" offer
         self._build()
         self._restore_settings()
         if export_path:
@@ -423,6 +425,7 @@ class MainWindow(QMainWindow):
         if resume is None:
             return
         self._remember_export(export)
+        self._close_notice()
         self.last_summary, self.last_error, self.error_count, self.run_id = None, None, 0, None
         self.memory_limit_mb = pipeline.memory_limit_mb
         self.memory_series.clear()
@@ -443,7 +446,7 @@ class MainWindow(QMainWindow):
         worker.holding.connect(self._on_holding)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
-        controller.thread.finished.connect(self._update_buttons)
+        controller.thread.finished.connect(self._after_thread)
         self.controller = controller
         self.started_at = time.monotonic()
         self.elapsed_timer.start()
@@ -586,11 +589,38 @@ class MainWindow(QMainWindow):
         self.summary_label.setText(text)
         self.pause_button.setText("&Pause")
         self._update_buttons()
+        # a box only once the import's thread has ended (see _after_thread)
         if status == "failed":
-            self._show_problem(text, "The error log (the Errors button) shows what happened.")
+            self._pending_notice = lambda: self._show_problem(
+                text, "The error log (the Errors button) shows what happened."
+            )
         elif summary["errors"]:
-            self.offer_error_log(summary["errors"], status == "completed")
+            self._pending_notice = lambda: self.offer_error_log(summary["errors"], status == "completed")
         self.import_finished.emit(summary)
+
+    @Slot()
+    def _after_thread(self) -> None:
+        self._update_buttons()
+        notice, self._pending_notice = self._pending_notice, None
+        if notice is not None:
+            notice()
+
+    _pending_notice: Any = None
+    _notice_box: QMessageBox | None = None
+
+    def _notice(self, box: QMessageBox) -> None:
+        """Show a box beside the window, never over another one, without blocking it."""
+        self._close_notice()
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        box.show()
+        self._notice_box = box
+
+    def _close_notice(self) -> None:
+        if self._notice_box is not None:
+            self._notice_box.close()
+            self._notice_box.deleteLater()
+            self._notice_box = None
 
     def offer_error_log(self, count: int, completed: bool = True) -> None:
         """At the end of a run with errors: the log, on request (a box that does not block)."""
@@ -604,7 +634,7 @@ class MainWindow(QMainWindow):
         box.addButton("&Later", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(show)
         show.clicked.connect(lambda: self.show_error_log())
-        box.open()
+        self._notice(box)
         self.error_offer = box
 
     @Slot(str)
@@ -613,7 +643,7 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self.status_label.setText("Could not import.")
         self.pause_button.setText("&Pause")
-        self._show_problem(message)
+        self._pending_notice = lambda: self._show_problem(message)  # once the thread has ended
         self._update_buttons()
         self.import_finished.emit({"status": "failed", "error": message})
 
@@ -637,7 +667,7 @@ class MainWindow(QMainWindow):
         box.setInformativeText(
             (more + "\n\n" if more else "") + f"For a bug report, {applog.where()} (Help > Open log folder)."
         )
-        box.open()  # not exec: the window stays responsive, and tests are not blocked
+        self._notice(box)  # not exec: the window stays responsive, and tests are not blocked
         self.problem_box = box
 
     def _update_buttons(self) -> None:

@@ -417,3 +417,20 @@ def test_a_failed_run_names_both_logs_and_its_fatal_error(qtbot: Any, tmp_path: 
     log.table.selectRow(0)
     assert log.hint_label.text() == f"What to do: {HINTS['ExportReadError']}"
     assert "the run stopped here" in log.details.toPlainText()
+
+
+def test_resuming_a_changed_export_is_refused_in_a_box(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    export = tmp_path / "export.json"
+    write_sample(export, messages=3000, seed=48)
+    pipeline = ETLPipeline(db.url, batch_size=200)
+    context = pipeline.new_context()
+    context.subscribe("checkpoint", lambda _: pipeline.cancel())
+    assert pipeline.run(export, context=context)["status"] == "cancelled"
+    export.write_bytes(export.read_bytes() + b"\n")  # the same path, other content
+    window = make_window(qtbot, export, db)
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        window.resume_run(str(export))
+    assert finished.args[0]["status"] == "failed" and "changed" in finished.args[0]["error"]
+    qtbot.waitUntil(lambda: window.problem_box is not None and window.problem_box.isVisible(), timeout=10_000)
+    assert "changed" in window.problem_box.text() and str(applog.log_path()) in window.problem_box.informativeText()
+    assert window.status_label.text() == "Could not import."
