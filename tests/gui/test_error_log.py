@@ -316,8 +316,13 @@ def test_the_log_of_a_postgres_run(qtbot: Any, tmp_path: Path, pg_db: Any) -> No
 def test_offered_at_the_end_of_a_run_with_errors(qtbot: Any, tmp_path: Path, db: Database) -> None:
     window = make_window(qtbot, write_bad_export(tmp_path / "bad.json"), db)
     summary = run_to_end(qtbot, window)
+    qtbot.waitUntil(lambda: window.error_offer is not None, timeout=10_000)  # once the thread has ended
     offer = window.error_offer
-    assert offer.isVisible() and f"{len(KNOWN_ERRORS)} records were skipped or repaired" in offer.text()
+    assert (
+        offer is not None
+        and offer.isVisible()
+        and f"{len(KNOWN_ERRORS)} records were skipped or repaired" in offer.text()
+    )
     show = next(b for b in offer.buttons() if "error log" in b.text())
     show.click()
     qtbot.waitUntil(lambda: window.error_log.isVisible(), timeout=5_000)
@@ -329,7 +334,8 @@ def test_no_offer_without_errors(qtbot: Any, tmp_path: Path, db: Database) -> No
     path = write_export(tmp_path / "good.json", export_document([conversation("8:a", [message("1")])]))
     window = make_window(qtbot, path, db)
     assert run_to_end(qtbot, window)["errors"] == 0
-    assert getattr(window, "error_offer", None) is None
+    qtbot.wait(200)
+    assert window.error_offer is None
     qtbot.mouseClick(button(window, "errorLogButton"), Qt.MouseButton.LeftButton)
     assert window.error_log.count_label.text().startswith("No errors recorded")
 
@@ -404,10 +410,12 @@ def test_a_failed_run_names_both_logs_and_its_fatal_error(qtbot: Any, tmp_path: 
     window = make_window(qtbot, cut, db, batch_size=100)
     summary = run_to_end(qtbot, window)
     assert summary["status"] == "failed"
+    qtbot.waitUntil(lambda: window.problem_box is not None, timeout=10_000)  # once the thread has ended
     box = window.problem_box
+    assert box is not None
     assert box.text().startswith("Failed: ") and "truncated" in box.text()
     assert "error log" in box.informativeText() and str(applog.log_path()) in box.informativeText()
-    assert getattr(window, "error_offer", None) is None, "the failure box says it; no second box"
+    assert window.error_offer is None, "the failure box says it; no second box"
     window.show_error_log()
     log = window.error_log
     assert log is not None
@@ -432,5 +440,6 @@ def test_resuming_a_changed_export_is_refused_in_a_box(qtbot: Any, tmp_path: Pat
         window.resume_run(str(export))
     assert finished.args[0]["status"] == "failed" and "changed" in finished.args[0]["error"]
     qtbot.waitUntil(lambda: window.problem_box is not None and window.problem_box.isVisible(), timeout=10_000)
+    assert window.problem_box is not None
     assert "changed" in window.problem_box.text() and str(applog.log_path()) in window.problem_box.informativeText()
     assert window.status_label.text() == "Could not import."
