@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors_file import write_errors
-from ..etl import DatabaseError, open_loader
+from ..etl import DatabaseError, DatabaseUrlError, open_loader
 from ..etl.context import SEVERITIES
 from ..etl.hints import SEVERITY_MEANING, hint_for
 from ..etl.loader import ErrorFilter, Loader
@@ -195,7 +195,7 @@ class ErrorLogWindow(QWidget):
         problem = ""
         try:
             self.loader = open_for_reading(database)
-        except DatabaseError as exc:
+        except (DatabaseError, DatabaseUrlError) as exc:
             problem = str(exc)
         self.model = ErrorTableModel(self.loader, self)
         self.model.failed.connect(self._show_failure)

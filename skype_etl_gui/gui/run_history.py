@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..etl import DatabaseError
+from ..etl import DatabaseError, DatabaseUrlError
 from ..etl.loader import RESUMABLE
 from ..units import duration_text
 from .error_log import Index, open_for_reading
@@ -153,7 +153,7 @@ class RunHistoryWindow(QWidget):
             if loader is not None:
                 with loader:
                     runs = loader.runs(limit=10_000)
-        except DatabaseError as exc:
+        except (DatabaseError, DatabaseUrlError) as exc:
             self.note.setText(f"Cannot read the runs: {exc}")
         else:
             count = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")

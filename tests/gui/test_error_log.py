@@ -299,6 +299,8 @@ def test_no_database_yet_and_an_unusable_one(qtbot: Any, tmp_path: Path) -> None
     history = RunHistoryWindow(f"sqlite:///{garbage}")
     qtbot.addWidget(history)
     assert history.note.text().startswith("Cannot read the runs:")
+    unsupported = open_log(qtbot, "mysql://me:s3cret@host/db")
+    assert "unsupported" in unsupported.count_label.text() and "s3cret" not in unsupported.count_label.text()
 
 
 def test_the_log_of_a_postgres_run(qtbot: Any, tmp_path: Path, pg_db: Any) -> None:
