@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
     def stop_preview(self) -> None:
         if self.preview_task is not None:
             self.preview_task.cancel_and_wait()
+            if not self.preview_task.thread.isRunning():
+                self.preview_task.setParent(None)  # ended: let it go, in this thread
             self.preview_task = None
 
     @Slot(object)
@@ -436,6 +438,8 @@ class MainWindow(QMainWindow):
         self.summary_label.setText("")
         self.error_button.setText("&Errors: 0")
         self.status_label.setText("Starting…")
+        if self.controller is not None:
+            self.controller.setParent(None)  # the last import's thread has ended: let it go (here, in this thread)
         controller = ImportController(pipeline, export, resume, self)
         worker = controller.worker
         worker.progress.connect(self._on_progress)

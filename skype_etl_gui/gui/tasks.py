@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ..etl import ExportReadError, open_loader
 from ..etl.extractor import ConversationEnd, Extractor, MessageChunk
 from ..etl.pipeline import REJECTED
+from .worker import hand_back_and_quit
 
 UPDATE_EVERY_S = 0.3
 
@@ -48,9 +49,7 @@ class Job(QObject):
         else:
             self.done.emit(result)
         finally:
-            thread = self.thread()
-            if thread is not None:
-                thread.quit()
+            hand_back_and_quit(self)
 
     def check(self) -> None:
         if self.cancelled.is_set():
@@ -66,7 +65,6 @@ class Task(QObject):
         self.job = Job(work)
         self.job.moveToThread(self.thread)
         self.thread.started.connect(self.job.run)
-        self.thread.finished.connect(self.job.deleteLater)
 
     def start(self) -> None:
         self.thread.start()

@@ -13,7 +13,7 @@ import time
 import traceback
 from dataclasses import asdict
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..etl import ETLPipeline
 from ..etl.context import ErrorRecord, ETLContext, MemorySample, Progress
@@ -52,10 +52,7 @@ class ImportWorker(QObject):
         try:
             self._run()
         finally:
-            # quit from here, not through a queued signal: the window may be blocked in thread.wait()
-            thread = self.thread()
-            if thread is not None:
-                thread.quit()
+            hand_back_and_quit(self)
 
     def _run(self) -> None:
         self.started.emit()
@@ -99,6 +96,22 @@ class ImportWorker(QObject):
         self.errors.emit({"count": context.error_count, "latest": None})
 
 
+def hand_back_and_quit(obj: QObject) -> None:
+    """End a worker object's thread from inside it, the object moved back to the GUI thread first.
+
+    Quit from here, not through a queued signal: the window may be blocked in thread.wait().
+    The object goes back so that it is destroyed in the GUI thread: a Python-made QObject
+    destroyed in an ending thread needs the GIL and shiboken's lock in an order that can
+    deadlock with the GUI thread making widgets (seen as a hang of about 1 in 30 runs).
+    """
+    thread = obj.thread()
+    app = QCoreApplication.instance()
+    if app is not None:
+        obj.moveToThread(app.thread())
+    if thread is not None:
+        thread.quit()
+
+
 def _is_clear(exc: Exception) -> bool:
     return isinstance(exc, REJECTED)
 
@@ -114,7 +127,6 @@ class ImportController(QObject):
         self.worker = ImportWorker(pipeline, export_path, resume)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
-        self.thread.finished.connect(self.worker.deleteLater)
 
     def start(self) -> None:
         self.thread.start()
