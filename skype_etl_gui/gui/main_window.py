@@ -238,8 +238,10 @@ class MainWindow(QMainWindow):
         self.memory_x.setVisible(False)
         self.memory_y = QValueAxis()
         self.memory_y.setRange(0, self.memory_limit_mb * 1.1)
+        self.memory_y.applyNiceNumbers()  # 0, 300, 600, 900, 1200: round ticks
         self.memory_y.setTitleText("MB")
         self.memory_y.setLabelFormat("%d")
+        self.memory_y.setTruncateLabels(False)  # "1,100", not "…", however narrow the axis area starts
         chart.addAxis(self.memory_x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.memory_y, Qt.AlignmentFlag.AlignLeft)
         for series in (self.memory_series, self.limit_series):
@@ -434,6 +436,7 @@ class MainWindow(QMainWindow):
         self.limit_series.clear()
         self.memory_samples = 0
         self.memory_y.setRange(0, self.memory_limit_mb * 1.1)
+        self.memory_y.applyNiceNumbers()  # 0, 300, 600, 900, 1200: round ticks
         self.progress_bar.setValue(0)
         self.summary_label.setText("")
         self.error_button.setText("&Errors: 0")
