@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -47,6 +46,7 @@ from ..etl.context import SEVERITIES
 from ..etl.hints import SEVERITY_MEANING, hint_for
 from ..etl.loader import ErrorFilter, Loader
 from ..etl.urls import DatabaseTarget, parse_database_url
+from .widgets import plain_label, push_button
 
 COLUMNS = [
     ("created_at", "Time"),
@@ -256,10 +256,7 @@ class ErrorLogWindow(QWidget):
         copy = QShortcut(QKeySequence.StandardKey.Copy, self.table)
         copy.activated.connect(self.copy_selected)
 
-        self.hint_label = QLabel("")
-        self.hint_label.setObjectName("errorHint")
-        self.hint_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.hint_label.setWordWrap(True)
+        self.hint_label = plain_label("errorHint")
         self.details = QPlainTextEdit()
         self.details.setObjectName("errorDetails")
         self.details.setReadOnly(True)
@@ -277,21 +274,17 @@ class ErrorLogWindow(QWidget):
         layout.addWidget(splitter, 1)
 
         bottom = QHBoxLayout()
-        self.count_label = QLabel("")
-        self.count_label.setObjectName("errorCountLabel")
-        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.count_label.setWordWrap(True)
-        self.copy_button = QPushButton("&Copy")
-        self.copy_button.setObjectName("copyErrorsButton")
-        self.copy_button.setToolTip("Copy the selected rows as tab-separated text")
-        self.copy_button.clicked.connect(self.copy_selected)
-        self.export_button = QPushButton("E&xport…")
-        self.export_button.setObjectName("exportErrorsButton")
-        self.export_button.setToolTip("Save the rows shown (all of them, as filtered) as CSV or JSON")
-        self.export_button.clicked.connect(self.choose_export_file)
-        refresh = QPushButton("Re&fresh")
-        refresh.setObjectName("refreshErrorsButton")
-        refresh.clicked.connect(self.refresh)
+        self.count_label = plain_label("errorCountLabel")
+        self.copy_button = push_button(
+            "&Copy", "copyErrorsButton", self.copy_selected, "Copy the selected rows as tab-separated text"
+        )
+        self.export_button = push_button(
+            "E&xport…",
+            "exportErrorsButton",
+            self.choose_export_file,
+            "Save the rows shown (all of them, as filtered) as CSV or JSON",
+        )
+        refresh = push_button("Re&fresh", "refreshErrorsButton", self.refresh)
         bottom.addWidget(self.count_label, 1)
         for button in (refresh, self.copy_button, self.export_button):
             bottom.addWidget(button)

@@ -41,6 +41,7 @@ from ..paths import default_database_path, log_dir
 from ..units import duration_text
 from . import passwords
 from .tasks import Task, connection_test, preview
+from .widgets import plain_label, push_button
 from .worker import ImportController
 
 if TYPE_CHECKING:
@@ -101,13 +102,8 @@ class MainWindow(QMainWindow):
         self.export_edit.setObjectName("exportEdit")
         self.export_edit.setPlaceholderText("The .tar from Skype's export page, or its messages.json (or drop it here)")
         self.export_edit.textChanged.connect(self._update_buttons)
-        browse = QPushButton("&Browse…")
-        browse.setObjectName("browseButton")
-        browse.clicked.connect(self.choose_export)
-        self.preview_label = QLabel("")
-        self.preview_label.setObjectName("previewLabel")
-        self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.preview_label.setWordWrap(True)
+        browse = push_button("&Browse…", "browseButton", self.choose_export)
+        self.preview_label = plain_label("previewLabel")
         grid.addWidget(self.export_edit, 0, 0)
         grid.addWidget(browse, 0, 1)
         grid.addWidget(self.preview_label, 1, 0, 1, 2)
@@ -170,12 +166,8 @@ class MainWindow(QMainWindow):
             form.addRow(label, widget)
         form.addRow("", self.remember_password)
         test_row = QHBoxLayout()
-        self.test_button = QPushButton("&Test connection")
-        self.test_button.setObjectName("testConnectionButton")
-        self.test_button.clicked.connect(self.test_connection)
-        self.test_result = QLabel("")
-        self.test_result.setObjectName("testResultLabel")
-        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.test_button = push_button("&Test connection", "testConnectionButton", self.test_connection)
+        self.test_result = plain_label("testResultLabel", wrap=False)
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
         form.addRow(test_row)
@@ -187,24 +179,19 @@ class MainWindow(QMainWindow):
 
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.start_button = QPushButton("&Start")
-        self.start_button.setObjectName("startButton")
+        self.start_button = push_button("&Start", "startButton", self.start)
         self.start_button.setShortcut(QKeySequence("Ctrl+Return"))
-        self.start_button.clicked.connect(lambda: self.start())
-        self.pause_button = QPushButton("&Pause")
-        self.pause_button.setObjectName("pauseButton")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.cancel_button = QPushButton("&Cancel")
-        self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.clicked.connect(self.ask_cancel)
-        self.error_button = QPushButton("&Errors: 0")
-        self.error_button.setObjectName("errorLogButton")
-        self.error_button.setToolTip("Every record skipped or repaired, and every failure")
-        self.error_button.clicked.connect(lambda: self.show_error_log())
-        self.history_button = QPushButton("H&istory")
-        self.history_button.setObjectName("historyButton")
-        self.history_button.setToolTip("Every import into this database, and Resume for unfinished ones")
-        self.history_button.clicked.connect(self.show_run_history)
+        self.pause_button = push_button("&Pause", "pauseButton", self.toggle_pause)
+        self.cancel_button = push_button("&Cancel", "cancelButton", self.ask_cancel)
+        self.error_button = push_button(
+            "&Errors: 0", "errorLogButton", self.show_error_log, "Every record skipped or repaired, and every failure"
+        )
+        self.history_button = push_button(
+            "H&istory",
+            "historyButton",
+            self.show_run_history,
+            "Every import into this database, and Resume for unfinished ones",
+        )
         for button in (self.start_button, self.pause_button, self.cancel_button):
             row.addWidget(button)
         row.addStretch(1)
@@ -219,10 +206,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setFormat("%p%")
-        self.status_label = QLabel("Choose an export and press Start.")
-        self.status_label.setObjectName("statusLabel")
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setWordWrap(True)
+        self.status_label = plain_label("statusLabel", "Choose an export and press Start.")
         self.memory_label = QLabel("Memory: –")
         self.memory_label.setObjectName("memoryLabel")
         self.memory_series = QLineSeries()
@@ -251,10 +235,7 @@ class MainWindow(QMainWindow):
         self.memory_chart.setObjectName("memoryChart")
         self.memory_chart.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.memory_chart.setMinimumHeight(140)
-        self.summary_label = QLabel("")
-        self.summary_label.setObjectName("summaryLabel")
-        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary_label.setWordWrap(True)
+        self.summary_label = plain_label("summaryLabel")
         for widget in (self.progress_bar, self.status_label, self.memory_label):
             layout.addWidget(widget)
         layout.addWidget(self.memory_chart, 1)

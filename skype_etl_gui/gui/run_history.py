@@ -10,8 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -21,6 +19,7 @@ from ..etl import DatabaseError, DatabaseUrlError
 from ..etl.loader import RESUMABLE
 from ..units import duration_text
 from .error_log import Index, open_for_reading
+from .widgets import plain_label, push_button
 
 STATUS_TEXT = {
     "completed": "completed",
@@ -125,20 +124,12 @@ class RunHistoryWindow(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
-        self.note = QLabel("")
-        self.note.setObjectName("runHistoryNote")
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
-        self.note.setWordWrap(True)
-        self.resume_button = QPushButton("&Resume")
-        self.resume_button.setObjectName("resumeRunButton")
-        self.resume_button.setToolTip("Continue this import from its last checkpoint")
-        self.resume_button.clicked.connect(self.resume_selected)
-        self.errors_button = QPushButton("Show &errors")
-        self.errors_button.setObjectName("runErrorsButton")
-        self.errors_button.clicked.connect(self.show_errors)
-        refresh = QPushButton("Re&fresh")
-        refresh.setObjectName("refreshRunsButton")
-        refresh.clicked.connect(self.refresh)
+        self.note = plain_label("runHistoryNote")
+        self.resume_button = push_button(
+            "&Resume", "resumeRunButton", self.resume_selected, "Continue this import from its last checkpoint"
+        )
+        self.errors_button = push_button("Show &errors", "runErrorsButton", self.show_errors)
+        refresh = push_button("Re&fresh", "refreshRunsButton", self.refresh)
         row.addWidget(self.note, 1)
         for button in (refresh, self.errors_button, self.resume_button):
             row.addWidget(button)
