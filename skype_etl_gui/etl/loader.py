@@ -6,7 +6,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .context import ErrorRecord
@@ -177,7 +177,7 @@ class Loader(ABC):
         """Errors in the order they were recorded."""
         where = where or ErrorFilter()
         if run_id:
-            where = ErrorFilter(run_id, where.severity, where.phase, where.error_type, where.text)
+            where = replace(where, run_id=run_id)
         clause, params = where.where(self.mark, self.like)
         sql = f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors{clause} ORDER BY id"
         if limit:
@@ -197,18 +197,16 @@ class Loader(ABC):
 
     def errors_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The errors with these ids, in the order given."""
-        found: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(ids), ERROR_PAGE):
-            chunk = list(ids[start : start + ERROR_PAGE])
-            marks = ", ".join(self.mark for _ in chunk)
-            for row in self._select(f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors WHERE id IN ({marks})", chunk):
-                found[row[0]] = dict(zip(ERROR_FIELDS, row, strict=True))
-        return [found[i] for i in ids if i in found]
+        return list(self.iter_errors(ids))
 
     def iter_errors(self, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
-        """The errors with these ids, read a page at a time (for exporting a long log)."""
+        """The errors with these ids, in the order given, read a page at a time (for exporting a long log)."""
         for start in range(0, len(ids), ERROR_PAGE):
-            yield from self.errors_by_id(ids[start : start + ERROR_PAGE])
+            page = list(ids[start : start + ERROR_PAGE])
+            marks = ", ".join(self.mark for _ in page)
+            rows = self._select(f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors WHERE id IN ({marks})", page)
+            found = {row[0]: dict(zip(ERROR_FIELDS, row, strict=True)) for row in rows}
+            yield from (found[i] for i in page if i in found)
 
     def error_kinds(self) -> list[tuple[str | None, str | None, str | None, str | None, int]]:
         """(run_id, severity, phase, error_type, count) for every combination present: the filters' choices."""
