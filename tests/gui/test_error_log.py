@@ -33,6 +33,7 @@ from tests.conftest import (
     write_bad_export,
     write_export,
 )
+from tests.etl.test_resume import interrupted
 from tests.gui.test_main_window import FINISH_MS, button, make_window, run_to_end
 
 SECOND_RUN_ERRORS = [("transform", "warning", "InvalidTimestamp", "8:x", "1")]
@@ -345,10 +346,7 @@ def test_no_offer_without_errors(qtbot: Any, tmp_path: Path, db: Database) -> No
 def test_run_history_resumes_an_unfinished_run(qtbot: Any, tmp_path: Path, db: Database) -> None:
     export = tmp_path / "export.tar"
     write_sample(export, messages=4000, seed=46)
-    pipeline = ETLPipeline(db.url, batch_size=200)
-    context = pipeline.new_context()
-    context.subscribe("checkpoint", lambda _: pipeline.cancel())
-    cancelled = pipeline.run(export, context=context)
+    cancelled = interrupted(db.url, export, 1, parallel=False, batch_size=200)
     assert cancelled["status"] == "cancelled"
     done = ETLPipeline(db.url).run(write_bad_export(tmp_path / "bad.json"))
     window = make_window(qtbot, tmp_path / "bad.json", db)
@@ -432,10 +430,7 @@ def test_a_failed_run_names_both_logs_and_its_fatal_error(qtbot: Any, tmp_path: 
 def test_resuming_a_changed_export_is_refused_in_a_box(qtbot: Any, tmp_path: Path, db: Database) -> None:
     export = tmp_path / "export.json"
     write_sample(export, messages=3000, seed=48)
-    pipeline = ETLPipeline(db.url, batch_size=200)
-    context = pipeline.new_context()
-    context.subscribe("checkpoint", lambda _: pipeline.cancel())
-    assert pipeline.run(export, context=context)["status"] == "cancelled"
+    assert interrupted(db.url, export, 1, parallel=False, batch_size=200)["status"] == "cancelled"
     export.write_bytes(export.read_bytes() + b"\n")  # the same path, other content
     window = make_window(qtbot, export, db)
     with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
