@@ -192,6 +192,8 @@ class ErrorLogWindow(QWidget):
         self.setWindowTitle("Error log")
         self.resize(1180, 680)
         self.loader: Loader | None = None
+        self.total = 0  # errors in the database, whatever the filters
+        self._filling = False  # the filters' choices are being replaced: no query for each change
         problem = ""
         try:
             self.loader = open_for_reading(database)
@@ -346,9 +348,6 @@ class ErrorLogWindow(QWidget):
                 combo.setCurrentIndex(max(found, 0))
         finally:
             self._filling = False
-
-    _filling = False
-    total = 0
 
     # --- filtering -------------------------------------------------------------------------------------
     def current_filter(self) -> ErrorFilter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self.run_history: RunHistoryWindow | None = None
         self.problem_box: QMessageBox | None = None  # the last failure shown
         self.error_offer: QMessageBox | None = None  # the last "show the error log?" offer
+        self._notice_box: QMessageBox | None = None  # the box shown now, if any
+        self._pending_notice: Callable[[], None] | None = None  # a box to show once the import's thread ends
         self._build()
         self._restore_settings()
         if export_path:
@@ -351,6 +354,7 @@ class MainWindow(QMainWindow):
         task.job.done.connect(lambda message: self.test_result.setText(f"✓ {message}"))
         task.job.failed.connect(lambda message: self.test_result.setText(f"✗ {message}"))
         task.thread.finished.connect(lambda: self.test_button.setEnabled(True))
+        _let_go(self.test_task)
         self.test_task = task
         task.start()
 
@@ -373,8 +377,7 @@ class MainWindow(QMainWindow):
     def stop_preview(self) -> None:
         if self.preview_task is not None:
             self.preview_task.cancel_and_wait()
-            if not self.preview_task.thread.isRunning():
-                self.preview_task.setParent(None)  # ended: let it go, in this thread
+            _let_go(self.preview_task)
             self.preview_task = None
 
     @Slot(object)
@@ -422,8 +425,7 @@ class MainWindow(QMainWindow):
         self.summary_label.setText("")
         self.error_button.setText("&Errors: 0")
         self.status_label.setText("Starting…")
-        if self.controller is not None:
-            self.controller.setParent(None)  # the last import's thread has ended: let it go (here, in this thread)
+        _let_go(self.controller)
         controller = ImportController(pipeline, export, resume, self)
         worker = controller.worker
         worker.progress.connect(self._on_progress)
@@ -592,9 +594,6 @@ class MainWindow(QMainWindow):
         notice, self._pending_notice = self._pending_notice, None
         if notice is not None:
             notice()
-
-    _pending_notice: Any = None
-    _notice_box: QMessageBox | None = None
 
     def _notice(self, box: QMessageBox) -> None:
         """Show a box beside the window, never over another one, without blocking it."""
@@ -767,3 +766,9 @@ class MainWindow(QMainWindow):
             self.test_task.cancel_and_wait()
         self.settings.setValue("geometry", self.saveGeometry())
         event.accept()
+
+
+def _let_go(owner: Task | ImportController | None) -> None:
+    """Drop an ended task or import from the window's children, so that it is destroyed here, in the GUI thread."""
+    if owner is not None and not owner.thread.isRunning():
+        owner.setParent(None)
