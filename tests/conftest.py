@@ -274,6 +274,11 @@ KNOWN_ERRORS = sorted(
 )
 
 
+def error_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """An etl_errors row in the shape of KNOWN_ERRORS."""
+    return (row["phase"], row["severity"], row["error_type"], row["conversation_id"], row["message_id"])
+
+
 def write_bad_export(path: Path) -> Path:
     """Good messages among bad ones whose errors are KNOWN_ERRORS."""
     bad = [

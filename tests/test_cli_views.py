@@ -11,12 +11,8 @@ from typing import Any
 import pytest
 
 from skype_etl_gui.etl.loader import ERROR_FIELDS
-from tests.conftest import KNOWN_ERRORS, Database, write_bad_export
+from tests.conftest import KNOWN_ERRORS, Database, error_key, write_bad_export
 from tests.test_cli import skype_etl
-
-
-def key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["phase"], row["severity"], row["error_type"], row["conversation_id"], row["message_id"])
 
 
 @pytest.fixture
@@ -46,7 +42,7 @@ def test_errors_lists_exactly_the_stored_rows(imported: tuple[Database, dict[str
     stored = db.query(f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors ORDER BY id")
     listed = errors_json(db)
     assert [tuple(row[f] for f in ERROR_FIELDS) for row in listed] == stored
-    assert sorted(map(key, listed), key=str) == KNOWN_ERRORS
+    assert sorted(map(error_key, listed), key=str) == KNOWN_ERRORS
     assert errors_json(db, "--run", summary["run_id"]) == listed
     assert errors_json(db, "--run", "no-such-run") == []
     text = skype_etl("errors", "--db", db.url).stdout.splitlines()
@@ -70,7 +66,7 @@ def test_errors_filters_narrow(
     imported: tuple[Database, dict[str, Any], Path], options: tuple[str, ...], wanted
 ) -> None:
     db = imported[0]
-    assert sorted(map(key, errors_json(db, *options)), key=str) == [k for k in KNOWN_ERRORS if wanted(k)]
+    assert sorted(map(error_key, errors_json(db, *options)), key=str) == [k for k in KNOWN_ERRORS if wanted(k)]
 
 
 def test_errors_as_csv(imported: tuple[Database, dict[str, Any], Path]) -> None:

@@ -10,11 +10,15 @@ import pytest
 from skype_etl_gui.etl import ETLPipeline, open_loader
 from skype_etl_gui.etl.hints import HINTS, hint_for
 from skype_etl_gui.etl.loader import ERROR_FIELDS, ErrorFilter
-from tests.conftest import KNOWN_ERRORS, conversation, export_document, message, write_bad_export, write_export
-
-
-def key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["phase"], row["severity"], row["error_type"], row["conversation_id"], row["message_id"])
+from tests.conftest import (
+    KNOWN_ERRORS,
+    conversation,
+    error_key,
+    export_document,
+    message,
+    write_bad_export,
+    write_export,
+)
 
 
 @pytest.fixture
@@ -32,11 +36,13 @@ def test_errors_are_the_known_ones_with_every_field(two_runs: tuple[Any, str, st
     db, first, second = two_runs
     with open_loader(db.url) as loader:
         rows = loader.errors(first)
-        assert sorted(map(key, rows), key=str) == KNOWN_ERRORS
+        assert sorted(map(error_key, rows), key=str) == KNOWN_ERRORS
         assert all(set(row) == set(ERROR_FIELDS) and row["run_id"] == first for row in rows)
         assert [r["id"] for r in rows] == sorted(r["id"] for r in rows), "in the order recorded"
         assert len(loader.errors()) == len(KNOWN_ERRORS) + 1
-        assert [key(r) for r in loader.errors(second)] == [("transform", "warning", "InvalidTimestamp", "8:x", "1")]
+        assert [error_key(r) for r in loader.errors(second)] == [
+            ("transform", "warning", "InvalidTimestamp", "8:x", "1")
+        ]
         snippet = next(r["raw_snippet"] for r in rows if r["error_type"] == "MissingMessageId")
         assert snippet.startswith('{"id": null') and "<b>100%</b>" in snippet, "the raw record, as JSON text"
 
@@ -66,9 +72,9 @@ def test_filters_and_search_narrow(two_runs: tuple[Any, str, str], where: ErrorF
     db, first, _ = two_runs
     with open_loader(db.url) as loader:
         scoped = ErrorFilter(first, where.severity, where.phase, where.error_type, where.text)
-        assert {key(r) for r in loader.errors(where=scoped)} == expected
+        assert {error_key(r) for r in loader.errors(where=scoped)} == expected
         ids = loader.error_ids(scoped)
-        assert {key(r) for r in loader.errors_by_id(ids)} == expected
+        assert {error_key(r) for r in loader.errors_by_id(ids)} == expected
     assert db.count("etl_errors") == len(KNOWN_ERRORS) + 1
 
 

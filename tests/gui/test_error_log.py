@@ -28,6 +28,7 @@ from tests.conftest import (
     KNOWN_ERRORS,
     Database,
     conversation,
+    error_key,
     export_document,
     message,
     write_bad_export,
@@ -37,10 +38,6 @@ from tests.etl.test_resume import interrupted
 from tests.gui.test_main_window import FINISH_MS, button, make_window, run_to_end
 
 SECOND_RUN_ERRORS = [("transform", "warning", "InvalidTimestamp", "8:x", "1")]
-
-
-def key(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["phase"], row["severity"], row["error_type"], row["conversation_id"], row["message_id"])
 
 
 @pytest.fixture
@@ -86,10 +83,10 @@ def test_the_log_shows_exactly_the_stored_rows(qtbot: Any, two_runs: tuple[Datab
     # opened for one run (as the main window does), it shows that run's
     only_first = open_log(qtbot, db.url, first)
     assert only_first.run_filter.currentData() == first
-    assert sorted(map(key, shown(only_first)), key=str) == KNOWN_ERRORS
+    assert sorted(map(error_key, shown(only_first)), key=str) == KNOWN_ERRORS
     assert only_first.count_label.text() == f"Showing {len(KNOWN_ERRORS)} of {len(stored)}"
     choose(only_first.run_filter, second)
-    assert [key(r) for r in shown(only_first)] == SECOND_RUN_ERRORS
+    assert [error_key(r) for r in shown(only_first)] == SECOND_RUN_ERRORS
 
 
 def test_filters_and_search_narrow(qtbot: Any, two_runs: tuple[Database, str, str]) -> None:
@@ -100,7 +97,7 @@ def test_filters_and_search_narrow(qtbot: Any, two_runs: tuple[Database, str, st
     assert window.type_filter.count() == 1 + len({k[2] for k in KNOWN_ERRORS} | {"InvalidTimestamp"})
 
     def expect(predicate: Any) -> None:
-        assert sorted(map(key, shown(window)), key=str) == [k for k in KNOWN_ERRORS if predicate(k)]
+        assert sorted(map(error_key, shown(window)), key=str) == [k for k in KNOWN_ERRORS if predicate(k)]
 
     choose(window.severity_filter, "error")
     expect(lambda k: k[1] == "error")
@@ -307,7 +304,7 @@ def test_no_database_yet_and_an_unusable_one(qtbot: Any, tmp_path: Path) -> None
 def test_the_log_of_a_postgres_run(qtbot: Any, tmp_path: Path, pg_db: Any) -> None:
     ETLPipeline(pg_db.url).run(write_bad_export(tmp_path / "bad.json"))
     window = open_log(qtbot, pg_db.url)
-    assert sorted(map(key, shown(window)), key=str) == KNOWN_ERRORS
+    assert sorted(map(error_key, shown(window)), key=str) == KNOWN_ERRORS
     choose(window.severity_filter, "error")
     assert {r["severity"] for r in shown(window)} == {"error"}
     window.search_edit.setText("timestamp")
@@ -330,7 +327,7 @@ def test_offered_at_the_end_of_a_run_with_errors(qtbot: Any, tmp_path: Path, db:
     show.click()
     qtbot.waitUntil(lambda: window.error_log.isVisible(), timeout=5_000)
     assert window.error_log.run_filter.currentData() == summary["run_id"]
-    assert sorted(map(key, shown(window.error_log)), key=str) == KNOWN_ERRORS
+    assert sorted(map(error_key, shown(window.error_log)), key=str) == KNOWN_ERRORS
 
 
 def test_no_offer_without_errors(qtbot: Any, tmp_path: Path, db: Database) -> None:
