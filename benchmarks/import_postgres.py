@@ -33,8 +33,8 @@ def floor(export: str, url: str, batch_size: int) -> dict[str, Any]:
     import ijson
     import psycopg2
 
-    from skype_etl_gui.etl.extractor import Extractor
-    from skype_etl_gui.etl.postgres import copy_text
+    from skype_etl_gui.etl.extract import Extractor
+    from skype_etl_gui.etl.transform.encoding import copy_text
 
     start = time.perf_counter()
     conn = psycopg2.connect(url)

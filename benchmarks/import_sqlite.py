@@ -24,7 +24,7 @@ from harness import arguments, child_main, import_export, line, make_sample, mea
 def floor(export: str, db: str, batch_size: int) -> dict[str, Any]:
     import ijson
 
-    from skype_etl_gui.etl.extractor import Extractor
+    from skype_etl_gui.etl.extract import Extractor
 
     start = time.perf_counter()
     conn = sqlite3.connect(db, isolation_level=None)

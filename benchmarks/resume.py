@@ -20,7 +20,7 @@ from harness import arguments, best_of, child_main, import_export, line, make_sa
 
 def interrupt_at_90(export: str, url: str, batch_size: int) -> dict[str, Any]:
     from skype_etl_gui.etl import ETLPipeline
-    from skype_etl_gui.etl.extractor import Extractor
+    from skype_etl_gui.etl.extract import Extractor
 
     total = sum(1 for _ in _entries(Extractor(export)))
     pipeline = ETLPipeline(url, batch_size=batch_size)
@@ -32,7 +32,7 @@ def interrupt_at_90(export: str, url: str, batch_size: int) -> dict[str, Any]:
 
 
 def _entries(extractor: Any) -> Any:
-    from skype_etl_gui.etl.extractor import MessageChunk
+    from skype_etl_gui.etl.extract import MessageChunk
 
     for event in extractor.events():
         if isinstance(event, MessageChunk):

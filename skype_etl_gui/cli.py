@@ -16,12 +16,11 @@ from typing import Any, TextIO
 from . import __version__, applog
 from .errors_file import write_errors
 from .etl import ETLPipeline
-from .etl.context import SEVERITIES, Progress
-from .etl.extractor import ExportError
-from .etl.loader import RESUMABLE, DatabaseError, ErrorFilter, open_loader
-from .etl.pipeline import REJECTED
+from .etl.errors import REJECTED, DatabaseError, DatabaseUrlError, ExportError
+from .etl.load import RESUMABLE, ErrorFilter, open_loader
 from .etl.redact import redact_text
-from .etl.urls import DatabaseUrlError, parse_database_url
+from .etl.run.context import SEVERITIES, Progress
+from .etl.urls import parse_database_url
 from .paths import default_database_url
 from .units import duration_text
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .etl.loader import ERROR_FIELDS
+from .etl.load import ERROR_FIELDS
 
 KINDS = ("csv", "json")
 # a spreadsheet runs a cell that starts with one of these as a formula; chat text is untrusted

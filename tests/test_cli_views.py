@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from skype_etl_gui.etl.loader import ERROR_FIELDS
+from skype_etl_gui.etl.load import ERROR_FIELDS
 from tests.conftest import KNOWN_ERRORS, Database, error_key, write_bad_export
 from tests.test_cli import skype_etl
 

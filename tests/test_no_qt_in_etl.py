@@ -12,7 +12,7 @@ ETL = Path(__file__).resolve().parent.parent / "skype_etl_gui" / "etl"
 
 def test_importing_the_library_loads_no_qt() -> None:
     code = (
-        "import sys, skype_etl_gui.etl, skype_etl_gui.etl.pipeline, skype_etl_gui.cli, skype_etl_gui.sample;"
+        "import sys, skype_etl_gui.etl, skype_etl_gui.etl.run.pipeline, skype_etl_gui.cli, skype_etl_gui.sample;"
         "print(sorted(m for m in sys.modules if m.startswith(('PySide', 'shiboken', 'PyQt'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,7 +9,8 @@ import warnings
 from pathlib import Path
 from typing import IO, Any
 
-from .pipeline import REJECTED, ETLPipeline
+from .errors import REJECTED
+from .run.pipeline import ETLPipeline
 
 
 class SkypeETLPipeline:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .errors import DatabaseUrlError
 from .redact import redact_text
 
-
-class DatabaseUrlError(ValueError):
-    """The database URL cannot be understood (exit 2)."""
+__all__ = ["DatabaseTarget", "DatabaseUrlError", "dsn_fields", "dsn_text", "parse_database_url", "sqlite_url"]
 
 
 @dataclass(frozen=True)
@@ -75,22 +75,76 @@ def parse_database_url(url: str | dict[str, Any]) -> DatabaseTarget:
 
 
 def _from_config(config: dict[str, Any]) -> DatabaseTarget:
-    """The legacy db_config dict: {dbname, user, password, host, port} (or sqlite_path)."""
+    """A connection dict: the legacy db_config {dbname, user, password, host, port}, or any libpq keywords.
+
+    (`database` is taken for `dbname`; `{"sqlite_path": ...}` names a SQLite file.)
+    """
     if "sqlite_path" in config:
         return DatabaseTarget("sqlite", sqlite_url(config["sqlite_path"]), path=Path(config["sqlite_path"]))
-    keys = {
-        "dbname": config.get("dbname") or config.get("database"),
-        "user": config.get("user"),
-        "password": config.get("password"),
-        "host": config.get("host"),
-        "port": config.get("port"),
-        "sslmode": config.get("sslmode"),
-    }
+    keys = {k: v for k, v in config.items() if k != "database"}
+    keys["dbname"] = config.get("dbname") or config.get("database")
+    if not keys["dbname"]:
+        raise DatabaseUrlError("db_config names no database (dbname)")
+    dsn = dsn_text(keys)
+    return DatabaseTarget("postgresql", dsn, dsn=dsn)
+
+
+def dsn_text(keys: dict[str, Any]) -> str:
+    """libpq keywords as a key='value' string, quoted and escaped; empty values are left out."""
     parts = []
     for key, value in keys.items():
         if value not in (None, ""):
             escaped = str(value).replace("\\", "\\\\").replace("'", "\\'")
             parts.append(f"{key}='{escaped}'")
-    if not keys["dbname"]:
-        raise DatabaseUrlError("db_config names no database (dbname)")
-    return DatabaseTarget("postgresql", " ".join(parts), dsn=" ".join(parts))
+    return " ".join(parts)
+
+
+_DSN_PAIR = re.compile(r"\s*(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|((?:[^\s'\\]|\\.)+))")
+
+
+def dsn_fields(text: str) -> dict[str, str]:
+    """Every libpq keyword of a PostgreSQL URI or key=value string, values as written (decoded).
+
+    Raises DatabaseUrlError for text libpq would not take. The URI's query
+    parameters are keywords too, so nothing of what was given is lost.
+    """
+    text = text.strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        netloc = parts.netloc.rpartition("@")[2]
+        fields: dict[str, str] = {}
+        if parts.username:
+            fields["user"] = unquote(parts.username)
+        if parts.password is not None:
+            fields["password"] = unquote(parts.password)
+        if "," in netloc:  # several hosts: kept as libpq lists them
+            hosts = [h.rpartition(":") if h.count(":") == 1 else (h, "", "") for h in netloc.split(",")]
+            fields["host"] = ",".join(unquote(h[0]) for h in hosts)
+            if any(h[2] for h in hosts):
+                fields["port"] = ",".join(h[2] for h in hosts)
+        else:
+            if parts.hostname:
+                fields["host"] = unquote(parts.hostname)
+            try:
+                if parts.port is not None:
+                    fields["port"] = str(parts.port)
+            except ValueError as exc:
+                raise DatabaseUrlError(f"{redact_text(text)}: the port is not a number") from exc
+        if parts.path.strip("/"):
+            fields["dbname"] = unquote(parts.path.lstrip("/"))
+        fields.update(parse_qsl(parts.query, keep_blank_values=True))
+        return fields
+    fields = {}
+    position = 0
+    while position < len(text):
+        match = _DSN_PAIR.match(text, position)
+        if match is None:
+            if text[position:].strip():
+                raise DatabaseUrlError(
+                    f"{redact_text(text)}: not a libpq key=value string near {text[position:][:20]!r}"
+                )
+            break
+        key, quoted, bare = match.groups()
+        fields[key] = re.sub(r"\\(.)", r"\1", quoted if quoted is not None else bare)
+        position = match.end()
+    return fields

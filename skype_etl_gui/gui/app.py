@@ -30,9 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("skype-etl-gui")
     icon = resources.files("skype_etl_gui.resources").joinpath("skype-etl-gui.svg")
     app.setWindowIcon(QIcon(str(icon)))
+    from .jobs import Job
+
     window = MainWindow(export_path=args.export, database_url=args.db)
     window.show()
-    return int(app.exec())
+    code = int(app.exec())
+    # the window closes once its jobs have ended; a job started at the very end (saving settings) ends here
+    Job.quit_all()
+    Job.wait_all()
+    return code
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from skype_etl_gui.etl.context import ETLContext, MemorySample, Progress
+from skype_etl_gui.etl.run.context import ETLContext, MemorySample, Progress
 
 
 class FakeClock:

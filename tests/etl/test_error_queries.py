@@ -9,7 +9,7 @@ import pytest
 
 from skype_etl_gui.etl import ETLPipeline, open_loader
 from skype_etl_gui.etl.hints import HINTS, hint_for
-from skype_etl_gui.etl.loader import ERROR_FIELDS, ErrorFilter
+from skype_etl_gui.etl.load import ERROR_FIELDS, ErrorFilter
 from tests.conftest import (
     KNOWN_ERRORS,
     conversation,

@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 
-from skype_etl_gui.etl.extractor import (
-    ConversationEnd,
-    ConversationStart,
-    ExportError,
-    ExportReadError,
-    Extractor,
-    MessageChunk,
-    fingerprint,
-)
+from skype_etl_gui.etl.errors import ExportError, ExportReadError
+from skype_etl_gui.etl.extract import ConversationEnd, ConversationStart, Extractor, MessageChunk, fingerprint
 from tests.conftest import conversation, export_document, message, write_export
 
 

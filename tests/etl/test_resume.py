@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from skype_etl_gui.etl import ETLPipeline, ExportError
-from skype_etl_gui.etl.extractor import Boundary, ConversationEnd, Extractor, MessageChunk, Position
+from skype_etl_gui.etl.extract import Boundary, ConversationEnd, Extractor, MessageChunk, Position
 from skype_etl_gui.sample import USER_ID, SampleStats, write_sample
 from tests.conftest import Database, conversation, export_document, message, write_export
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from skype_etl_gui.etl import ETLPipeline
-from skype_etl_gui.etl.context import ETLContext
-from skype_etl_gui.etl.transformer import Transformer, iso_timestamp, millis_to_iso, participant_ids
+from skype_etl_gui.etl.run.context import ETLContext
+from skype_etl_gui.etl.transform.rows import iso_timestamp, millis_to_iso
+from skype_etl_gui.etl.transform.transformer import Transformer, participant_ids
 from tests.conftest import Database, PgDatabase, conversation, export_document, message, write_export
 
 URI = "https://api.asm.skype.com/v1/objects/0-weu-d3-0123456789abcdef0123456789abcdef"

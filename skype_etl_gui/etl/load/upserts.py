@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
+from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 
 # "a differs from b", NULLs compared as values: each dialect has its own words
 Differs = Callable[[str, str], str]
@@ -36,14 +36,14 @@ def _any_changed(columns: list[str], alias: str, differs: Differs) -> str:
     return " OR ".join(differs(f"excluded.{c}", f"{alias}.{c}") for c in columns)
 
 
-MESSAGE_UPDATE = [c for c in MESSAGE_COLUMNS if c not in ("conversation_id", "id", "run_id")]
-CONVERSATION_UPDATE = [c for c in CONVERSATION_COLUMNS if c not in ("id", "run_id")]
+MESSAGE_UPDATE = [c for c in MESSAGE_FIELDS if c not in ("conversation_id", "id", "run_id")]
+CONVERSATION_UPDATE = [c for c in CONVERSATION_FIELDS if c not in ("id", "run_id")]
 
 
 def upsert_messages(source: str, differs: Differs) -> str:
     """`source`: the VALUES or SELECT clause that provides the rows."""
     return (
-        f"INSERT INTO messages AS m ({_cols(MESSAGE_COLUMNS)}) {source} "
+        f"INSERT INTO messages AS m ({_cols(MESSAGE_FIELDS)}) {source} "
         f"ON CONFLICT (conversation_id, id) DO UPDATE SET {_set(MESSAGE_UPDATE)} "
         "WHERE coalesce(excluded.version, -1) > coalesce(m.version, -1) "
         "OR (coalesce(excluded.version, -1) = coalesce(m.version, -1) "
@@ -53,15 +53,15 @@ def upsert_messages(source: str, differs: Differs) -> str:
 
 def upsert_attachments(source: str) -> str:
     return (
-        f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_COLUMNS)}) {source} "
-        f"ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET {_set(list(ATTACHMENT_COLUMNS[3:]))} "
+        f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_FIELDS)}) {source} "
+        f"ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET {_set(list(ATTACHMENT_FIELDS[3:]))} "
         "WHERE coalesce(excluded.message_version, -1) >= coalesce(a.message_version, -1)"
     )
 
 
 def upsert_participants(source: str) -> str:
     return (
-        f"INSERT INTO participants AS p ({_cols(PARTICIPANT_COLUMNS)}) {source} "
+        f"INSERT INTO participants AS p ({_cols(PARTICIPANT_FIELDS)}) {source} "
         "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = excluded.display_name "
         "WHERE p.display_name IS NULL AND excluded.display_name IS NOT NULL"
     )
@@ -69,7 +69,7 @@ def upsert_participants(source: str) -> str:
 
 def upsert_conversations(source: str, differs: Differs) -> str:
     return (
-        f"INSERT INTO conversations AS c ({_cols(CONVERSATION_COLUMNS)}) {source} "
+        f"INSERT INTO conversations AS c ({_cols(CONVERSATION_FIELDS)}) {source} "
         f"ON CONFLICT (id) DO UPDATE SET {_set(CONVERSATION_UPDATE)} "
         f"WHERE {_any_changed(CONVERSATION_UPDATE, 'c', differs)}"
     )

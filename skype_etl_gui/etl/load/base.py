@@ -1,53 +1,25 @@
-"""The loader interface: what the pipeline needs from a database, whichever it is."""
+"""The loader interface: what the pipeline needs from a database, whichever it is, and reading runs and errors back.
+
+The concrete loaders (sqlite.py, postgres.py) import this module; it imports
+neither, and `registry.open_loader` picks one by the URL's kind.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .context import ErrorRecord
-from .urls import DatabaseTarget, parse_database_url
+from ..errors import DatabaseError
+from ..records import Batch
+from ..urls import DatabaseTarget
+from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
 
-RUN_FIELDS = (
-    "id",
-    "export_path",
-    "export_fingerprint",
-    "export_size",
-    "export_user_id",
-    "export_date",
-    "database_url",
-    "status",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "conversations",
-    "messages",
-    "messages_skipped",
-    "errors",
-    "resumed_from",
-    "checkpoint",
-    "telemetry",
-    "error_message",
-)
 RESUMABLE = ("running", "failed", "cancelled")
-ERROR_FIELDS = (
-    "id",
-    "run_id",
-    "created_at",
-    "phase",
-    "severity",
-    "conversation_id",
-    "message_id",
-    "error_type",
-    "message",
-    "raw_snippet",
-)
-
-
 # what a text search looks in
 SEARCHED = ("message", "error_type", "conversation_id", "message_id", "raw_snippet")
 ERROR_PAGE = 1000
@@ -79,41 +51,6 @@ class ErrorFilter:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-class DatabaseError(Exception):
-    """The database cannot be used: unreachable, refused, unwritable (exit 2 before a run begins)."""
-
-
-@dataclass
-class Batch:
-    """Everything one transaction writes: rows, the errors met, and the checkpoint they reach."""
-
-    conversations: list[tuple[Any, ...]] = field(default_factory=list)
-    participants: list[tuple[Any, ...]] = field(default_factory=list)
-    messages: list[tuple[Any, ...]] = field(default_factory=list)
-    messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by the producer)
-    attachments: list[tuple[Any, ...]] = field(default_factory=list)
-    errors: list[ErrorRecord] = field(default_factory=list)
-    checkpoint: dict[str, Any] | None = None
-    run_update: dict[str, Any] = field(default_factory=dict)
-
-    def run_fields(self) -> dict[str, Any]:
-        """What this batch changes in its run's row: counters and the checkpoint."""
-        fields = dict(self.run_update)
-        if self.checkpoint is not None:
-            fields["checkpoint"] = self.checkpoint
-        return fields
-
-    def is_empty(self) -> bool:
-        return not (
-            self.conversations
-            or self.participants
-            or self.messages
-            or self.messages_copy
-            or self.attachments
-            or self.errors
-        )
-
-
 class Loader(ABC):
     """One database target. Every write_batch is one transaction."""
 
@@ -121,6 +58,8 @@ class Loader(ABC):
         self.target = target
         # told when a lost connection is being retried (the pipeline records it as a warning)
         self.on_retry: Callable[[str], None] | None = None
+        # once set, a wait between retries ends at once with Cancelled
+        self.stop: threading.Event | None = None
 
     @property
     def display_url(self) -> str:
@@ -147,8 +86,8 @@ class Loader(ABC):
     @abstractmethod
     def finish_run(self, run_id: str, fields: dict[str, Any]) -> None: ...
 
-    @abstractmethod
-    def table_counts(self) -> dict[str, int]: ...
+    def table_counts(self) -> dict[str, int]:
+        return {table: int(self._select(f"SELECT count(*) FROM {table}")[0][0]) for table in COUNTED_TABLES}
 
     # --- reading back: the same SQL for both databases -------------------------------------------
     mark = "?"  # the parameter placeholder
@@ -216,24 +155,18 @@ class Loader(ABC):
         )
         return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
+    def newer_schema(self, current: int) -> DatabaseError:
+        return DatabaseError(
+            f"{self.display_url}: the database was made by a newer version of this program "
+            f"(schema {current}, this one knows {SCHEMA_VERSION}); update the program"
+        )
+
     def __enter__(self) -> Loader:
         self.connect()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
-    """A loader for a URL, a legacy db_config dict or a parsed target (not yet connected)."""
-    target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
-    if target.kind == "sqlite":
-        from .sqlite import SQLiteLoader
-
-        return SQLiteLoader(target)
-    from .postgres import PostgresLoader
-
-    return PostgresLoader(target)
 
 
 def _run_dict(row: Sequence[Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ table, where the highest version wins and a tie goes to the later entry.
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -18,41 +17,21 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 import psycopg2.extras
 
+from ..errors import Cancelled, DatabaseError
+from ..records import Batch
+from ..redact import redact_text
+from ..transform.encoding import copy_text
+from ..transform.rows import MESSAGE_FIELDS
 from . import upserts
-from .loader import RUN_FIELDS, Batch, DatabaseError, Loader
-from .redact import redact_text
-from .schema import SCHEMA_VERSION
-from .schema.postgres import MIGRATIONS
-from .transformer import MESSAGE_COLUMNS
+from .base import RUN_FIELDS, Loader
+from .schema import SCHEMA_VERSION, upgrade_steps
 
 RETRIES = 3  # reconnections after a lost connection, 0.5 s, 1 s and 2 s apart
 RETRY_DELAY_S = 0.5
-_SPECIAL = re.compile(r"[\\\t\n\r\x00]")
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
-
-
-def copy_text(rows: list[tuple[Any, ...]], on_nul: Callable[[tuple[Any, ...]], None] | None = None) -> str:
-    """Rows as COPY text: tab-separated, \\N for NULL, backslash escapes; NUL characters dropped.
-
-    `on_nul(row)` hears of each row that lost a NUL character (PostgreSQL cannot store them).
-    """
-    search = _SPECIAL.search
-
-    def escape(value: str, row: tuple[Any, ...]) -> str:
-        if "\x00" in value and on_nul is not None:
-            on_nul(row)
-        return value.translate(_ESCAPES)
-
-    lines = [
-        "\t".join(
-            ["\\N" if v is None else (escape(v, row) if search(v) else v) if type(v) is str else repr(v) for v in row]
-        )
-        for row in rows
-    ]
-    lines.append("")
-    return "\n".join(lines)
+CONNECT_TIMEOUT_S = 10  # unless the URL names its own connect_timeout
 
 
 def _cols(columns: tuple[str, ...] | list[str]) -> str:
@@ -60,7 +39,7 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
 
 
 MERGE_MESSAGES = upserts.upsert_messages(
-    f"SELECT {_cols(MESSAGE_COLUMNS)} FROM stage_messages", upserts.postgres_differs
+    f"SELECT {_cols(MESSAGE_FIELDS)} FROM stage_messages", upserts.postgres_differs
 )
 UPSERT_ATTACHMENTS = upserts.upsert_attachments("VALUES %s")
 UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
@@ -118,7 +97,10 @@ class PostgresLoader(Loader):
 
     def connect(self) -> None:
         try:
-            self._conn = psycopg2.connect(self.target.dsn, application_name="skype-etl", connect_timeout=10)
+            options: dict[str, Any] = {"application_name": "skype-etl"}
+            if "connect_timeout" not in psycopg2.extensions.parse_dsn(self.target.dsn):
+                options["connect_timeout"] = CONNECT_TIMEOUT_S
+            self._conn = psycopg2.connect(self.target.dsn, **options)
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
 
@@ -138,12 +120,9 @@ class PostgresLoader(Loader):
                 cur.execute("SELECT max(version) FROM schema_version")
                 current = cur.fetchone()[0] or 0
                 if current > SCHEMA_VERSION:
-                    raise DatabaseError(
-                        f"{self.display_url}: the database was made by a newer version of this program "
-                        f"(schema {current}, this one knows {SCHEMA_VERSION}); update the program"
-                    )
-                for version in range(current + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[version - 1]:
+                    raise self.newer_schema(current)
+                for version, statements in upgrade_steps("postgresql", current):
+                    for statement in statements:
                         cur.execute(statement)
                     cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
         except psycopg2.Error as exc:
@@ -190,11 +169,18 @@ class PostgresLoader(Loader):
                     raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
                 if self.on_retry is not None:
                     self.on_retry(f"lost the connection to the database ({_reason(exc)}); reconnecting, try {attempt}")
-                time.sleep(RETRY_DELAY_S * 2 ** (attempt - 1))
+                self._pause(RETRY_DELAY_S * 2 ** (attempt - 1))
                 self._reconnect()
             except psycopg2.Error as exc:
                 raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
         raise AssertionError("unreachable")
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before the next try; a stop ends the wait (and the run) at once."""
+        if self.stop is None:
+            time.sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise Cancelled()
 
     def _reconnect(self) -> None:
         self.close()
@@ -232,7 +218,7 @@ class PostgresLoader(Loader):
 
     def _load_messages(self, cur: Any, copy: str) -> None:
         """Straight into messages when nothing is there yet; else through the staging table and a merge."""
-        columns = _cols(MESSAGE_COLUMNS)
+        columns = _cols(MESSAGE_FIELDS)
         cur.execute("SAVEPOINT direct_copy")
         try:
             cur.copy_expert(f"COPY messages ({columns}) FROM STDIN", io.StringIO(copy))
@@ -267,15 +253,6 @@ class PostgresLoader(Loader):
                 return [tuple(_plain(v) for v in row) for row in cur.fetchall()]
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: cannot read ({_reason(exc)})") from None
-
-    def table_counts(self) -> dict[str, int]:
-        tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")
-        with self.conn, self.conn.cursor() as cur:
-            counts = {}
-            for table in tables:
-                cur.execute(f"SELECT count(*) FROM {table}")
-                counts[table] = cur.fetchone()[0]
-            return counts
 
 
 def _db_value(value: Any) -> Any:

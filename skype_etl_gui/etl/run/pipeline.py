@@ -2,9 +2,12 @@
 
 The producer (extract + transform) runs in a worker process for exports of
 some size, so that parsing uses one core and the database the other; small
-exports run in this process. Pause and cancel are flags read at batch
-boundaries, so they are safe from any thread. Each batch, its errors and the
-checkpoint it reaches are committed in one transaction.
+exports run in this process. Pause and cancel are flags, safe from any thread:
+pause holds at the next batch boundary; cancel stops at the next read of the
+export, the next batch boundary or the next wait between database retries,
+whichever comes first, and a worker process is stopped at once. Each batch,
+its errors and the checkpoint it reaches are committed in one transaction, so
+a stop of any kind loses nothing that was committed.
 """
 
 from __future__ import annotations
@@ -17,24 +20,26 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .context import ETLContext, utc_now
-from .extractor import ExportError, ExportReadError, Extractor, fingerprint
-from .loader import Batch, DatabaseError, Loader, open_loader
-from .producer import (
+from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError
+from ..extract import ExportSource, fingerprint, inspect_export
+from ..load import Batch, Loader, open_loader
+from ..urls import DatabaseTarget, parse_database_url
+from ..values import utc_now
+from .context import ETLContext
+from .ipc import (
     WORKER_COMMAND,
-    BatchSize,
-    ProducedBatch,
-    Producer,
     ProducerFailure,
     read_frame,
     worker_environment,
     worker_settings,
     worth_a_worker,
 )
-from .urls import DatabaseTarget, DatabaseUrlError, parse_database_url
+from .producer import BatchSize, Producer
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
@@ -42,16 +47,29 @@ MIN_BATCH_SIZE = 200
 WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
 
 
-class Cancelled(Exception):
-    """Raised at a batch boundary to stop the run."""
-
-
 class WorkerFailed(Exception):
     """The worker process died or crashed."""
 
 
-# what `run` raises before anything is written, each with one line meant for a person
-REJECTED = (ExportError, DatabaseError, DatabaseUrlError, OSError)
+@dataclass(frozen=True)
+class Prepared:
+    """An export checked against a database before a run: what it is, and what of it is unfinished there.
+
+    Made by `ETLPipeline.prepare`, which reads the export's headers and the
+    database but writes nothing; hand it to `run` so the export is not inspected again.
+    """
+
+    path: Path
+    source: ExportSource
+    fingerprint: str
+    database: str  # the URL without its password
+    unfinished: dict[str, Any] | None = None  # the newest unfinished run of this very export
+    changed: dict[str, Any] | None = None  # an unfinished run of this path whose file has changed since
+
+    @property
+    def messages_done(self) -> int:
+        """Messages the unfinished run had committed: what a resume skips."""
+        return int(((self.unfinished or {}).get("checkpoint") or {}).get("messages", 0))
 
 
 class ETLPipeline:
@@ -68,7 +86,7 @@ class ETLPipeline:
     ) -> None:
         """`parallel`: True always uses a worker process, False never, None when the export is large enough.
 
-        The worker is a separate Python process (`python -m skype_etl_gui.etl.worker`)
+        The worker is a separate Python process (`python -m skype_etl_gui.etl.run.worker`)
         started with this interpreter; it reads the export and makes rows, this process
         writes them.
         """
@@ -77,11 +95,12 @@ class ETLPipeline:
         self.memory_limit_mb = memory_limit_mb
         self.progress_interval_s = progress_interval_s
         self.parallel = parallel
-        self.context: ETLContext | None = None
         self._running = threading.Event()
         self._running.set()
         self._cancel = threading.Event()
         self._holding = threading.Event()
+        self._lock = threading.Lock()
+        self._on_cancel: list[Callable[[], None]] = []
 
     # --- control, safe from any thread ---------------------------------------------
     def pause(self) -> None:
@@ -91,8 +110,13 @@ class ETLPipeline:
         self._running.set()
 
     def cancel(self) -> None:
+        """Stop the run in progress, or the next one if none has begun; what is committed stays."""
         self._cancel.set()
         self._running.set()
+        with self._lock:
+            hooks = list(self._on_cancel)
+        for hook in hooks:
+            hook()
 
     @property
     def paused(self) -> bool:
@@ -108,52 +132,118 @@ class ETLPipeline:
         """Block until a requested pause has taken effect: the batch in flight is committed, nothing more is written."""
         return self._holding.wait(timeout)
 
+    def _while_running(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` on cancel until the returned function is called (a worker process to stop)."""
+        with self._lock:
+            self._on_cancel.append(hook)
+
+        def remove() -> None:
+            with self._lock:
+                self._on_cancel.remove(hook)
+
+        return remove
+
+    def _reset_controls(self) -> None:
+        """Each run ends with the controls as new, so a pause or a cancel never reaches the next run."""
+        self._running.set()
+        self._holding.clear()
+        self._cancel.clear()
+
     def new_context(self) -> ETLContext:
         return ETLContext(memory_limit_mb=self.memory_limit_mb, progress_interval_s=self.progress_interval_s)
 
+    # --- before a run ------------------------------------------------------------------
+    def prepare(self, export_path: str | os.PathLike[str]) -> Prepared:
+        """Check the export and the database, and find an unfinished import of this export; writes nothing.
+
+        Raises ExportError or DatabaseError (with one line for a person) when
+        either is unusable, and Cancelled when `cancel()` comes first.
+        """
+        path, source, export_fingerprint = self._inspect(export_path)
+        loader = open_loader(self.target)
+        loader.connect()
+        try:
+            loader.ensure_schema()
+            return self._unfinished(loader, path, source, export_fingerprint)
+        finally:
+            loader.close()
+
+    def _inspect(self, export_path: str | os.PathLike[str]) -> tuple[Path, ExportSource, str]:
+        path = Path(export_path)
+        source = inspect_export(path, self._cancel)  # the input first: a bad one leaves no database behind
+        try:
+            return path, source, fingerprint(path)
+        except OSError as exc:
+            raise ExportError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+    def _unfinished(self, loader: Loader, path: Path, source: ExportSource, export_fingerprint: str) -> Prepared:
+        runs = loader.unfinished_runs()
+        same = next((r for r in runs if r["export_fingerprint"] == export_fingerprint), None)
+        resolved = str(path.resolve())
+        changed = None if same else next((r for r in runs if r["export_path"] == resolved), None)
+        return Prepared(path, source, export_fingerprint, loader.display_url, same, changed)
+
     # --- running ---------------------------------------------------------------------
     def run(
-        self, export_path: str | os.PathLike[str], resume: bool = False, context: ETLContext | None = None
+        self,
+        export_path: str | os.PathLike[str],
+        resume: bool = False,
+        context: ETLContext | None = None,
+        prepared: Prepared | None = None,
     ) -> dict[str, Any]:
         """Import one export; returns the run's summary.
 
         Raises ExportError or DatabaseError when the input or the database is
         unusable; nothing is written then. Any later failure ends the run as
-        "failed" in the summary, with what was committed kept.
+        "failed" in the summary, with what was committed kept. `prepared`: the
+        result of `prepare` for this export, so it is not inspected again.
         """
-        self._cancel.clear()
         context = context or self.new_context()
-        self.context = context
         context.redactor.add_secret(_password_of(self.target))
-        extractor = Extractor(export_path)  # validates the input before the database is touched
-        path = Path(export_path)
-        export_fingerprint = fingerprint(path)
+        try:
+            return self._run(export_path, resume, context, prepared)
+        except Cancelled:
+            return _cancelled_before_start(context, self.target)
+        finally:
+            self._reset_controls()
+
+    def _run(
+        self, export_path: str | os.PathLike[str], resume: bool, context: ETLContext, prepared: Prepared | None
+    ) -> dict[str, Any]:
+        if self._cancel.is_set():
+            raise Cancelled()  # cancelled before it began: nothing is read or written
+        if prepared is not None and prepared.path == Path(export_path):
+            path, source, export_fingerprint = prepared.path, prepared.source, prepared.fingerprint
+        else:
+            path, source, export_fingerprint = self._inspect(export_path)
         loader = open_loader(self.target)
 
         def connection_lost(message: str) -> None:
             context.record_error("load", "warning", "ConnectionLost", message)
 
         loader.on_retry = connection_lost
+        loader.stop = self._cancel
         loader.connect()
         try:
             loader.ensure_schema()
-            previous, note = _resumable(loader, path, export_fingerprint) if resume else (None, None)
+            found = self._unfinished(loader, path, source, export_fingerprint)
+            previous, note = _resumable(found) if resume else (None, None)
             parallel = self.parallel
             if parallel is None:
                 # what is left to read decides: a resume near the end is quicker without a worker to start
                 done = ((previous or {}).get("checkpoint") or {}).get("byte_offset") or 0
-                parallel = worth_a_worker(export_path, WORKER_THRESHOLD_BYTES + done)
+                parallel = worth_a_worker(path, WORKER_THRESHOLD_BYTES + done)
             log.info(
                 "run %s: importing %s (%s, %s bytes) into %s%s%s",
                 context.run_id,
                 path,
-                extractor.source.kind,
-                extractor.source.size,
+                source.kind,
+                source.size,
                 loader.display_url,
                 f", resuming {previous['id']}" if previous else "",
                 " with a worker process" if parallel else "",
             )
-            run = _Run(self, context, extractor, loader, path, parallel, export_fingerprint, previous)
+            run = _Run(self, context, source, loader, parallel, export_fingerprint, previous)
             summary = run.execute()
             summary["resume_note"] = note
             _log_summary(summary, context)
@@ -182,9 +272,8 @@ class _Run:
         self,
         pipeline: ETLPipeline,
         context: ETLContext,
-        extractor: Extractor,
+        source: ExportSource,
         loader: Loader,
-        path: Path,
         parallel: bool,
         export_fingerprint: str,
         previous: dict[str, Any] | None = None,
@@ -192,9 +281,9 @@ class _Run:
         """`previous`: the interrupted run this one continues from its checkpoint."""
         self.pipeline = pipeline
         self.context = context
-        self.extractor = extractor
+        self.source = source
+        self.path = source.path
         self.loader = loader
-        self.path = path
         self.parallel = parallel
         self.batch_size = BatchSize(pipeline.batch_size)
         self._worker_stdin: Any = None
@@ -224,11 +313,13 @@ class _Run:
             self.consume,
             target_kind=self.loader.target.kind,
             start=self.start,
+            source=self.source,
+            stop=self.pipeline._cancel,
         ).run()
 
     def _produce_in_worker(self) -> None:
         settings = worker_settings(
-            str(self.path), self.context.run_id, self.batch_size.value, self.loader.target.kind, self.start
+            self.source, self.context.run_id, self.batch_size.value, self.loader.target.kind, self.start
         )
         with tempfile.TemporaryFile() as stderr:
             worker = subprocess.Popen(
@@ -239,6 +330,8 @@ class _Run:
             worker.stdin.flush()
             self.context.watch_process(worker.pid)
             self._worker_stdin = worker.stdin
+            # a cancel stops the worker at once: it only reads, and what it had not handed on is read again on resume
+            forget_worker = self.pipeline._while_running(worker.kill)
             try:
                 # read in this thread: a reader thread would fight the database's thread for the interpreter
                 # lock; a cancel is seen after the batch being produced, as pause and cancel are anyway
@@ -246,7 +339,11 @@ class _Run:
                     try:
                         item = read_frame(worker.stdout)
                     except (EOFError, pickle.UnpicklingError) as exc:
+                        if self.pipeline._cancel.is_set():
+                            raise Cancelled() from exc
                         raise WorkerFailed(f"the reading process sent a damaged batch ({exc})") from exc
+                    if item is None and self.pipeline._cancel.is_set():
+                        raise Cancelled()
                     if item is None:
                         stderr.seek(0)
                         detail = stderr.read()[-2000:].decode(errors="replace").strip()
@@ -260,6 +357,7 @@ class _Run:
                     if item.final:
                         break
             finally:
+                forget_worker()
                 self._worker_stdin = None
                 self.context.unwatch_process(worker.pid)
                 if worker.poll() is None:
@@ -270,32 +368,25 @@ class _Run:
                         pipe.close()
 
     # --- batches ---------------------------------------------------------------------------
-    def consume(self, produced: ProducedBatch) -> None:
+    def consume(self, batch: Batch) -> None:
         """Commit one produced batch with its errors and checkpoint, then honour pause and cancel."""
         context = self.context
-        context.add_errors(produced.errors)
-        self.conversations = produced.conversations_done
-        self.messages = produced.messages_done
+        context.add_errors(batch.errors)
+        self.conversations = batch.conversations_done
+        self.messages = batch.messages_done
         # a resumed parse starts after the export's header: keep what the interrupted run recorded
-        self.header = (produced.export_user_id or self.header[0], produced.export_date or self.header[1])
-        self.extract_s, self.transform_s = produced.extract_s, produced.transform_s
-        batch = Batch(
-            conversations=produced.conversations,
-            participants=produced.participants,
-            messages=produced.messages,
-            messages_copy=produced.messages_copy,
-            attachments=produced.attachments,
-            errors=context.drain_errors(),
-        )
+        self.header = (batch.export_user_id or self.header[0], batch.export_date or self.header[1])
+        self.extract_s, self.transform_s = batch.extract_s, batch.transform_s
+        batch.errors = context.drain_errors()  # the producer's and this run's own
         context.update_progress(
-            bytes_read=produced.bytes_read,
-            bytes_total=produced.bytes_total,
+            bytes_read=batch.bytes_read,
+            bytes_total=batch.bytes_total,
             conversations=self.conversations,
             messages=self.messages,
         )
-        if not batch.is_empty() or produced.final:
+        if not batch.is_empty() or batch.final:
             self._ensure_run_row()
-            batch.checkpoint = context.create_checkpoint(**produced.position)
+            batch.checkpoint = context.create_checkpoint(**batch.position)
             batch.run_update = {
                 "conversations": self.conversations,
                 "messages": self.messages,
@@ -305,7 +396,7 @@ class _Run:
             self.loader.write_batch(context.run_id, batch)
             self.load_s += time.perf_counter() - t
         self._memory()
-        if not produced.final:
+        if not batch.final:
             self._between_batches()
 
     def _ensure_run_row(self) -> None:
@@ -316,7 +407,7 @@ class _Run:
             "id": self.context.run_id,
             "export_path": str(self.path.resolve()),
             "export_fingerprint": self.fingerprint,
-            "export_size": self.extractor.source.size,
+            "export_size": self.source.size,
             "export_user_id": self.header[0],
             "export_date": self.header[1],
             "database_url": self.loader.display_url,
@@ -453,21 +544,39 @@ def _log_summary(summary: dict[str, Any], context: ETLContext) -> None:
     )
 
 
-def _resumable(loader: Loader, path: Path, export_fingerprint: str) -> tuple[dict[str, Any] | None, str]:
+def _resumable(found: Prepared) -> tuple[dict[str, Any] | None, str]:
     """The newest unfinished run of this very export, and what to tell the user."""
-    unfinished = loader.unfinished_runs()
-    for run in unfinished:
-        if run["export_fingerprint"] == export_fingerprint:
-            done = (run.get("checkpoint") or {}).get("messages", 0)
-            return run, f"resuming the interrupted import {run['id']}: {done:,} messages already imported are skipped"
-    resolved = str(path.resolve())
-    for run in unfinished:
-        if run["export_path"] == resolved:
-            raise ExportError(
-                f"{path}: the file changed since the interrupted import {run['id']} read it, so that import "
-                "cannot be resumed; import it again without --resume (nothing already stored is duplicated)"
-            )
+    if found.unfinished is not None:
+        run = found.unfinished
+        return run, (
+            f"resuming the interrupted import {run['id']}: "
+            f"{found.messages_done:,} messages already imported are skipped"
+        )
+    if found.changed is not None:
+        raise ExportError(
+            f"{found.path}: the file changed since the interrupted import {found.changed['id']} read it, so that "
+            "import cannot be resumed; import it again without --resume (nothing already stored is duplicated)"
+        )
     return None, "nothing to resume for this export: importing it in full"
+
+
+def _cancelled_before_start(context: ETLContext, target: DatabaseTarget) -> dict[str, Any]:
+    """The summary of a run stopped before it wrote anything (while the export was being looked at)."""
+    summary = context.get_summary()
+    return {
+        "run_id": context.run_id,
+        "status": "cancelled",
+        "conversations": 0,
+        "messages": 0,
+        "errors": 0,
+        "duration_s": summary["duration_s"],
+        "resumed": False,
+        "messages_skipped": 0,
+        "database": target.display,
+        "error": None,
+        "telemetry": {},
+        "resume_note": None,
+    }
 
 
 def _failure_exception(failure: ProducerFailure) -> Exception:

@@ -7,16 +7,17 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import DatabaseError
+from ..records import Batch
+from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 from . import upserts
-from .loader import RUN_FIELDS, Batch, DatabaseError, Loader
-from .schema import SCHEMA_VERSION
-from .schema.sqlite import MIGRATIONS
-from .transformer import ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, PARTICIPANT_COLUMNS
+from .base import RUN_FIELDS, Loader
+from .schema import SCHEMA_VERSION, upgrade_steps
 
-UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_COLUMNS), upserts.sqlite_differs)
-UPSERT_ATTACHMENT = upserts.upsert_attachments(upserts.placeholders(ATTACHMENT_COLUMNS))
-UPSERT_PARTICIPANT = upserts.upsert_participants(upserts.placeholders(PARTICIPANT_COLUMNS))
-UPSERT_CONVERSATION = upserts.upsert_conversations(upserts.placeholders(CONVERSATION_COLUMNS), upserts.sqlite_differs)
+UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
+UPSERT_ATTACHMENT = upserts.upsert_attachments(upserts.placeholders(ATTACHMENT_FIELDS))
+UPSERT_PARTICIPANT = upserts.upsert_participants(upserts.placeholders(PARTICIPANT_FIELDS))
+UPSERT_CONVERSATION = upserts.upsert_conversations(upserts.placeholders(CONVERSATION_FIELDS), upserts.sqlite_differs)
 INSERT_ERROR = upserts.insert_errors(upserts.placeholders(9))
 
 
@@ -59,13 +60,10 @@ class SQLiteLoader(Loader):
             row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
             if current > SCHEMA_VERSION:
-                raise DatabaseError(
-                    f"{self.display_url}: the database was made by a newer version of this program "
-                    f"(schema {current}, this one knows {SCHEMA_VERSION}); update the program"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
+                raise self.newer_schema(current)
+            for version, statements in upgrade_steps("sqlite", current):
                 self.conn.execute("BEGIN IMMEDIATE")
-                for statement in MIGRATIONS[version - 1]:
+                for statement in statements:
                     self.conn.execute(statement)
                 self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
                 self.conn.execute("COMMIT")
@@ -132,10 +130,6 @@ class SQLiteLoader(Loader):
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise DatabaseError(f"{self.display_url}: cannot read ({exc})") from exc
-
-    def table_counts(self) -> dict[str, int]:
-        tables = ("conversations", "messages", "participants", "attachments", "etl_runs", "etl_errors")
-        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
 def _db_value(value: Any) -> Any:

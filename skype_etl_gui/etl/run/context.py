@@ -7,43 +7,22 @@ errors waiting to be written are handed to the loader batch by batch.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import psutil
 
-from .extractor import json_default
-from .redact import Redactor
+from ..records import ErrorRecord
+from ..redact import Redactor
+from ..values import short_text, utc_now
 
 EVENTS = ("progress", "memory", "error", "phase", "checkpoint")
 SEVERITIES = ("warning", "error", "fatal")
 Listener = Callable[[Any], None]
-
-
-def short_text(value: Any, limit: int = 500) -> str:
-    """A record as text for a person to read (JSON, as in the export), cut to `limit` characters.
-
-    Never fails, however deep it nests."""
-    if isinstance(value, str):
-        return value[:limit]
-    try:
-        return json.dumps(value, ensure_ascii=False, default=json_default)[:limit]
-    except (RecursionError, ValueError, TypeError):
-        pass
-    try:
-        return repr(value)[:limit]
-    except RecursionError:
-        return f"<{type(value).__name__} nested too deep to show>"
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -83,32 +62,6 @@ class MemorySample:
     peak_mb: float
     limit_mb: float
     near_limit: bool
-
-
-@dataclass
-class ErrorRecord:
-    phase: str
-    severity: str
-    error_type: str
-    message: str
-    conversation_id: str | None = None
-    message_id: str | None = None
-    raw_snippet: str | None = None
-    created_at: str = field(default_factory=utc_now)
-
-    def row(self, run_id: str) -> tuple[Any, ...]:
-        """The etl_errors row, in the loaders' column order."""
-        return (
-            run_id,
-            self.created_at,
-            self.phase,
-            self.severity,
-            self.conversation_id,
-            self.message_id,
-            self.error_type,
-            self.message,
-            self.raw_snippet,
-        )
 
 
 class ETLContext:

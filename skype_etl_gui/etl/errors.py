@@ -1,0 +1,27 @@
+"""The exceptions every stage shares, each meaning one thing to the caller."""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """The input cannot be imported. Raised before anything is written (exit 2)."""
+
+
+class ExportReadError(Exception):
+    """The input broke part way through (truncated JSON, a tar cut short)."""
+
+
+class DatabaseError(Exception):
+    """The database cannot be used: unreachable, refused, unwritable (exit 2 before a run begins)."""
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be understood (exit 2)."""
+
+
+class Cancelled(Exception):
+    """A stop was asked for; raised at the next safe point (a read of the export, a batch boundary, a retry)."""
+
+
+# what a run raises before anything is written, each with one line meant for a person
+REJECTED = (ExportError, DatabaseError, DatabaseUrlError, OSError)

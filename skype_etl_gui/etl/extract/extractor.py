@@ -1,0 +1,176 @@
+"""Streaming reader for a Skype export: .tar, .tar.gz/.tgz or a bare messages.json.
+
+messages.json is read straight out of the archive (no member is ever written to
+disk) and parsed by ijson's C backend in one pass with constant memory; see
+walker.py for how that one pass yields headers and messages alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import tarfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from ..errors import ExportReadError
+from .events import Event, ExportHeader, Position
+from .sniff import ExportSource, StoppableReader, inspect_export, is_messages_member
+from .walker import PRECISE_BUDGET, Feeder, RootMap, Walker, resume_prefix
+
+CHUNK_SIZE = 64 * 1024
+
+
+class _Member(io.RawIOBase):
+    """messages.json inside a plain tar: a window onto the file, so a resume seeks straight to its place."""
+
+    def __init__(self, reader: StoppableReader, start: int, size: int) -> None:
+        self.reader = reader
+        self.start = start
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seek_to(self, offset: int) -> None:
+        self.position = min(max(offset, 0), self.size)
+        self.reader.seek(self.start + self.position)
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self.size - self.position)
+        if wanted <= 0:
+            return 0
+        n = self.reader.readinto(memoryview(buffer)[:wanted])
+        self.position += n
+        return n
+
+
+class Extractor:
+    """Reads one export; `stream(sink)` hands on conversation starts, message chunks and ends."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        chunk_size: int = CHUNK_SIZE,
+        start: Position | None = None,
+        source: ExportSource | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """`start`: continue from a checkpoint's position instead of the beginning.
+
+        `source`: the export as already inspected (not looked at again); `stop`:
+        once set, the next read of the export raises Cancelled.
+        """
+        self.path = Path(path)
+        self.chunk_size = chunk_size
+        self.start = start
+        self.stop = stop
+        self.header = ExportHeader()
+        self._reader: StoppableReader | None = None
+        self._member: _Member | None = None
+        self._feeder: Feeder | None = None
+        self.source = source if source is not None else inspect_export(self.path, stop)
+
+    # --- streaming -----------------------------------------------------------------
+    @property
+    def bytes_total(self) -> int:
+        if self.source.kind == "tar" and self.source.member_size is not None:
+            return self.source.member_size
+        return self.source.size
+
+    @property
+    def bytes_read(self) -> int:
+        """Progress through the input: the member for a plain tar, the file on disk otherwise."""
+        if self._member is not None:
+            return self._member.tell()
+        return self._reader.count if self._reader else 0
+
+    def _open_stream(self, offset: int, closing: contextlib.ExitStack) -> IO[bytes]:
+        """The messages.json byte stream from `offset` on; what it opens goes on `closing`."""
+        raw = closing.enter_context(open(self.path, "rb"))
+        reader = StoppableReader(raw, self.stop)
+        kind = self.source.kind
+        if kind == "tar" and self.source.member_offset is not None and self.source.member_size is not None:
+            self._member = _Member(reader, self.source.member_offset, self.source.member_size)
+            self._member.seek_to(offset)
+            return closing.enter_context(io.BufferedReader(self._member, buffer_size=self.chunk_size))
+        if kind == "json":
+            raw.seek(offset)
+            reader.count = offset
+        self._reader = reader
+        source: IO[bytes] = closing.enter_context(io.BufferedReader(reader, buffer_size=self.chunk_size))
+        if kind == "json":
+            return source
+        if kind == "json.gz":
+            stream: IO[bytes] = closing.enter_context(gzip.GzipFile(fileobj=source, mode="rb"))  # type: ignore[arg-type]
+        else:
+            tar = closing.enter_context(tarfile.open(fileobj=source, mode="r|*"))
+            found = next((tar.extractfile(info) for info in tar if is_messages_member(info)), None)
+            if found is None:
+                raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
+            stream = found
+        _skip(stream, offset)  # compressed: no seeking, only reading past
+        return stream
+
+    def request_boundary(self) -> None:
+        """Ask for a Boundary event at the next entry (or conversation) start, with its exact byte offset."""
+        if self._feeder is not None:
+            self._feeder.precise_budget = PRECISE_BUDGET
+
+    def stream(self, sink: Callable[[Event], None]) -> None:
+        """Stream the export into `sink`: for each conversation a start, its message chunks, an end.
+
+        `sink` runs between two reads of the input, so whatever it raises stops the
+        parse at once (that is how the pipeline cancels).
+        """
+        start = self.start
+        offset = start.byte_offset if start is not None and start.byte_offset is not None else None
+        holder: list[Any] = []
+        map_type = type("_RootMap", (RootMap,), {"__slots__": (), "holder": holder})
+        walker = Walker(self, start, precise=offset is not None)
+        prefix = resume_prefix(start) if start is not None and offset is not None else b""
+        with contextlib.ExitStack() as closing:
+            stream = self._open_stream(offset or 0, closing)
+            feeder = Feeder(self, stream, offset or 0, prefix)
+            feeder.between_reads = lambda: walker.step(holder[0], sink, feeder, final=False) if holder else None
+            self._feeder = feeder
+            try:
+                # numbers as ijson reads them exactly (int, or Decimal): use_float would fail on integers past 64 bits
+                roots = list(ijson.items(feeder, "", map_type=map_type, buf_size=self.chunk_size))
+            except ijson.IncompleteJSONError as exc:
+                if "premature" in str(exc).lower() or "incomplete" in str(exc).lower():
+                    raise ExportReadError(
+                        f"{self.path}: the JSON ends too early at byte {self.bytes_read}; the file looks truncated"
+                    ) from exc
+                raise ExportReadError(f"{self.path}: invalid JSON near byte {self.bytes_read} ({exc})") from exc
+            except ijson.JSONError as exc:
+                raise ExportReadError(f"{self.path}: invalid JSON near byte {self.bytes_read} ({exc})") from exc
+            finally:
+                self._feeder = None
+            if not holder or not roots or roots[0] is not holder[0]:
+                raise ExportReadError(f"{self.path}: the top level of messages.json is not an object")
+            walker.step(holder[0], sink, feeder, final=True)
+
+    def events(self) -> list[Event]:
+        """All events of a small export at once (for tests and scripts; use `stream` for real sizes)."""
+        collected: list[Event] = []
+        self.stream(collected.append)
+        return collected
+
+
+def _skip(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            raise ExportReadError("the export is shorter than the checkpoint says: has it changed?")
+        count -= len(chunk)

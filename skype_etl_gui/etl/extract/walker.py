@@ -1,0 +1,228 @@
+"""How one ijson pass yields both conversation headers and their messages.
+
+ijson builds the whole document lazily in C, and after each read we take the
+finished entries out of the lists it is building. A list element is finished
+once a later one has started, so everything but the last element of the current
+`MessageList` (and of `conversations`) can be handed on and dropped. The builder
+keeps appending to the same list objects, so memory stays at about one chunk of
+messages.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import ExportError, ExportReadError
+from ..values import json_default, json_type, record_id
+from .events import Boundary, ConversationEnd, ConversationStart, Event, ExportHeader, MessageChunk, Position
+
+if TYPE_CHECKING:
+    from .extractor import Extractor
+
+PRECISE_BUDGET = 256 * 1024  # bytes read one at a time while looking for an entry's first byte
+
+
+class RootMap(dict):  # type: ignore[type-arg]
+    """The mapping type ijson builds; the first one made is the document root."""
+
+    __slots__ = ()
+    holder: list[Any]
+
+    def __init__(self) -> None:
+        if not self.holder:
+            self.holder.append(self)
+
+
+def resume_prefix(start: Position) -> bytes:
+    """JSON that puts the parser where the checkpoint stood: inside conversations, maybe inside a MessageList."""
+    if start.header is None:
+        return b'{"conversations": ['
+    header = json.dumps(start.header, ensure_ascii=False, default=json_default)[:-1]
+    separator = ", " if start.header else ""
+    return ('{"conversations": [' + header + separator + '"MessageList": [').encode()
+
+
+class Feeder:
+    """The file ijson reads from.
+
+    Between two reads the walker hands on the finished entries. Normally a read
+    returns a whole chunk; while a boundary is wanted it returns one byte at a
+    time, so the walker sees exactly which byte started the next entry.
+    """
+
+    def __init__(self, extractor: Extractor, stream: IO[bytes], offset: int, prefix: bytes) -> None:
+        self.extractor = extractor
+        self.stream = stream
+        self.between_reads: Callable[[], None] = lambda: None
+        self.prefix = prefix
+        self.buffer = b""
+        self.position = 0  # in buffer
+        self.offset = offset  # in messages.json, of the next byte handed out
+        self.precise_budget = 0
+        self.last_byte = b""  # the single byte of the last precise read
+        self.last_offset = -1
+
+    def read(self, size: int) -> bytes:
+        if size == 0:
+            return b""  # ijson's first read only asks for the type
+        self.between_reads()
+        if self.prefix:
+            prefix, self.prefix = self.prefix, b""
+            return prefix
+        if self.position >= len(self.buffer) and not self._refill():
+            return b""
+        if self.precise_budget > 0:
+            self.precise_budget -= 1
+            data = self.buffer[self.position : self.position + 1]
+            self.last_byte, self.last_offset = data, self.offset
+        else:
+            data = self.buffer[self.position : self.position + size]
+            self.last_byte = b""
+        self.position += len(data)
+        self.offset += len(data)
+        return data
+
+    def _refill(self) -> bool:
+        try:
+            chunk = self.stream.read(self.extractor.chunk_size)
+        except (OSError, EOFError, tarfile.TarError) as exc:
+            raise ExportReadError(
+                f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
+            ) from exc
+        if self.offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]
+            self.offset = 3
+        self.buffer, self.position = chunk, 0
+        return bool(chunk)
+
+
+_NO_CONVERSATION = object()
+
+
+class Walker:
+    """Takes finished conversations and messages out of the document ijson is building."""
+
+    def __init__(self, extractor: Extractor, start: Position | None, precise: bool) -> None:
+        self.extractor = extractor
+        self.current: Any = _NO_CONVERSATION  # the conversation at the head of the list (may itself be None)
+        self.started = False
+        self.taken = 0  # entries of the current MessageList already handed on (or skipped)
+        self.checked_root = False
+        self.lengths = (0, 0)  # conversations, current MessageList: to see what the last byte began
+        # resuming: at the exact place (precise), or from the top, skipping what is behind
+        self.index = (start.conversation_index - 1) if start and precise else -1
+        self.first_taken = start.entries_done if start and precise else 0
+        self.skip_to = (start.conversation_index, start.entries_done) if start and not precise else (0, 0)
+
+    def step(self, root: dict[str, Any], sink: Callable[[Event], None], feeder: Feeder, final: bool) -> None:
+        began = self._what_began(root, feeder)
+        for event in self._events(root, final):
+            sink(event)
+        if began is not None or (feeder.precise_budget == 0 and feeder.last_byte):
+            feeder.precise_budget = 0
+            feeder.last_byte = b""
+            # without an offset when none was found within the budget
+            sink(Boundary(began or Position(self.index, self.taken)))
+        self.lengths = self._lengths(root)
+
+    @staticmethod
+    def _lengths(root: dict[str, Any]) -> tuple[int, int]:
+        conversations = root.get("conversations")
+        if not isinstance(conversations, list) or not conversations:
+            return (0, 0)
+        last = conversations[-1]
+        messages = last.get("MessageList") if isinstance(last, dict) else None
+        return (len(conversations), len(messages) if isinstance(messages, list) else 0)
+
+    def _what_began(self, root: dict[str, Any], feeder: Feeder) -> Position | None:
+        """After a one-byte read: the position it began, if that byte opened the next entry or conversation."""
+        if feeder.last_byte not in (b"{", b"["):
+            return None
+        conversations, messages = self._lengths(root)
+        if conversations > self.lengths[0]:
+            # a new conversation: after the walk, it is the current one, with nothing taken
+            return Position(self.index + 1, 0, feeder.last_offset, None)
+        if messages > self.lengths[1] and _conv_id(self.current) is not None:
+            # plain data: the checkpoint goes into JSON and across processes
+            try:
+                header = json.loads(json.dumps(_header(self.current), default=json_default))
+            except (ValueError, RecursionError):
+                return None  # a header too deep to keep: the checkpoint goes without a byte offset
+            return Position(self.index, self.taken + messages - 1, feeder.last_offset, header)
+        return None
+
+    def _events(self, root: dict[str, Any], final: bool) -> Iterator[Event]:
+        if not self.checked_root and ("userId" in root or "exportDate" in root or "conversations" in root):
+            self.extractor.header = ExportHeader(_str_or_none(root.get("userId")), _str_or_none(root.get("exportDate")))
+            if "conversations" in root:
+                self.checked_root = True
+        conversations = root.get("conversations")
+        if conversations is None:
+            if final:
+                raise ExportError(f'{self.extractor.path}: messages.json has no "conversations" list')
+            return
+        if not isinstance(conversations, list):
+            raise ExportError(
+                f'{self.extractor.path}: "conversations" in messages.json is {json_type(conversations)}, not a list'
+            )
+        if final:
+            self.extractor.header = ExportHeader(_str_or_none(root.get("userId")), _str_or_none(root.get("exportDate")))
+        # every conversation but the last is finished
+        while len(conversations) > 1 or (final and conversations):
+            conv = conversations.pop(0)
+            yield from self._advance(conv, finished=True)
+        if conversations:
+            yield from self._advance(conversations[0], finished=False)
+
+    def _advance(self, conv: Any, finished: bool) -> Iterator[Event]:
+        if conv is not self.current:
+            self.current, self.index, self.started = conv, self.index + 1, False
+            self.taken, self.first_taken = self.first_taken, 0
+        conv_id = _conv_id(conv)
+        messages = conv.get("MessageList") if isinstance(conv, dict) else None
+        skip_index, skip_entries = self.skip_to
+        if self.index < skip_index:  # resuming from the top: this conversation is already stored
+            if isinstance(messages, list):
+                del messages[: len(messages) - (0 if finished else 1)]
+            if finished:
+                self.current = _NO_CONVERSATION
+            return
+        # without an id yet (a key after MessageList), messages wait for the conversation's end
+        streamable = isinstance(messages, list) and (conv_id is not None or finished)
+        if not self.started and (finished or (streamable and len(messages) > 1)):  # type: ignore[arg-type]
+            self.started = True
+            yield ConversationStart(self.index, conv_id, _header(conv))
+        if self.started and streamable:
+            assert isinstance(messages, list)
+            ready_count = len(messages) - (0 if finished else 1)
+            if ready_count > 0:
+                ready = messages[:ready_count]
+                del messages[:ready_count]
+                offset = self.taken
+                self.taken += ready_count
+                if self.index == skip_index and offset < skip_entries:  # already stored
+                    ready = ready[skip_entries - offset :]
+                    offset = skip_entries
+                if ready:
+                    yield MessageChunk(self.index, conv_id, offset, ready)
+        if finished:
+            kind = json_type(messages) if isinstance(conv, dict) and "MessageList" in conv else "missing"
+            yield ConversationEnd(self.index, conv_id, _header(conv), self.taken, kind)
+            self.current = _NO_CONVERSATION
+
+
+def _conv_id(conv: Any) -> str | None:
+    return record_id(conv.get("id")) if isinstance(conv, dict) else None
+
+
+def _header(conv: Any) -> dict[str, Any]:
+    if not isinstance(conv, dict):
+        return {"__invalid__": conv}
+    return {k: v for k, v in conv.items() if k != "MessageList"}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,54 @@
+"""Which loader serves a database URL, like dlt's destination factories.
+
+The registry names each loader by where it lives and imports it only when a
+database of its kind is opened: the base module never imports a concrete loader
+(so there is no import cycle), and what never touches PostgreSQL (the producer,
+the worker process, a SQLite import) never loads psycopg2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ..urls import DatabaseTarget, parse_database_url
+from .base import Loader
+
+LoaderFactory = Callable[[DatabaseTarget], Loader]
+# kind -> "module:class", relative to this package; or a factory registered at run time
+_LOADERS: dict[str, str | LoaderFactory] = {
+    "sqlite": ".sqlite:SQLiteLoader",
+    "postgresql": ".postgres:PostgresLoader",
+}
+
+
+def register(kind: str, factory: LoaderFactory) -> None:
+    """Serve URLs of `kind` with `factory` (a loader class, or a function of the parsed target)."""
+    _LOADERS[kind] = factory
+
+
+def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
+    """A loader for a URL, a legacy db_config dict or a parsed target (not yet connected)."""
+    target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
+    entry = _LOADERS[target.kind]
+    if isinstance(entry, str):
+        module_name, _, class_name = entry.partition(":")
+        entry = getattr(importlib.import_module(module_name, __package__), class_name)
+        _LOADERS[target.kind] = entry
+    return entry(target)
+
+
+def open_for_reading(database: str | dict[str, Any] | DatabaseTarget) -> Loader | None:
+    """A connected loader to read runs and errors; None when the local database does not exist yet."""
+    target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
+    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
+        return None  # reading must not create an empty database file
+    loader = open_loader(target)
+    loader.connect()
+    try:
+        loader.ensure_schema()
+    except BaseException:
+        loader.close()
+        raise
+    return loader

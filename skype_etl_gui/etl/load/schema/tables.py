@@ -1,0 +1,190 @@
+"""The tables, declared once as data; each database's DDL and every column list are made from them.
+
+A logical type names what a column holds; the dialects say how their database
+writes it (times are timestamptz in PostgreSQL and ISO text in SQLite; kept
+structure is jsonb or JSON text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DIALECT_TYPES = {
+    "sqlite": {
+        "text": "TEXT",
+        "real": "REAL",
+        "int": "INTEGER",
+        "bigint": "INTEGER",
+        "time": "TEXT",
+        "json": "TEXT",
+        "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    },
+    "postgresql": {
+        "text": "TEXT",
+        "real": "DOUBLE PRECISION",
+        "int": "INTEGER",
+        "bigint": "BIGINT",
+        "time": "TIMESTAMPTZ",
+        "json": "JSONB",
+        "serial": "BIGSERIAL PRIMARY KEY",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # a key of DIALECT_TYPES' dialects
+    not_null: bool = False
+    default: str | None = None
+
+    def ddl(self, dialect: str) -> str:
+        parts = [self.name, DIALECT_TYPES[dialect][self.type]]
+        if self.not_null:
+            parts.append("NOT NULL")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()  # empty when a serial column is the key
+    indexes: tuple[Index, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def create(self, dialect: str) -> list[str]:
+        """CREATE TABLE and its indexes, each a no-op when it already exists."""
+        lines = [c.ddl(dialect) for c in self.columns]
+        if self.primary_key:
+            lines.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} (\n    " + ",\n    ".join(lines) + "\n)"]
+        statements += [
+            f"CREATE INDEX IF NOT EXISTS {index.name} ON {self.name} ({', '.join(index.columns)})"
+            for index in self.indexes
+        ]
+        return statements
+
+
+def _cols(*specs: tuple[str, str] | Column) -> tuple[Column, ...]:
+    return tuple(s if isinstance(s, Column) else Column(*s) for s in specs)
+
+
+CONVERSATIONS = Table(
+    "conversations",
+    _cols(
+        ("id", "text"),
+        ("display_name", "text"),
+        ("kind", "text"),
+        ("version", "real"),
+        ("topic", "text"),
+        ("member_count", "int"),
+        ("properties", "json"),
+        ("thread_properties", "json"),
+        ("run_id", "text"),
+    ),
+    primary_key=("id",),
+)
+MESSAGES = Table(
+    "messages",
+    _cols(
+        Column("conversation_id", "text", not_null=True),
+        Column("id", "text", not_null=True),
+        ("sender_id", "text"),
+        ("sender_name", "text"),
+        ("sent_at", "time"),
+        ("message_type", "text"),
+        ("content_raw", "text"),
+        ("content_text", "text"),
+        ("version", "real"),
+        ("edited_at", "time"),
+        ("deleted_at", "time"),
+        ("properties", "json"),
+        ("details", "json"),
+        ("run_id", "text"),
+    ),
+    primary_key=("conversation_id", "id"),
+    indexes=(
+        Index("messages_by_time", ("conversation_id", "sent_at")),
+        Index("messages_by_sender", ("sender_id",)),
+    ),
+)
+PARTICIPANTS = Table(
+    "participants",
+    _cols(
+        Column("conversation_id", "text", not_null=True),
+        Column("participant_id", "text", not_null=True),
+        ("display_name", "text"),
+        ("source", "text"),
+    ),
+    primary_key=("conversation_id", "participant_id"),
+)
+ATTACHMENTS = Table(
+    "attachments",
+    _cols(
+        Column("conversation_id", "text", not_null=True),
+        Column("message_id", "text", not_null=True),
+        Column("position", "int", not_null=True),
+        ("file_name", "text"),
+        ("file_size", "bigint"),
+        ("uri", "text"),
+        ("doc_id", "text"),
+        ("media_type", "text"),
+        ("message_version", "real"),
+    ),
+    primary_key=("conversation_id", "message_id", "position"),
+)
+ETL_RUNS = Table(
+    "etl_runs",
+    _cols(
+        ("id", "text"),
+        ("export_path", "text"),
+        ("export_fingerprint", "text"),
+        ("export_size", "bigint"),
+        ("export_user_id", "text"),
+        ("export_date", "text"),
+        ("database_url", "text"),
+        Column("status", "text", not_null=True),
+        ("started_at", "time"),
+        ("finished_at", "time"),
+        ("duration_s", "real"),
+        Column("conversations", "int", default="0"),
+        Column("messages", "bigint", default="0"),
+        Column("messages_skipped", "bigint", default="0"),
+        Column("errors", "bigint", default="0"),
+        ("resumed_from", "text"),
+        ("checkpoint", "json"),
+        ("telemetry", "json"),
+        ("error_message", "text"),
+    ),
+    primary_key=("id",),
+    indexes=(Index("etl_runs_by_fingerprint", ("export_fingerprint", "started_at")),),
+)
+ETL_ERRORS = Table(
+    "etl_errors",
+    _cols(
+        ("id", "serial"),
+        Column("run_id", "text", not_null=True),
+        ("created_at", "time"),
+        ("phase", "text"),
+        ("severity", "text"),
+        ("conversation_id", "text"),
+        ("message_id", "text"),
+        ("error_type", "text"),
+        ("message", "text"),
+        ("raw_snippet", "text"),
+    ),
+    indexes=(Index("etl_errors_by_run", ("run_id", "severity")),),
+)
+TABLES = (CONVERSATIONS, MESSAGES, PARTICIPANTS, ATTACHMENTS, ETL_RUNS, ETL_ERRORS)

@@ -1,0 +1,86 @@
+"""What travels from the producer to a loader: one Batch per transaction, with the errors met on the way.
+
+Both stages import this module and neither imports the other, so the producer
+(and the worker process it may run in) never loads a database driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .values import utc_now
+
+
+@dataclass
+class ErrorRecord:
+    phase: str
+    severity: str
+    error_type: str
+    message: str
+    conversation_id: str | None = None
+    message_id: str | None = None
+    raw_snippet: str | None = None
+    created_at: str = field(default_factory=utc_now)
+
+    def row(self, run_id: str) -> tuple[Any, ...]:
+        """The etl_errors row, in the loaders' column order."""
+        return (
+            run_id,
+            self.created_at,
+            self.phase,
+            self.severity,
+            self.conversation_id,
+            self.message_id,
+            self.error_type,
+            self.message,
+            self.raw_snippet,
+        )
+
+
+@dataclass
+class Batch:
+    """Everything one transaction writes, and where the export stands once it is written.
+
+    The producer fills the rows and the position; the pipeline adds the errors it
+    recorded itself, the checkpoint and the run's counters; a loader writes it all
+    in one transaction.
+    """
+
+    conversations: list[tuple[Any, ...]] = field(default_factory=list)
+    participants: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by the producer)
+    attachments: list[tuple[Any, ...]] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    # where the producer stood after this batch
+    position: dict[str, Any] = field(default_factory=dict)
+    conversations_done: int = 0
+    messages_done: int = 0
+    bytes_read: int = 0
+    bytes_total: int = 0
+    export_user_id: str | None = None
+    export_date: str | None = None
+    final: bool = False
+    extract_s: float = 0.0  # so far, in the producer: parsing
+    transform_s: float = 0.0  # so far: making rows
+    # added by the pipeline before it is written
+    checkpoint: dict[str, Any] | None = None
+    run_update: dict[str, Any] = field(default_factory=dict)
+
+    def run_fields(self) -> dict[str, Any]:
+        """What this batch changes in its run's row: counters and the checkpoint."""
+        fields = dict(self.run_update)
+        if self.checkpoint is not None:
+            fields["checkpoint"] = self.checkpoint
+        return fields
+
+    def is_empty(self) -> bool:
+        return not (
+            self.conversations
+            or self.participants
+            or self.messages
+            or self.messages_copy
+            or self.attachments
+            or self.errors
+        )

@@ -1,0 +1,190 @@
+"""The worker process: the producer in a process of its own, batches sent back over a pipe.
+
+A plain subprocess (`python -m skype_etl_gui.etl.run.worker`), not multiprocessing:
+that would re-import the caller's main module in the child, which breaks scripts
+without a `__main__` guard, and forking beside Qt's threads is unsafe. Batches
+travel as length-prefixed pickles over stdout; the pipe's buffer is the queue, so
+a worker runs at most a batch or two ahead of a paused or slow database.
+
+What is pickled is defined in modules of their own (records.py, here), never in
+`__main__`, so both sides name the same classes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ExportError, ExportReadError
+from ..extract import ExportSource
+from .producer import BatchSize, Producer
+
+
+@dataclass
+class ProducerFailure:
+    """An exception from the worker, carried back as data."""
+
+    kind: str  # "export" (rejected input), "read" (broke mid-way), "crash"
+    message: str
+    detail: str = ""
+
+
+FRAME_HEADER = 8
+
+
+def frame(item: Any) -> bytes:
+    data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(FRAME_HEADER, "little") + data
+
+
+class FrameWriter:
+    """Writes frames from a thread of its own: the pipe holds little, this holds a few batches more.
+
+    Writing releases the interpreter lock, so the producer keeps parsing while a
+    batch waits for the importing process to take it.
+    """
+
+    def __init__(self, out: IO[bytes], depth: int = 2) -> None:
+        self.out = out
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.broken = threading.Event()
+        self.thread = threading.Thread(target=self._write, name="skype-etl-frame-writer", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        while True:
+            data = self.frames.get()
+            if data is None:
+                return
+            try:
+                self.out.write(data)
+                self.out.flush()
+            except (BrokenPipeError, OSError):
+                self.broken.set()
+                return
+
+    def put(self, item: Any) -> None:
+        data = frame(item)
+        while not self.broken.is_set():
+            try:
+                self.frames.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the importing process stopped reading")
+
+    def close(self) -> None:
+        while self.thread.is_alive():
+            try:
+                self.frames.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+
+
+def read_frame(source: IO[bytes]) -> Any:
+    """The next item, or None at the end of the stream."""
+    header = _read_exactly(source, FRAME_HEADER)
+    if header is None:
+        return None
+    data = _read_exactly(source, int.from_bytes(header, "little"))
+    if data is None:
+        raise EOFError("the worker's output ended in the middle of a batch")
+    return pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
+
+
+def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
+    chunks = []
+    remaining = size
+    while remaining:
+        chunk = source.read(remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+WORKER_COMMAND = [sys.executable, "-m", "skype_etl_gui.etl.run.worker"]
+
+
+def worker_settings(
+    source: ExportSource, run_id: str, batch_size: int, target_kind: str, start: dict[str, Any] | None
+) -> bytes:
+    """The worker's first line on stdin (a checkpoint can be larger than a command line may be)."""
+    settings = {
+        "export": str(source.path),
+        "source": {f.name: getattr(source, f.name) for f in fields(source) if f.name != "path"},
+        "run_id": run_id,
+        "batch_size": batch_size,
+        "target_kind": target_kind,
+        "start": start,
+    }
+    return json.dumps(settings).encode() + b"\n"
+
+
+def worker_environment() -> dict[str, str]:
+    """This process's environment, with the folder holding this package importable in the child."""
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def worker_main(argv: list[str]) -> int:
+    """The worker: settings as the first line on stdin, batches to stdout; later lines are new batch sizes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
+    settings = json.loads(sys.stdin.readline())
+    out = sys.stdout.buffer
+    batch_size = BatchSize(int(settings["batch_size"]))
+
+    def listen() -> None:
+        for line in sys.stdin:
+            if line.strip().isdigit():
+                batch_size.value = int(line)
+
+    threading.Thread(target=listen, daemon=True).start()
+    writer = FrameWriter(out)
+    try:
+        try:
+            producer = Producer(
+                settings["export"],
+                settings["run_id"],
+                batch_size,
+                writer.put,
+                target_kind=settings["target_kind"],
+                start=settings.get("start"),
+                source=ExportSource(Path(settings["export"]), **settings["source"]),
+            )
+            producer.run()
+        except ExportError as exc:
+            writer.put(ProducerFailure("export", str(exc)))
+        except ExportReadError as exc:
+            writer.put(ProducerFailure("read", str(exc)))
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
+            writer.put(ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        writer.close()
+    except BrokenPipeError:
+        return 0  # the importing process stopped reading: it cancelled or is gone
+    return 0
+
+
+def worth_a_worker(export_path: str | os.PathLike[str], threshold_bytes: int) -> bool:
+    """A worker process pays for itself only on exports of some size, and with a second core."""
+    try:
+        size = os.path.getsize(export_path)
+    except OSError:
+        return False
+    return (os.cpu_count() or 1) >= 2 and size >= threshold_bytes

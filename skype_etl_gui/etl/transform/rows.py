@@ -1,0 +1,124 @@
+"""The rows the transform makes: their fields in order, and the values in them (times, versions).
+
+The field orders here are what the loaders insert; the load stage's table specs
+check at import time that each of these fields is a column of its table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+MESSAGE_FIELDS = (
+    "conversation_id",
+    "id",
+    "sender_id",
+    "sender_name",
+    "sent_at",
+    "message_type",
+    "content_raw",
+    "content_text",
+    "version",
+    "edited_at",
+    "deleted_at",
+    "properties",
+    "details",
+    "run_id",
+)
+ATTACHMENT_FIELDS = (
+    "conversation_id",
+    "message_id",
+    "position",
+    "file_name",
+    "file_size",
+    "uri",
+    "doc_id",
+    "media_type",
+    "message_version",
+)
+PARTICIPANT_FIELDS = ("conversation_id", "participant_id", "display_name", "source")
+CONVERSATION_FIELDS = (
+    "id",
+    "display_name",
+    "kind",
+    "version",
+    "topic",
+    "member_count",
+    "properties",
+    "thread_properties",
+    "run_id",
+)
+VERSION_INDEX = MESSAGE_FIELDS.index("version")
+MAX_VERSION = float(2**63)
+
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z?\Z")
+STORED_TIME = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
+
+
+@dataclass
+class Rows:
+    """What one chunk of messages becomes."""
+
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    attachments: list[tuple[Any, ...]] = field(default_factory=list)
+    participants: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def iso_timestamp(value: Any) -> str | None:
+    """Skype's arrival time as ISO-8601 UTC with milliseconds, or None when it is not a timestamp."""
+    if not isinstance(value, str):
+        return None
+    if len(value) == 24 and value[19] == "." and value[23] == "Z" and STORED_TIME.match(value):
+        return value  # already the stored form, as most are
+    match = _ISO.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    if not ("01" <= month <= "12" and "01" <= day <= "31" and hour <= "23" and minute <= "59" and second <= "60"):
+        return None
+    millis = ((fraction or "") + "000")[:3]
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{millis}Z"
+
+
+def millis_to_iso(value: Any) -> str | None:
+    """A millisecond epoch (number or digit string, as in edittime/deletetime) as ISO-8601 UTC."""
+    try:
+        ms = int(value)
+        moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def version_number(value: Any) -> float | None:
+    """A version as stored: a finite number a database can hold, else none."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = float(value)
+        return number if -MAX_VERSION < number < MAX_VERSION else None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def keep_winners(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One message row per (conversation, id): the highest version, on a tie the later entry."""
+    if len({(row[0], row[1]) for row in rows}) == len(rows):
+        return rows
+    best: dict[tuple[Any, Any], int] = {}
+    for index, row in enumerate(rows):
+        key = (row[0], row[1])
+        kept = best.get(key)
+        if kept is None or _version_key(row) >= _version_key(rows[kept]):
+            best[key] = index
+    return [rows[i] for i in sorted(best.values())]
+
+
+def _version_key(row: tuple[Any, ...]) -> float:
+    version = row[VERSION_INDEX]
+    return -1.0 if version is None else float(version)

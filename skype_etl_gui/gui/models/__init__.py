@@ -1,0 +1,1 @@
+"""Item models fed by background jobs: they never read a database themselves."""

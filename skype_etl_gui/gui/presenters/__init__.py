@@ -1,0 +1,1 @@
+"""Presenters: what each window does, without widgets; tested on their own."""

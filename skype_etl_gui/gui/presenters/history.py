@@ -1,0 +1,62 @@
+"""The run history's presenter: the runs, read by a background job, and which of them can be resumed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ...etl.load import RESUMABLE
+from ..models.runs import RunTableModel
+from ..reading import DatabaseReader
+
+
+class HistoryPresenter(QObject):
+    note = Signal(str)  # how many runs, or why none can be shown
+    loaded = Signal()  # the model holds what the database holds now
+
+    def __init__(self, database: str | dict[str, Any], busy_run_id: str | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.busy_run_id = busy_run_id  # the import running in the window now: not resumable
+        self.model = RunTableModel(self)
+        self.reader = DatabaseReader(database, self)
+        self.reader.answered.connect(self._on_runs)
+        self.reader.failed.connect(self._on_failed)
+        self.reader.opened.connect(self._on_opened)
+        self.waiting = 0
+
+    def open(self) -> None:
+        self.reader.start()
+        self.refresh()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def refresh(self) -> None:
+        self.waiting += 1
+        self.note.emit("Reading…")
+        self.reader.ask("runs", lambda loader: loader.runs(limit=10_000))
+
+    @Slot(bool)
+    def _on_opened(self, exists: bool) -> None:
+        if not exists:
+            self.note.emit("No imports in this database yet.")
+
+    @Slot(object, object)
+    def _on_runs(self, tag: Any, runs: list[dict[str, Any]] | None) -> None:
+        self.waiting -= 1
+        runs = runs or []
+        self.model.set_runs(runs)
+        count = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")
+        self.note.emit(count if runs else "No imports in this database yet.")
+        self.loaded.emit()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.waiting = 0
+        self.model.set_runs([])
+        self.note.emit(f"Cannot read the runs: {message}")
+        self.loaded.emit()
+
+    def is_resumable(self, run: dict[str, Any] | None) -> bool:
+        return bool(run) and run["status"] in RESUMABLE and run["id"] != self.busy_run_id  # type: ignore[index]

@@ -1,0 +1,61 @@
+"""One window's reads of the database: a background job with one connection, answering requests in order.
+
+A window asks with `ask(tag, call)`, where `call(loader)` runs in the job's
+thread; the answer comes back as `answered(tag, result)`. A request is plain
+Python, so the GUI thread never waits on a database, however slow or far it is.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..etl.errors import DatabaseError
+from ..etl.load import Loader
+from . import work
+from .jobs import Job
+
+
+class DatabaseReader(QObject):
+    opened = Signal(bool)  # the database exists (False: nothing was imported into it yet)
+    answered = Signal(object, object)  # tag, result
+    failed = Signal(str)  # the database cannot be opened or read: one line for a person
+
+    def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._requests: queue.Queue[work.Request] = queue.Queue()
+        self._job = Job(work.serve_reads, database, self._requests, name="reader")
+        self._job.yielded.connect(self._on_answer)
+        self._job.errored.connect(self._on_failed)
+        self.exists: bool | None = None  # known once opened
+
+    def start(self) -> None:
+        self._job.start()
+
+    def ask(self, tag: Any, call: Callable[[Loader], Any]) -> None:
+        self._requests.put((tag, call))
+
+    def close(self) -> None:
+        self._job.quit()
+
+    @property
+    def job(self) -> Job:
+        return self._job
+
+    @Slot(object)
+    def _on_answer(self, answer: tuple[Any, Any]) -> None:
+        tag, result = answer
+        if tag == "opened":
+            self.exists = bool(result)
+            self.opened.emit(self.exists)
+        elif isinstance(result, DatabaseError):
+            self.failed.emit(str(result))
+        else:
+            self.answered.emit(tag, result)
+
+    @Slot(object)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.failed.emit(str(exc))

@@ -1,0 +1,110 @@
+"""The run history window: every import into this database, from the window or the command line. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
+
+from ..models.runs import COLUMNS
+from ..presenters.history import HistoryPresenter
+from ..widgets import plain_label, push_button
+
+
+class RunHistoryWindow(QWidget):
+    """The runs, newest first; Resume for an unfinished one, and its errors."""
+
+    resume_requested = Signal(str)  # the export's path
+    errors_requested = Signal(str)  # a run id
+
+    def __init__(self, database: Any, busy_run_id: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("runHistoryWindow")
+        self.setWindowTitle("Run history")
+        self.resize(1100, 420)
+        self.presenter = HistoryPresenter(database, busy_run_id, self)
+        self.model = self.presenter.model
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        layout = QVBoxLayout(self)
+        self.table = QTableView()
+        self.table.setObjectName("runTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _: self.show_errors())
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.note = plain_label("runHistoryNote", "Reading…")
+        self.resume_button = push_button(
+            "&Resume", "resumeRunButton", self.resume_selected, "Continue this import from its last checkpoint"
+        )
+        self.errors_button = push_button("Show &errors", "runErrorsButton", self.show_errors)
+        refresh = push_button("Re&fresh", "refreshRunsButton", self.refresh)
+        row.addWidget(self.note, 1)
+        for button in (refresh, self.errors_button, self.resume_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.presenter.note.connect(self.note.setText)
+        self.presenter.loaded.connect(self._loaded)
+        self._update_buttons()
+        self.presenter.open()
+
+    @Slot()
+    def refresh(self) -> None:
+        self.presenter.refresh()
+
+    @Slot()
+    def _loaded(self) -> None:
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.resizeSection(column, min(header.sectionSize(column), 260))  # a long URL is in its tooltip
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self._update_buttons()
+
+    def selected_run(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.runs[self.proxy.mapToSource(rows[0]).row()]
+
+    def select_run(self, run_id: str) -> bool:
+        for row, run in enumerate(self.model.runs):
+            if run["id"] == run_id:
+                self.table.selectRow(self.proxy.mapFromSource(self.model.index(row, 0)).row())
+                return True
+        return False
+
+    def is_resumable(self, run: dict[str, Any] | None) -> bool:
+        return self.presenter.is_resumable(run)
+
+    @Slot()
+    def _update_buttons(self, *_: Any) -> None:
+        run = self.selected_run()
+        self.resume_button.setEnabled(self.is_resumable(run))
+        self.errors_button.setEnabled(run is not None)
+
+    @Slot()
+    def resume_selected(self) -> None:
+        run = self.selected_run()
+        if run is not None and self.is_resumable(run):
+            self.resume_requested.emit(str(run["export_path"]))
+
+    @Slot()
+    def show_errors(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.errors_requested.emit(str(run["id"]))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.presenter.close()
+        event.accept()

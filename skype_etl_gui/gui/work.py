@@ -1,0 +1,236 @@
+"""What the window's background jobs do: every file, database and keyring call of the window is here.
+
+Each function runs in a Job's thread (see jobs.py) and is given its JobHandle
+first: it hands results on with `handle.emit`, stops at `handle.check()` or
+passes `handle.stop` into calls that watch it. None of them touches a widget;
+they take and return plain data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from ..errors_file import write_errors
+from ..etl.errors import DatabaseError
+from ..etl.extract import ConversationEnd, Extractor, MessageChunk
+from ..etl.load import ErrorFilter, Loader, open_loader
+from ..etl.load.registry import open_for_reading
+from ..etl.records import ErrorRecord
+from ..etl.run.context import MemorySample, Progress
+from ..etl.run.pipeline import ETLPipeline, Prepared
+from . import passwords
+from .jobs import JobHandle
+
+UPDATE_EVERY_S = 0.25  # a few updates a second are all a person can read
+
+
+# --- the import ----------------------------------------------------------------------------------------
+def check_export(handle: JobHandle, pipeline: ETLPipeline, export: str) -> Prepared:
+    """The export inspected once, the database opened and migrated, an unfinished import of it looked up."""
+    return pipeline.prepare(export)
+
+
+class _Reporter:
+    """Context events to the window: throttled, as plain data (`handle.emit` of (kind, value) pairs)."""
+
+    def __init__(self, handle: JobHandle, pipeline: ETLPipeline) -> None:
+        self.handle = handle
+        self.pipeline = pipeline
+        self.state = "running"
+        self.errors = 0
+        self.last: dict[str, float] = {}
+
+    def _due(self, kind: str) -> bool:
+        now = time.monotonic()
+        if now - self.last.get(kind, 0.0) < UPDATE_EVERY_S:
+            return False
+        self.last[kind] = now
+        return True
+
+    def _state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.handle.emit(("state", state))
+
+    def on_progress(self, progress: Progress) -> None:  # already throttled by the context
+        self.handle.emit(("progress", asdict(progress)))
+        self._state("holding" if self.pipeline.is_holding else "running")
+
+    def on_memory(self, sample: MemorySample) -> None:
+        if self._due("memory"):
+            self.handle.emit(("memory", asdict(sample)))
+
+    def on_error(self, record: ErrorRecord) -> None:
+        self.errors += 1
+        if record.error_type == "ConnectionLost":
+            self._state("reconnecting")
+        if self._due("errors"):
+            self.handle.emit(("errors", self.errors))
+
+    def on_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.handle.emit(("run", checkpoint.get("run_id")))
+        self._state("holding" if self.pipeline.is_holding else "running")
+
+
+def run_import(
+    handle: JobHandle, pipeline: ETLPipeline, export: str, resume: bool, prepared: Prepared | None
+) -> dict[str, Any]:
+    """The import itself; its summary is the job's result. Quitting the job cancels the pipeline."""
+    reporter = _Reporter(handle, pipeline)
+    context = pipeline.new_context()
+    context.subscribe("progress", reporter.on_progress)
+    context.subscribe("memory", reporter.on_memory)
+    context.subscribe("error", reporter.on_error)
+    context.subscribe("checkpoint", reporter.on_checkpoint)
+    summary = pipeline.run(export, resume=resume, context=context, prepared=prepared)
+    handle.emit(("errors", context.error_count))
+    return summary
+
+
+# --- the export's preview and the connection test -------------------------------------------------------
+def preview_export(handle: JobHandle, path: str) -> dict[str, Any]:
+    """Streams the export once: conversations, messages, first and last message time, size."""
+    extractor = Extractor(path, stop=handle.stop)
+    found: dict[str, Any] = {
+        "path": path,
+        "conversations": 0,
+        "messages": 0,
+        "first": None,
+        "last": None,
+        "size": extractor.source.size,
+        "kind": extractor.source.kind,
+        "complete": False,
+    }
+    last_update = time.monotonic()
+
+    def sink(event: Any) -> None:
+        nonlocal last_update
+        handle.check()
+        if isinstance(event, ConversationEnd):
+            found["conversations"] += 1
+        elif isinstance(event, MessageChunk):
+            found["messages"] += len(event.entries)
+            for entry in event.entries:
+                moment = entry.get("originalarrivaltime") if isinstance(entry, dict) else None
+                if isinstance(moment, str) and moment[:1].isdigit():
+                    if found["first"] is None or moment < found["first"]:
+                        found["first"] = moment
+                    if found["last"] is None or moment > found["last"]:
+                        found["last"] = moment
+        now = time.monotonic()
+        if now - last_update >= UPDATE_EVERY_S:
+            last_update = now
+            handle.emit(dict(found, percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1)))
+
+    extractor.stream(sink)
+    found["complete"] = True
+    return found
+
+
+def try_connection(handle: JobHandle, database: str | dict[str, Any]) -> str:
+    loader = open_loader(database)
+    loader.connect()
+    loader.close()
+    return "Connected"
+
+
+# --- reading runs and errors back ------------------------------------------------------------------------
+Request = tuple[Any, Callable[[Loader], Any]]  # a tag to know the answer by, and what to ask the loader
+
+
+def serve_reads(handle: JobHandle, database: str | dict[str, Any], requests: queue.Queue[Request]) -> None:
+    """One connection for one window: answers its requests in order until the job is asked to quit.
+
+    Emits ("opened", exists) once, then (tag, result) or (tag, DatabaseError) for each request.
+    """
+    loader = open_for_reading(database)  # an unusable database fails the job: the window says why
+    handle.emit(("opened", loader is not None))
+    try:
+        while not handle.stopped:
+            try:
+                tag, ask = requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if loader is None:
+                handle.emit((tag, None))
+                continue
+            try:
+                handle.emit((tag, ask(loader)))
+            except DatabaseError as exc:
+                handle.emit((tag, exc))
+    finally:
+        if loader is not None:
+            loader.close()
+
+
+def export_errors(
+    handle: JobHandle,
+    database: str | dict[str, Any],
+    where: ErrorFilter,
+    order: tuple[str, bool],
+    path: str,
+    kind: str,
+) -> int:
+    """Every error the filter lets through, in this order, to a CSV or JSON file.
+
+    A stopped or failed export leaves no file behind.
+    """
+    loader = open_for_reading(database)
+    if loader is None:
+        return 0
+    target = Path(path)
+    try:
+        ids = loader.error_ids(where, *order)
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            return write_errors(_checked(handle, loader.iter_errors(ids)), stream, kind)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise
+    finally:
+        loader.close()
+
+
+def _checked(handle: JobHandle, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for count, row in enumerate(rows):
+        if count % 1000 == 0:
+            handle.check()
+        yield row
+
+
+# --- settings, the keyring, the log folder ---------------------------------------------------------------
+def save_settings(handle: JobHandle, file_name: str, values: dict[str, Any]) -> None:
+    """Written here, not in the GUI thread: QSettings writes its file when it syncs."""
+    settings = QSettings(file_name, QSettings.Format.IniFormat)
+    for key, value in values.items():
+        settings.setValue(key, value)
+    settings.sync()
+
+
+def keyring_state(handle: JobHandle, account: str | None) -> tuple[bool, str | None]:
+    """Whether a system keyring is usable, and the password kept there for `account` (a keyring may be slow)."""
+    if not passwords.available():
+        return False, None
+    return True, passwords.load(account) if account else None
+
+
+def keep_password(handle: JobHandle, account: str, password: str | None, remember: bool) -> bool:
+    """Remember (or forget) a PostgreSQL password in the keyring; False when it could not be kept."""
+    if remember and password:
+        return passwords.save(account, password)
+    if not remember:
+        passwords.forget(account)
+    return True
+
+
+def make_folder(handle: JobHandle, folder: str) -> str:
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return folder
