@@ -303,3 +303,44 @@ def write_bad_export(path: Path) -> Path:
             ]
         ),
     )
+
+
+def fill_error_log(db: Database, count: int, runs: int = 2) -> Database:
+    """A long error log: `count` rows of three kinds over `runs` runs (each with its etl_runs row)."""
+    from skype_etl_gui.etl import open_loader
+
+    with open_loader(db.url) as loader:
+        loader.ensure_schema()
+    kinds = [
+        ("transform", "warning", "InvalidTimestamp"),
+        ("transform", "error", "MissingMessageId"),
+        ("load", "warning", "NulRemoved"),
+    ]
+    conn = sqlite3.connect(db.path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO etl_runs (id, export_path, status, started_at, errors) VALUES (?, ?, 'completed', ?, ?)",
+            [
+                (f"run{r}", f"/exports/export-{r}.tar", f"2026-11-28T10:{r % 60:02d}:00.000Z", count // runs)
+                for r in range(runs)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "
+            "message, raw_snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    f"run{i % runs}",
+                    "2026-11-28T10:00:00.000Z",
+                    *kinds[i % 3][:2],
+                    f"8:c{i % 50}",
+                    str(i),
+                    kinds[i % 3][2],
+                    f"record {i}",
+                    "{}",
+                )
+                for i in range(count)
+            ),
+        )
+    conn.close()
+    return db

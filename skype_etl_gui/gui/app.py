@@ -22,7 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from .jobs import share_the_interpreter_lock
     from .main_window import MainWindow
+
+    share_the_interpreter_lock()
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Skype Export Importer")

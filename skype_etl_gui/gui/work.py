@@ -9,7 +9,11 @@ they take and return plain data.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -19,12 +23,12 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from ..errors_file import write_errors
-from ..etl.errors import DatabaseError
-from ..etl.extract import ConversationEnd, Extractor, MessageChunk
+from ..etl.errors import DatabaseError, ExportError, ExportReadError
 from ..etl.load import ErrorFilter, Loader, open_loader
 from ..etl.load.registry import open_for_reading
 from ..etl.records import ErrorRecord
 from ..etl.run.context import MemorySample, Progress
+from ..etl.run.ipc import worker_environment
 from ..etl.run.pipeline import ETLPipeline, Prepared
 from . import passwords
 from .jobs import JobHandle
@@ -97,41 +101,35 @@ def run_import(
 
 # --- the export's preview and the connection test -------------------------------------------------------
 def preview_export(handle: JobHandle, path: str) -> dict[str, Any]:
-    """Streams the export once: conversations, messages, first and last message time, size."""
-    extractor = Extractor(path, stop=handle.stop)
-    found: dict[str, Any] = {
-        "path": path,
-        "conversations": 0,
-        "messages": 0,
-        "first": None,
-        "last": None,
-        "size": extractor.source.size,
-        "kind": extractor.source.kind,
-        "complete": False,
-    }
-    last_update = time.monotonic()
+    """What the export holds (see etl/extract/survey.py), surveyed by a process of its own.
 
-    def sink(event: Any) -> None:
-        nonlocal last_update
-        handle.check()
-        if isinstance(event, ConversationEnd):
-            found["conversations"] += 1
-        elif isinstance(event, MessageChunk):
-            found["messages"] += len(event.entries)
-            for entry in event.entries:
-                moment = entry.get("originalarrivaltime") if isinstance(entry, dict) else None
-                if isinstance(moment, str) and moment[:1].isdigit():
-                    if found["first"] is None or moment < found["first"]:
-                        found["first"] = moment
-                    if found["last"] is None or moment > found["last"]:
-                        found["last"] = moment
-        now = time.monotonic()
-        if now - last_update >= UPDATE_EVERY_S:
-            last_update = now
-            handle.emit(dict(found, percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1)))
-
-    extractor.stream(sink)
-    found["complete"] = True
+    Parsing in this process would hold the interpreter lock for tens of
+    milliseconds at a time and stall the window; the child's answers come back as
+    JSON lines, and a quit stops it at once.
+    """
+    command = [sys.executable, "-m", "skype_etl_gui.etl.extract.survey", path]
+    with tempfile.TemporaryFile() as stderr:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment())
+        handle.on_stop(child.kill)
+        found: dict[str, Any] | None = None
+        assert child.stdout is not None
+        with child.stdout:
+            for line in child.stdout:
+                data = json.loads(line)
+                if "error" in data:
+                    raise (ExportError if data["rejected"] else ExportReadError)(data["error"])
+                if data.get("complete"):
+                    found = data
+                else:
+                    handle.emit(data)
+        code = child.wait()
+        handle.check()  # stopped: the child was killed
+        if found is None:
+            stderr.seek(0)
+            detail = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
+            raise ExportReadError(
+                f"{path}: the preview stopped unexpectedly (exit code {code})" + (f": {detail[-1]}" if detail else "")
+            )
     return found
 
 

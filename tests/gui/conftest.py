@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
-from skype_etl_gui.gui.jobs import Job
+from skype_etl_gui.gui.jobs import Job, share_the_interpreter_lock
+
+share_the_interpreter_lock()  # as skype-etl-gui does before its window opens
 
 
 @pytest.fixture(autouse=True)

@@ -323,3 +323,41 @@ def test_settings_stay_in_the_test_folder(
     stop_jobs()
     assert Path(window.settings.fileName()).is_relative_to(tmp_path)
     assert "geometry" in Path(window.settings.fileName()).read_text()
+
+
+def test_every_database_parameter_is_kept(qtbot: Any, pg_db: Any) -> None:
+    """--db as a URI with parameters, or as a libpq key=value string: nothing of it is lost."""
+    from skype_etl_gui.etl.urls import dsn_fields, parse_database_url
+
+    window = MainWindow(database_url=pg_db.url + "?connect_timeout=5&application_name=skype-test&sslmode=disable")
+    qtbot.addWidget(window, before_close_func=stop_jobs)
+    assert window.postgres_radio.isChecked() and window.pg_sslmode.currentText() == "disable"
+    assert dsn_fields(window.pg_options.text()) == {"connect_timeout": "5", "application_name": "skype-test"}
+    sent = dsn_fields(parse_database_url(window.database()).dsn or "")
+    assert sent["connect_timeout"] == "5" and sent["application_name"] == "skype-test"
+    assert sent["dbname"] == pg_db.name and sent["password"] == "test-superuser-pw"
+    port = pg_db.server.port
+    dsn = f"host=127.0.0.1 port={port} dbname={pg_db.name} user=postgres password=test-superuser-pw application_name='my app'"
+    other = MainWindow(database_url=dsn)
+    qtbot.addWidget(other, before_close_func=stop_jobs)
+    assert other.pg_host.text() == "127.0.0.1" and other.pg_port.value() == port and other.pg_user.text() == "postgres"
+    assert dsn_fields(other.pg_options.text()) == {"application_name": "my app"}
+    qtbot.mouseClick(other.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: other.test_result.text().startswith(("✓", "✗")), timeout=20_000)
+    assert other.test_result.text() == "✓ Connected"
+    # the settings keep the parameters, never a password given in them
+    other.pg_options.setText("application_name='my app' password=hidden")
+    assert "hidden" not in str(other.database_panel.settings_values())
+
+
+def test_a_bad_db_is_a_message_in_the_window(qtbot: Any) -> None:
+    window = MainWindow(database_url="mysql://me:s3cret@host/db")
+    qtbot.addWidget(window, before_close_func=stop_jobs)
+    window.show()
+    box = problem(qtbot, window)
+    assert "unsupported" in box.text() and "s3cret" not in box.text()
+    assert window.local_radio.isChecked(), "the window opens on its own choice"
+    window.postgres_radio.setChecked(True)
+    window.pg_options.setText("this is = not = libpq")
+    window.test_connection()
+    assert window.test_result.text().startswith("✗") and "key=value" in window.test_result.text()

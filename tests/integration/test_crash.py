@@ -162,6 +162,46 @@ def test_server_gone_fails_then_resumes(big_export: tuple[Path, SampleStats], re
         server.stop()
 
 
+def test_cancel_reaches_the_wait_between_retries(big_export: tuple[Path, SampleStats]) -> None:
+    """The server goes away and the importer waits to try again (0.5, 1, 2 s): a cancel ends the wait at once."""
+    from tests.pgserver import PostgresServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not installed")
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresServer(bindir).start()  # a server of its own: this test stops it
+    try:
+        database = PgDatabase(server, server.create_database())
+        pipeline = ETLPipeline(database.url, batch_size=1000, parallel=False)
+        context = pipeline.new_context()
+        cancelled_at: list[float] = []
+
+        def on_checkpoint(checkpoint: dict[str, Any]) -> None:
+            if checkpoint.get("messages", 0) > 2000 and not cancelled_at:
+                server.halt()
+
+        def on_error(record: Any) -> None:
+            if record.error_type == "ConnectionLost" and not cancelled_at:
+                cancelled_at.append(time.monotonic())
+                pipeline.cancel()  # now, while it waits before trying again
+
+        context.subscribe("checkpoint", on_checkpoint)
+        context.subscribe("error", on_error)
+        summary = pipeline.run(big_export[0], context=context)
+        waited = time.monotonic() - cancelled_at[0]
+        assert summary["status"] == "cancelled", summary
+        assert waited < 0.4, f"the run went on for {waited:.2f} s after the cancel"
+        assert "could be recorded" in summary["error"]
+        server.run_server()
+        assert database.one("SELECT status FROM etl_runs") == "running", "its end could not be written: resumable"
+        again = ETLPipeline(database.url).run(big_export[0], resume=True)
+        assert again["status"] == "completed" and again["resumed"]
+    finally:
+        server.stop()
+
+
 def test_runs_lists_what_can_be_resumed(big_export: tuple[Path, SampleStats], db: Database) -> None:
     pipeline = ETLPipeline(db.url, batch_size=1000)
     context = pipeline.new_context()

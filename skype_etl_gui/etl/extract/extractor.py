@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import ijson
 
-from ..errors import ExportReadError
+from ..errors import Cancelled, ExportReadError
 from .events import Event, ExportHeader, Position
 from .sniff import ExportSource, StoppableReader, inspect_export, is_messages_member
 from .walker import PRECISE_BUDGET, Feeder, RootMap, Walker, resume_prefix
@@ -119,7 +119,7 @@ class Extractor:
             if found is None:
                 raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
             stream = found
-        _skip(stream, offset)  # compressed: no seeking, only reading past
+        _skip(stream, offset, self.stop)  # compressed: no seeking, only reading past
         return stream
 
     def request_boundary(self) -> None:
@@ -168,8 +168,11 @@ class Extractor:
         return collected
 
 
-def _skip(stream: IO[bytes], count: int) -> None:
+def _skip(stream: IO[bytes], count: int, stop: threading.Event | None) -> None:
+    """Read past `count` bytes; a stop is seen every MiB read (however much the file expands)."""
     while count > 0:
+        if stop is not None and stop.is_set():
+            raise Cancelled()
         chunk = stream.read(min(count, 1 << 20))
         if not chunk:
             raise ExportReadError("the export is shorter than the checkpoint says: has it changed?")

@@ -12,6 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from operator import itemgetter
 from typing import Any
 
 from ..errors import DatabaseError
@@ -132,7 +133,7 @@ class Loader(ABC):
         direction = "DESC" if descending else "ASC"
         tie = "" if order_by == "id" else f", id {direction}"
         rows = self._select(f"SELECT id FROM etl_errors{clause} ORDER BY {order_by} {direction}{tie}", params)
-        return [row[0] for row in rows]
+        return list(map(itemgetter(0), rows))
 
     def errors_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The errors with these ids, in the order given."""

@@ -97,9 +97,9 @@ class PostgresLoader(Loader):
 
     def connect(self) -> None:
         try:
-            options: dict[str, Any] = {"application_name": "skype-etl"}
-            if "connect_timeout" not in psycopg2.extensions.parse_dsn(self.target.dsn):
-                options["connect_timeout"] = CONNECT_TIMEOUT_S
+            given = psycopg2.extensions.parse_dsn(self.target.dsn)
+            defaults = {"application_name": "skype-etl", "connect_timeout": CONNECT_TIMEOUT_S}
+            options = {key: value for key, value in defaults.items() if key not in given}  # the URL's own win
             self._conn = psycopg2.connect(self.target.dsn, **options)
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None

@@ -510,6 +510,9 @@ class _Run:
                 if leftover:
                     self.loader.write_batch(context.run_id, Batch(errors=leftover))
                 self.loader.finish_run(context.run_id, finished)
+        except Cancelled:
+            # stopped while waiting for the database to come back: the run stays resumable, its end unrecorded
+            error_message = error_message or "stopped before the end of the run could be recorded"
         except Exception as exc:  # noqa: BLE001 - the database itself failed; report it with the run's status
             error_message = error_message or f"could not record the end of the run: {exc}"
             status = "failed"

@@ -1,19 +1,22 @@
 """The error log's table: the ids of the matching errors, and their rows a page at a time, as a job reads them.
 
 A log can hold hundreds of thousands of rows, so the model never holds it whole
-and never reads it itself: it knows the sorted ids (from the database), asks for
-a page (`page_wanted`) the first time the view shows one of its rows, shows
-"…" meanwhile, and fills the page in when the answer comes (`add_page`). The
-sort/filter proxy in front of it passes the view's sort request on (`sort_wanted`)
-instead of sorting in memory.
+and never reads it itself: it knows the sorted ids (from the database, as an
+array: one buffer, not a Python int each), asks for a page (`page_wanted`) the
+first time the view shows one of its rows, shows "…" meanwhile, and fills the
+page in when the answer comes (`add_page`). The view's sort request goes on to
+the database too (`sort_wanted`); no proxy sits in between (it would map every
+row again on each reset).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ...etl.hints import SEVERITY_MEANING
 
@@ -39,14 +42,14 @@ class ErrorTableModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.ids: list[int] = []
+        self.ids: Sequence[int] = array("q")
         self.order_by, self.descending = "id", False
         self.generation = 0  # a new list of ids: answers for older pages are dropped
         self._pages: OrderedDict[int, list[dict[str, Any] | None]] = OrderedDict()
         self._asked: set[int] = set()
 
     # --- fed by the presenter -------------------------------------------------------------------------
-    def set_ids(self, ids: list[int]) -> None:
+    def set_ids(self, ids: Sequence[int]) -> None:
         self.beginResetModel()
         self.generation += 1
         self.ids = ids
@@ -90,7 +93,8 @@ class ErrorTableModel(QAbstractTableModel):
     def _want(self, number: int) -> None:
         if number not in self._asked:
             self._asked.add(number)
-            self.page_wanted.emit(self.generation, number, self.ids[number * PAGE_ROWS : (number + 1) * PAGE_ROWS])
+            ids = list(self.ids[number * PAGE_ROWS : (number + 1) * PAGE_ROWS])
+            self.page_wanted.emit(self.generation, number, ids)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """By a column, in the database; column -1 is the order the errors were recorded in."""
@@ -135,12 +139,3 @@ class ErrorTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section][1] if 0 <= section < len(COLUMNS) else None
         return None
-
-
-class DatabaseSortProxy(QSortFilterProxyModel):
-    """Passes sorting on to the source model (the database sorts); filters nothing itself."""
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        source = self.sourceModel()
-        if source is not None:
-            source.sort(column, order)

@@ -28,17 +28,48 @@ COLUMNS = [
     ("errors", "Errors"),
 ]
 NUMERIC = {"duration_s", "conversations", "messages", "errors"}
+# what a cell of each column typically holds, to size the columns without reading every row
+COLUMN_SAMPLES = (
+    "2026-11-28 10:00:00",
+    "8_live_someone_export.tar",
+    "postgresql://user:***@host/db",
+    "12:34:56",
+    "cancelled (can be resumed)",
+    "Conversations",
+    "1,000,000",
+    "100,000",
+)
 
 
 class RunTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.runs: list[dict[str, Any]] = []
+        self.sorting: tuple[int, Qt.SortOrder] = (0, Qt.SortOrder.DescendingOrder)  # newest first
 
     def set_runs(self, runs: list[dict[str, Any]]) -> None:
         self.beginResetModel()
-        self.runs = runs
+        self.runs = self._sorted(runs)
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorted here, with one key a run (a proxy would ask data() tens of thousands of times)."""
+        self.sorting = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        self.runs = self._sorted(self.runs)
+        self.layoutChanged.emit()
+
+    def _sorted(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        column, order = self.sorting
+        if not 0 <= column < len(COLUMNS):
+            return runs
+        key = COLUMNS[column][0]
+        blank = 0 if key in NUMERIC else ""
+        return sorted(
+            runs,
+            key=lambda run: (run.get(key) is None, run.get(key) if run.get(key) is not None else blank),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
         return 0 if parent.isValid() else len(self.runs)
@@ -52,8 +83,6 @@ class RunTableModel(QAbstractTableModel):
         run = self.runs[index.row()]
         key = COLUMNS[index.column()][0]
         value = run.get(key)
-        if role == Qt.ItemDataRole.UserRole:  # what sorting compares
-            return value if value is not None else (0 if key in NUMERIC else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and key in NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -7,6 +7,8 @@ the export runs in a job of its own, with its own connection.
 
 from __future__ import annotations
 
+import os
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,10 @@ class ErrorLogPresenter(QObject):
     # --- asking --------------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the filter choices and the matching ids again: new runs, new errors."""
-        self.reader.ask("choices", lambda loader: (loader.error_kinds(), loader.runs(limit=1000)))
+        run_id = self.where.run_id
+        self.reader.ask(
+            "choices", lambda loader: counted_choices(loader.error_kinds(), loader.runs(limit=1000), run_id)
+        )
         self._read_ids()
 
     def apply(self, where: ErrorFilter) -> None:
@@ -82,7 +87,7 @@ class ErrorLogPresenter(QObject):
         where, order_by, descending = self.where, self.model.order_by, self.model.descending
         self.waiting += 1
         self.reader.ask(
-            ("ids", where, order_by, descending), lambda loader: loader.error_ids(where, order_by, descending)
+            ("ids", where, order_by, descending), lambda loader: ids_array(loader, where, order_by, descending)
         )
 
     @Slot(int, int, object)
@@ -97,15 +102,14 @@ class ErrorLogPresenter(QObject):
             self.waiting -= 1
             _, where, order_by, descending = tag
             if (where, order_by, descending) == (self.where, self.model.order_by, self.model.descending):
-                self.model.set_ids(result or [])
+                self.model.set_ids(result if result is not None else array("q"))
                 self._update_count()
                 self.loaded.emit()
         elif kind == "page":
             self.model.add_page(tag[1], tag[2], result or [])
         elif kind == "choices":
-            kinds, runs = result or ([], [])
-            self.total = sum(k[4] for k in kinds)
-            self.choices.emit(filter_choices(kinds, runs, self.where.run_id))
+            choices, self.total = result or (filter_choices([], [], self.where.run_id), 0)
+            self.choices.emit(choices)
             self._update_count()
         elif kind == "copy":
             self.copied.emit(rows_as_text(result or []))
@@ -114,7 +118,7 @@ class ErrorLogPresenter(QObject):
     def _on_failed(self, message: str) -> None:
         self._problem = message
         self.waiting = 0
-        self.model.set_ids([])
+        self.model.set_ids(array("q"))
         self.failed.emit(f"Cannot read the errors: {message}")
         self.loaded.emit()
 
@@ -165,6 +169,11 @@ class ErrorLogPresenter(QObject):
         self.exported.emit(f"Could not export: {exc}")
 
 
+def ids_array(loader: Any, where: ErrorFilter, order_by: str, descending: bool) -> array[int]:
+    """The matching ids as one array, made in the reader's thread (replacing it in the GUI thread is then cheap)."""
+    return array("q", loader.error_ids(where, order_by, descending))
+
+
 def rows_as_text(rows: list[dict[str, Any]]) -> str:
     """Rows as tab-separated text with a header line, full values (not the shortened ones shown)."""
     lines = ["\t".join(title for _, title in COLUMNS)]
@@ -175,6 +184,13 @@ def rows_as_text(rows: list[dict[str, Any]]) -> str:
 
 def _one_line(value: Any) -> str:
     return "" if value is None else str(value).replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def counted_choices(
+    kinds: list[tuple[Any, ...]], runs: list[dict[str, Any]], run_id: str | None
+) -> tuple[dict[str, Any], int]:
+    """The choices and the number of errors in the database (worked out in the reader's thread)."""
+    return filter_choices(kinds, runs, run_id), sum(k[4] for k in kinds)
 
 
 def filter_choices(kinds: list[tuple[Any, ...]], runs: list[dict[str, Any]], run_id: str | None) -> dict[str, Any]:
@@ -231,6 +247,6 @@ def _started(runs: dict[str, dict[str, Any]], run_id: Any) -> str:
 def run_label(run: dict[str, Any] | None, run_id: str, count: int) -> str:
     if run is None:
         return f"{run_id} ({count:,})"
-    name = Path(str(run.get("export_path") or "")).name or "?"
+    name = os.path.basename(str(run.get("export_path") or "")) or "?"  # not Path: a thousand runs, cheaply
     started = str(run.get("started_at") or "")[:16].replace("T", " ")
     return f"{started} {name} ({count:,})"

@@ -190,7 +190,9 @@ class MainPresenter(QObject):
             return False
         self._stop_preview()  # the import reads the file now
         try:
-            pipeline = ETLPipeline(database, batch_size=self.batch_size)
+            # always a worker process: parsing in this process holds the interpreter lock for tens of
+            # milliseconds at a time, which the window would feel, however small the export
+            pipeline = ETLPipeline(database, batch_size=self.batch_size, parallel=True)
         except DatabaseUrlError as exc:
             self._problem_now(str(exc))
             return False

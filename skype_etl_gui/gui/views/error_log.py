@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from ...etl.hints import hint_for
 from ...etl.load import ErrorFilter
-from ..models.errors import COLUMNS, DatabaseSortProxy
+from ..models.errors import COLUMNS
 from ..presenters.error_log import ErrorLogPresenter, details_text
 from ..widgets import plain_label, push_button
 
@@ -37,8 +37,6 @@ class ErrorLogWindow(QWidget):
         self.resize(1180, 680)
         self.presenter = ErrorLogPresenter(database, run_id, self)
         self.model = self.presenter.model
-        self.proxy = DatabaseSortProxy(self)
-        self.proxy.setSourceModel(self.model)
         self._filling = False  # the filters' choices are being replaced: no query for each change
         self._build()
         presenter = self.presenter
@@ -50,7 +48,7 @@ class ErrorLogWindow(QWidget):
         presenter.loaded.connect(self._loaded)
         self.model.dataChanged.connect(self._page_arrived)
         self.count_label.setText("Reading…")
-        presenter.open()
+        QTimer.singleShot(0, presenter.open)  # once the window shows: its reads do not slow its making
 
     @property
     def total(self) -> int:
@@ -89,7 +87,7 @@ class ErrorLogWindow(QWidget):
 
         self.table = QTableView()
         self.table.setObjectName("errorTable")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)  # no sort proxy: the model hands sorting to the database itself
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # as recorded, at first
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -144,7 +142,9 @@ class ErrorLogWindow(QWidget):
     def _combo(self, name: str, what: str) -> QComboBox:
         combo = QComboBox()
         combo.setObjectName(name)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # sized by a typical choice, not by measuring each of maybe thousands (runs) in the GUI thread
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(18)
         combo.setAccessibleName(f"{what} filter")
         combo.currentIndexChanged.connect(self.apply_filters)
         return combo
@@ -206,7 +206,7 @@ class ErrorLogWindow(QWidget):
     # --- details ------------------------------------------------------------------------------------------
     @Slot(QModelIndex, QModelIndex)
     def _show_details(self, current: QModelIndex, _previous: QModelIndex | None = None) -> None:
-        source = self.proxy.mapToSource(current).row() if current.isValid() else -1
+        source = current.row() if current.isValid() else -1
         row = self.model.row_at(source) if source >= 0 else None
         if row is None:
             self.hint_label.setText("")
@@ -219,7 +219,7 @@ class ErrorLogWindow(QWidget):
     @Slot(QModelIndex, QModelIndex)
     def _page_arrived(self, first: QModelIndex, last: QModelIndex) -> None:
         current = self.table.currentIndex()
-        if current.isValid() and first.row() <= self.proxy.mapToSource(current).row() <= last.row():
+        if current.isValid() and first.row() <= current.row() <= last.row():
             self._show_details(current)
 
     @Slot()
@@ -228,7 +228,7 @@ class ErrorLogWindow(QWidget):
 
     # --- copy and export -------------------------------------------------------------------------------------
     def selected_rows(self) -> list[int]:
-        return sorted({self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()})
+        return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
 
     @Slot()
     def copy_selected(self) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
 
-from ..models.runs import COLUMNS
+from ..models.runs import COLUMN_SAMPLES
 from ..presenters.history import HistoryPresenter
 from ..widgets import plain_label, push_button
 
@@ -26,19 +26,16 @@ class RunHistoryWindow(QWidget):
         self.resize(1100, 420)
         self.presenter = HistoryPresenter(database, busy_run_id, self)
         self.model = self.presenter.model
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
         layout = QVBoxLayout(self)
         self.table = QTableView()
         self.table.setObjectName("runTable")
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)  # the model sorts itself: no proxy
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self._size_columns()
         self.table.doubleClicked.connect(lambda _: self.show_errors())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
@@ -56,31 +53,34 @@ class RunHistoryWindow(QWidget):
         self.presenter.note.connect(self.note.setText)
         self.presenter.loaded.connect(self._loaded)
         self._update_buttons()
-        self.presenter.open()
+        QTimer.singleShot(0, self.presenter.open)  # once the window shows: its reads do not slow its making
 
     @Slot()
     def refresh(self) -> None:
         self.presenter.refresh()
 
+    def _size_columns(self) -> None:
+        """Widths from the font, not from the rows: fitting them to thousands of runs would stall the window."""
+        metrics = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        for column, sample in enumerate(COLUMN_SAMPLES):
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 24)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # a long name or URL is in its tooltip
+
     @Slot()
     def _loaded(self) -> None:
-        self.table.resizeColumnsToContents()
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS)):
-            header.resizeSection(column, min(header.sectionSize(column), 260))  # a long URL is in its tooltip
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self._update_buttons()
 
     def selected_run(self) -> dict[str, Any] | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.model.runs[self.proxy.mapToSource(rows[0]).row()]
+        return self.model.runs[rows[0].row()]
 
     def select_run(self, run_id: str) -> bool:
         for row, run in enumerate(self.model.runs):
             if run["id"] == run_id:
-                self.table.selectRow(self.proxy.mapFromSource(self.model.index(row, 0)).row())
+                self.table.selectRow(row)
                 return True
         return False
 

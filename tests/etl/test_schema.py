@@ -1,0 +1,104 @@
+"""The tables declared once (load/schema/tables.py) make the same tables the previous release made, in both databases."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from skype_etl_gui.etl import open_loader
+from skype_etl_gui.etl.load.schema import SCHEMA_VERSION, create_statements, upgrade_steps
+from skype_etl_gui.etl.load.schema.tables import TABLES
+
+V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
+
+
+def sqlite_shape(path: Path) -> dict[str, Any]:
+    conn = sqlite3.connect(path)
+    try:
+        shape: dict[str, Any] = {}
+        for table in TABLES:
+            columns = conn.execute(f"PRAGMA table_info({table.name})").fetchall()
+            indexes = {
+                name: [r[2] for r in conn.execute(f"PRAGMA index_info({name})")]
+                for _, name, *_ in conn.execute(f"PRAGMA index_list({table.name})")
+                if not name.startswith("sqlite_autoindex")
+            }
+            shape[table.name] = (columns, indexes)
+        return shape
+    finally:
+        conn.close()
+
+
+def test_sqlite_tables_are_those_of_release_0_1_0(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.db"
+    with open_loader(f"sqlite:///{fresh}") as loader:
+        assert loader.ensure_schema() == SCHEMA_VERSION
+    assert sqlite_shape(fresh) == sqlite_shape(V010 / "archive.db")
+
+
+def test_an_archive_of_release_0_1_0_opens_as_it_is(tmp_path: Path) -> None:
+    archive = tmp_path / "archive.db"
+    shutil.copy(V010 / "archive.db", archive)
+    before = sqlite_shape(archive)
+    with open_loader(f"sqlite:///{archive}") as loader:
+        assert loader.ensure_schema() == 1
+        assert loader.table_counts()["messages"] == 399
+    assert sqlite_shape(archive) == before
+
+
+def pg_shape(url: str) -> dict[str, Any]:
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+                "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            )
+            columns = cur.fetchall()
+            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")
+            indexes = cur.fetchall()
+        return {"columns": columns, "indexes": indexes}
+    finally:
+        conn.close()
+
+
+def test_postgres_tables_are_those_of_release_0_1_0(pg_server: Any, pg_db: Any) -> None:
+    with open_loader(pg_db.url) as loader:
+        assert loader.ensure_schema() == SCHEMA_VERSION
+    old = pg_server.create_database()
+    try:
+        command = [
+            str(pg_server.bindir / "psql"),
+            "-h",
+            str(pg_server.socket_dir),
+            "-p",
+            str(pg_server.port),
+            "-U",
+            "postgres",
+            "-d",
+            old,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+        ]
+        if pg_server.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, input=(V010 / "archive-postgres.sql").read_text(), text=True, check=True)
+        assert pg_shape(pg_db.url) == pg_shape(pg_server.url(old))
+    finally:
+        pg_server.drop_database(old)
+
+
+def test_a_new_database_is_made_in_one_step() -> None:
+    for dialect in ("sqlite", "postgresql"):
+        assert upgrade_steps(dialect, 0) == [(SCHEMA_VERSION, create_statements(dialect))]
+        assert upgrade_steps(dialect, SCHEMA_VERSION) == []
+    assert "BIGSERIAL PRIMARY KEY" in "\n".join(create_statements("postgresql"))
+    assert "INTEGER PRIMARY KEY AUTOINCREMENT" in "\n".join(create_statements("sqlite"))
