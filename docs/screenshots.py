@@ -43,29 +43,41 @@ def main() -> None:
         window.resize(760, 760)
         window.show()
         out = HERE / "screenshots"
+        wait(
+            app, lambda: "conversations" in window.preview_label.text() and "Reading" not in window.preview_label.text()
+        )
         window.grab().save(str(out / "ready.png"))
         window.start()
         wait(app, lambda: window.memory_series.count() >= 8 and window.progress_bar.value() > 300)
         window.grab().save(str(out / "running.png"))
-        window.toggle_pause()
+        window.presenter.toggle_pause()
         wait(app, lambda: window.status_label.text().startswith("Paused"))
         window.grab().save(str(out / "paused.png"))
-        window.toggle_pause()
-        wait(app, lambda: window.last_summary is not None)
-        wait(app, lambda: window.start_button.isEnabled())
+        window.presenter.toggle_pause()
+        wait(app, lambda: window.presenter.state == "finished" and window.start_button.isEnabled())
+        wait(app, lambda: window.error_offer is not None)
+        window.error_offer.close()
         window.grab().save(str(out / "finished.png"))
         window.show_error_log()
         log = window.error_log
         assert log is not None
         log.resize(1180, 640)
+        wait(app, lambda: log.presenter.settled and log.model.is_loaded(0))
         log.table.selectRow(0)
         app.processEvents()
         log.grab().save(str(out / "error_log.png"))
         window.show_run_history()
-        assert window.run_history is not None
+        history = window.run_history
+        assert history is not None
+        wait(app, lambda: history.model.rowCount() > 0)
         app.processEvents()
-        window.run_history.grab().save(str(out / "run_history.png"))
+        history.grab().save(str(out / "run_history.png"))
         window.close()
+        wait(app, lambda: not window.isVisible())
+        from skype_etl_gui.gui.jobs import Job
+
+        Job.quit_all()
+        Job.wait_all()
 
 
 if __name__ == "__main__":

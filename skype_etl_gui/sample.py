@@ -1,6 +1,6 @@
 """A realistic synthetic Skype export, for demos, tests and benchmarks.
 
-Every message type of FORMAT.md appears, with the edge cases real exports have:
+Every message type Skype exports hold appears, with the edge cases real exports have:
 null names and properties, repeated ids with versions, varying timestamp
 fractions, bare ampersands, broken markup, emoji, media present and expired.
 The JSON is written straight to disk, message by message, so a sample of

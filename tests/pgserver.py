@@ -108,25 +108,21 @@ class PostgresServer:
 
     def admin(self, sql: str, database: str = "postgres") -> str:
         """Run SQL as the superuser over the Unix socket; returns psql's output."""
-        command = [
-            str(self.bindir / "psql"),
-            "-h",
-            str(self.socket_dir),
-            "-p",
-            str(self.port),
-            "-U",
-            SUPERUSER,
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-At",
-            "-c",
-            sql,
-        ]
+        return self.psql(database, "-At", "-c", sql)
+
+    def psql(self, database: str, *args: str, script: str | None = None) -> str:
+        """psql as the superuser over the Unix socket, stopping at the first error; `script` goes to its stdin."""
+        command = [str(self.bindir / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER]
+        command += ["-d", database, "-v", "ON_ERROR_STOP=1", *args]
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(command, input=script, capture_output=True, text=True, check=True).stdout.strip()
+
+    def restore(self, dump: Path) -> str:
+        """A new database holding what a plain-SQL pg_dump file holds; returns its name."""
+        name = self.create_database()
+        self.psql(name, "-q", "-f", "-", script=dump.read_text())
+        return name
 
     def create_database(self) -> str:
         name = "t_" + uuid.uuid4().hex[:12]

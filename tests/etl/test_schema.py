@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -70,27 +69,8 @@ def pg_shape(url: str) -> dict[str, Any]:
 def test_postgres_tables_are_those_of_release_0_1_0(pg_server: Any, pg_db: Any) -> None:
     with open_loader(pg_db.url) as loader:
         assert loader.ensure_schema() == SCHEMA_VERSION
-    old = pg_server.create_database()
+    old = pg_server.restore(V010 / "archive-postgres.sql")
     try:
-        command = [
-            str(pg_server.bindir / "psql"),
-            "-h",
-            str(pg_server.socket_dir),
-            "-p",
-            str(pg_server.port),
-            "-U",
-            "postgres",
-            "-d",
-            old,
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-f",
-            "-",
-        ]
-        if pg_server.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, input=(V010 / "archive-postgres.sql").read_text(), text=True, check=True)
         assert pg_shape(pg_db.url) == pg_shape(pg_server.url(old))
     finally:
         pg_server.drop_database(old)

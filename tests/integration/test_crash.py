@@ -127,8 +127,8 @@ def test_postgres_backend_terminated_mid_run(
     assert pg_db.snapshot() == reference
 
 
-def test_server_gone_fails_then_resumes(big_export: tuple[Path, SampleStats], reference: dict[str, Any]) -> None:
-    """The server goes away mid-run: retries, then a failed run; with the server back, --resume finishes it."""
+def own_server() -> Any:
+    """A PostgreSQL server for one test alone (it stops and starts it); the caller stops it at the end."""
     from tests.pgserver import PostgresServer, find_bindir
 
     bindir = find_bindir()
@@ -136,7 +136,12 @@ def test_server_gone_fails_then_resumes(big_export: tuple[Path, SampleStats], re
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is not installed")
         pytest.skip("PostgreSQL is not installed")
-    server = PostgresServer(bindir).start()  # a server of its own: this test stops it
+    return PostgresServer(bindir).start()
+
+
+def test_server_gone_fails_then_resumes(big_export: tuple[Path, SampleStats], reference: dict[str, Any]) -> None:
+    """The server goes away mid-run: retries, then a failed run; with the server back, --resume finishes it."""
+    server = own_server()  # a server of its own: this test stops it
     try:
         database = PgDatabase(server, server.create_database())
         pipeline = ETLPipeline(database.url, batch_size=1000)
@@ -164,14 +169,7 @@ def test_server_gone_fails_then_resumes(big_export: tuple[Path, SampleStats], re
 
 def test_cancel_reaches_the_wait_between_retries(big_export: tuple[Path, SampleStats]) -> None:
     """The server goes away and the importer waits to try again (0.5, 1, 2 s): a cancel ends the wait at once."""
-    from tests.pgserver import PostgresServer, find_bindir
-
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed")
-        pytest.skip("PostgreSQL is not installed")
-    server = PostgresServer(bindir).start()  # a server of its own: this test stops it
+    server = own_server()  # a server of its own: this test stops it
     try:
         database = PgDatabase(server, server.create_database())
         pipeline = ETLPipeline(database.url, batch_size=1000, parallel=False)

@@ -335,36 +335,30 @@ class MainWindow(QMainWindow):
         """The error log of this database, showing the given run (by default the last one here)."""
         from .error_log import ErrorLogWindow
 
-        try:
-            database = self.database()
-        except DatabaseUrlError as exc:
-            self._show_notice(Notice("problem", str(exc)))
-            return
-        if self.error_log is not None:  # one at a time, showing what the database holds now
-            self.error_log.close()
-            self.error_log.deleteLater()
-        self.error_log = ErrorLogWindow(database, run_id or self.presenter.run_id, self)
-        self.error_log.show()
-        self.error_log.raise_()
+        database = self._chosen_database()
+        if database is not None:
+            self.error_log = _replace(self.error_log, ErrorLogWindow(database, run_id or self.presenter.run_id, self))
 
     @Slot()
     def show_run_history(self) -> None:
         from .run_history import RunHistoryWindow
 
+        database = self._chosen_database()
+        if database is None:
+            return
+        busy = self.presenter.run_id if self.presenter.importing else None
+        history = RunHistoryWindow(database, busy, self)
+        history.resume_requested.connect(self.resume_run)
+        history.errors_requested.connect(self.show_error_log)
+        self.run_history = _replace(self.run_history, history)
+
+    def _chosen_database(self) -> str | dict[str, Any] | None:
+        """The database chosen in the panel, or None (and a box saying why) when it cannot be used."""
         try:
-            database = self.database()
+            return self.database()
         except DatabaseUrlError as exc:
             self._show_notice(Notice("problem", str(exc)))
-            return
-        if self.run_history is not None:  # one at a time, showing what the database holds now
-            self.run_history.close()
-            self.run_history.deleteLater()
-        busy = self.presenter.run_id if self.presenter.importing else None
-        self.run_history = RunHistoryWindow(database, busy, self)
-        self.run_history.resume_requested.connect(self.resume_run)
-        self.run_history.errors_requested.connect(self.show_error_log)
-        self.run_history.show()
-        self.run_history.raise_()
+            return None
 
     @Slot()
     def open_log_folder(self) -> None:
@@ -468,3 +462,13 @@ class MainWindow(QMainWindow):
             return
         self._save_settings({"geometry": self.saveGeometry()})
         event.accept()
+
+
+def _replace(old: QWidget | None, new: Any) -> Any:
+    """One window of a kind at a time, showing what the database holds now."""
+    if old is not None:
+        old.close()
+        old.deleteLater()
+    new.show()
+    new.raise_()
+    return new
