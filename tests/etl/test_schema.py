@@ -15,7 +15,7 @@ V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
 
 
 def sqlite_shape(path: Path) -> dict[str, Any]:
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # a missing file is an error, not a new database
     try:
         shape: dict[str, Any] = {}
         for table in TABLES:
