@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from skype_etl_gui.etl import ETLPipeline, ExportError
+from skype_etl_gui.etl.extract import Extractor, MessageChunk
 from skype_etl_gui.sample import write_sample
 from tests.conftest import Database, conversation, export_document, message, write_export
 
@@ -128,6 +129,28 @@ def test_a_50_mb_message(tmp_path: Path, db: Database) -> None:
     summary = ETLPipeline(db.url).run(path)
     assert summary["status"] == "completed" and summary["errors"] == 0
     assert db.one("SELECT length(content_raw) FROM messages WHERE id = '2'") == 50_000_000
+
+
+def test_a_huge_message_is_read_in_reads_that_grow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """yajl lexes a token spanning reads from its start at every read: 64 KB reads made a 200 MB message cost
+    78 s. Reads double while a token goes on, so the work is linear: a handful of reads, not 600."""
+    from skype_etl_gui.etl.extract import walker
+
+    reads: list[int] = []
+    real = walker.Feeder.read
+
+    def counted(self: Any, size: int) -> bytes:
+        data = real(self, size)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(walker.Feeder, "read", counted)
+    huge = "x" * 40_000_000
+    path = write_export(tmp_path / "e.json", export_document([conversation("8:a", [message("1"), message("2", huge)])]))
+    events = Extractor(path).events()
+    assert sum(len(e.entries) for e in events if isinstance(e, MessageChunk)) == 2
+    assert len(reads) < 40, f"{len(reads)} reads"
+    assert max(reads) <= 64 * 1024 * 1024
 
 
 # --- archives that try to reach outside ------------------------------------------------------------------

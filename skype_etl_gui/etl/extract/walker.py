@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .extractor import Extractor
 
 PRECISE_BUDGET = 256 * 1024  # bytes read one at a time while looking for an entry's first byte
+MAX_READ = 64 * 1024 * 1024  # the most one read hands ijson while a long token is being parsed
 
 
 class RootMap(dict):  # type: ignore[type-arg]
@@ -64,6 +65,9 @@ class Feeder:
         self.precise_budget = 0
         self.last_byte = b""  # the single byte of the last precise read
         self.last_offset = -1
+        # yajl lexes a token that spans reads again from its start at every read, so a 50 MB string fed
+        # 64 KB at a time costs 50 MB x 800; reads double while nothing new appears, which keeps it linear
+        self.read_size = extractor.chunk_size
 
     def read(self, size: int) -> bytes:
         if size == 0:
@@ -79,15 +83,22 @@ class Feeder:
             data = self.buffer[self.position : self.position + 1]
             self.last_byte, self.last_offset = data, self.offset
         else:
-            data = self.buffer[self.position : self.position + size]
+            data = self.buffer[self.position : self.position + max(size, self.read_size)]
             self.last_byte = b""
         self.position += len(data)
         self.offset += len(data)
         return data
 
+    def progressed(self, moved: bool) -> None:
+        """After a read: something new was parsed (reads go back to their size), or not (the next one doubles)."""
+        if moved or self.precise_budget:
+            self.read_size = self.extractor.chunk_size
+        else:
+            self.read_size = min(self.read_size * 2, MAX_READ)
+
     def _refill(self) -> bool:
         try:
-            chunk = self.stream.read(self.extractor.chunk_size)
+            chunk = self.stream.read(max(self.extractor.chunk_size, self.read_size))
         except (OSError, EOFError, tarfile.TarError) as exc:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
@@ -119,14 +130,18 @@ class Walker:
 
     def step(self, root: dict[str, Any], sink: Callable[[Event], None], feeder: Feeder, final: bool) -> None:
         began = self._what_began(root, feeder)
+        moved = False
         for event in self._events(root, final):
+            moved = True
             sink(event)
         if began is not None or (feeder.precise_budget == 0 and feeder.last_byte):
             feeder.precise_budget = 0
             feeder.last_byte = b""
             # without an offset when none was found within the budget
             sink(Boundary(began or Position(self.index, self.taken)))
-        self.lengths = self._lengths(root)
+        lengths = self._lengths(root)
+        feeder.progressed(moved or lengths != self.lengths or began is not None)
+        self.lengths = lengths
 
     @staticmethod
     def _lengths(root: dict[str, Any]) -> tuple[int, int]:
