@@ -44,7 +44,6 @@ def floor(export: str, url: str, batch_size: int) -> dict[str, Any]:
             "content TEXT, PRIMARY KEY (conversation_id, id))"
         )
         cur.execute("CREATE INDEX m_time ON m (conversation_id, sent_at)")
-    stream, closing = Extractor(export)._open_stream()
     rows: dict[tuple[Any, Any], tuple[Any, ...]] = {}  # COPY refuses repeated keys: the last entry stays
     count = 0
 
@@ -58,30 +57,29 @@ def floor(export: str, url: str, batch_size: int) -> dict[str, Any]:
         with conn, conn.cursor() as cur:
             cur.copy_expert("COPY m FROM STDIN", io.StringIO(copy_text(list(rows.values()))))
 
-    for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
-        key = (msg.get("conversationid"), msg.get("id"))
-        if key[1] is None:
-            continue
-        rows[key] = (
-            key[0],
-            key[1],
-            msg.get("from"),
-            msg.get("originalarrivaltime"),
-            msg.get("messagetype"),
-            msg.get("content"),
-        )
-        if len(rows) >= batch_size:
-            try:
-                flush_direct()
-            except psycopg2.errors.UniqueViolation:  # an edit of a message of an earlier batch
-                flush()
+    with Extractor(export).messages_json() as stream:
+        for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
+            key = (msg.get("conversationid"), msg.get("id"))
+            if key[1] is None:
+                continue
+            rows[key] = (
+                key[0],
+                key[1],
+                msg.get("from"),
+                msg.get("originalarrivaltime"),
+                msg.get("messagetype"),
+                msg.get("content"),
+            )
+            if len(rows) >= batch_size:
+                try:
+                    flush_direct()
+                except psycopg2.errors.UniqueViolation:  # an edit of a message of an earlier batch
+                    flush()
+                count += len(rows)
+                rows = {}
+        if rows:
+            flush()
             count += len(rows)
-            rows = {}
-    if rows:
-        flush()
-        count += len(rows)
-    for obj in closing:
-        obj.close()
     conn.close()
     return {"seconds": time.perf_counter() - start, "messages": count}
 

@@ -35,33 +35,31 @@ def floor(export: str, db: str, batch_size: int) -> dict[str, Any]:
         "content TEXT, PRIMARY KEY (conversation_id, id))"
     )
     conn.execute("CREATE INDEX m_time ON m (conversation_id, sent_at)")
-    stream, closing = Extractor(export)._open_stream()
     rows: list[tuple[Any, ...]] = []
     count = 0
     sql = "INSERT OR REPLACE INTO m VALUES (?, ?, ?, ?, ?, ?)"
-    for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
-        rows.append(
-            (
-                msg.get("conversationid"),
-                msg.get("id"),
-                msg.get("from"),
-                msg.get("originalarrivaltime"),
-                msg.get("messagetype"),
-                msg.get("content"),
+    with Extractor(export).messages_json() as stream:
+        for msg in ijson.items(stream, "conversations.item.MessageList.item", use_float=True):
+            rows.append(
+                (
+                    msg.get("conversationid"),
+                    msg.get("id"),
+                    msg.get("from"),
+                    msg.get("originalarrivaltime"),
+                    msg.get("messagetype"),
+                    msg.get("content"),
+                )
             )
-        )
-        if len(rows) >= batch_size:
-            conn.execute("BEGIN")
-            conn.executemany(sql, rows)
-            conn.execute("COMMIT")
-            count += len(rows)
-            rows = []
-    conn.execute("BEGIN")
-    conn.executemany(sql, rows)
-    conn.execute("COMMIT")
-    count += len(rows)
-    for obj in closing:
-        obj.close()
+            if len(rows) >= batch_size:
+                conn.execute("BEGIN")
+                conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+                count += len(rows)
+                rows = []
+        conn.execute("BEGIN")
+        conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+        count += len(rows)
     conn.close()
     return {"seconds": time.perf_counter() - start, "messages": count}
 

@@ -39,6 +39,11 @@ HINTS = {
     ),
     "InvalidProperties": "The message's properties were not an object; they are kept as text. Nothing to do.",
     "UnreadableProperties": "The properties nest too deep to store and were dropped; the message is stored.",
+    "NestedTooDeep": (
+        "A value in this record nests lists or objects more than 64 levels deep, which no real export does and "
+        "which would take the importer's memory; it was left out (a note stands in its place) and the rest "
+        "of the record is stored. Nothing to do."
+    ),
     "NulRemoved": "PostgreSQL cannot store NUL characters, so they were removed; everything else is as exported.",
     "ConnectionLost": (
         "The connection to the database server dropped and was made again; the batch was written once. "

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from skype_etl_gui.etl import ETLPipeline, ExportError
@@ -191,3 +191,98 @@ def test_mutated_bytes_fail_only_in_documented_ways(cuts: list[tuple[int, int, b
         assert summary["status"] in ("completed", "failed"), summary
         if summary["status"] == "failed":  # broke part way: our own message, naming the file
             assert summary["error"].startswith(str(path)), summary["error"]
+
+
+# --- depth and size ---------------------------------------------------------------------------------------------
+deep_values = st.recursive(
+    st.one_of(st.none(), st.integers(-5, 5), st.text(alphabet='ab[]{}"\\\n', max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=40,
+)
+
+
+def nest(value: Any, depth: int) -> Any:
+    for n in range(depth):
+        value = [value] if n % 2 else {"k": value}
+    return value
+
+
+def cut_deeper_than(value: Any, limit: int, depth: int = 1) -> Any:
+    """What the guard must make of a value: every container deeper than `limit` replaced by the marker."""
+    from skype_etl_gui.etl.extract.depth import MARKER
+
+    if isinstance(value, (list, dict)) and depth > limit:
+        return MARKER
+    if isinstance(value, list):
+        return [cut_deeper_than(v, limit, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: cut_deeper_than(v, limit, depth + 1) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=deep_values,
+    extra=st.integers(0, 12),
+    limit=st.integers(1, 10),
+    splits=st.lists(st.integers(1, 40), min_size=1, max_size=60),
+    ascii_only=st.booleans(),
+)
+def test_the_depth_guard_cuts_exactly_what_is_too_deep(
+    value: Any, extra: int, limit: int, splits: list[int], ascii_only: bool
+) -> None:
+    """Fed in chunks split anywhere (inside strings, escapes and brackets), the guard leaves valid JSON that is
+    the document with every container deeper than the limit replaced, and nothing else changed."""
+    from skype_etl_gui.etl.extract.depth import DepthGuard
+
+    document = nest(value, extra)
+    text = json.dumps(document, ensure_ascii=ascii_only).encode()
+    guard = DepthGuard(limit)
+    out, at = b"", 0
+    for size in splits * (len(text) // sum(splits) + 1):
+        out += guard.filter(text[at : at + size])
+        at += size
+        if at >= len(text):
+            break
+    assert json.loads(out) == cut_deeper_than(document, limit)
+    assert guard.depth == 0 and not guard.in_string and not guard.skipping
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(depths=[63, 64, 65, 66], sizes=[0], chunk=7)
+@given(
+    depths=st.lists(st.integers(0, 140), min_size=1, max_size=6),
+    sizes=st.lists(st.integers(0, 300_000), min_size=1, max_size=3),
+    chunk=st.sampled_from([7, 512, 65536]),
+)
+def test_deep_and_big_messages_are_stored_or_reported(depths: list[int], sizes: list[int], chunk: int) -> None:
+    """Nesting up to 140 levels and messages up to 300 KB, read in chunks of any size: every message is stored,
+    each one nesting deeper than 64 levels inside has one NestedTooDeep row, and big contents arrive whole."""
+    from skype_etl_gui.etl.extract import Extractor
+
+    entries = [
+        {"id": f"d{n}", "messagetype": "RichText", "content": "x", "properties": nest(1, depth)}
+        for n, depth in enumerate(depths)
+    ]
+    entries += [
+        {"id": f"s{n}", "messagetype": "Text", "content": "word " * (size // 5)} for n, size in enumerate(sizes)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "messages.json"
+        path.write_text(json.dumps({"conversations": [{"id": "8:a", "MessageList": entries}]}))
+        events = Extractor(path, chunk_size=chunk).events()
+        repaired = {e.entries[p - e.offset]["id"] for e in events if hasattr(e, "repairs") for p in e.repairs}
+        db = Path(folder) / "out.db"
+        summary = ETLPipeline(f"sqlite:///{db}", parallel=False).run(path)
+        assert summary["status"] == "completed", summary["error"]
+        conn = sqlite3.connect(db)
+        stored = dict(conn.execute("SELECT id, length(content_raw) FROM messages"))
+        too_deep = {
+            row[0] for row in conn.execute("SELECT message_id FROM etl_errors WHERE error_type = 'NestedTooDeep'")
+        }
+        conn.close()
+    # the message is level 0; its properties' containers are levels 1 to `depth`: more than 64 are cut
+    expected = {f"d{n}" for n, depth in enumerate(depths) if depth > 64}
+    assert too_deep == expected == repaired
+    assert {f"d{n}" for n in range(len(depths))} <= stored.keys()
+    assert all(stored[f"s{n}"] == len("word " * (size // 5)) for n, size in enumerate(sizes))

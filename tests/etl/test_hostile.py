@@ -85,7 +85,7 @@ SHAPES: list[tuple[str, Any, str | None, bool]] = [
     ("message is null", None, "InvalidMessage", False),
     ("timestamp is a number", message("6", originalarrivaltime=1600000000123), "InvalidTimestamp", True),
     ("timestamp is garbage", message("7", originalarrivaltime="last tuesday"), "InvalidTimestamp", True),
-    ("properties nested 3000 deep", message("8", properties=DEEP), "UnreadableProperties", True),
+    ("properties nested 3000 deep", message("8", properties=DEEP), "NestedTooDeep", True),
     ("id is an object", message({"a": 1}), "MissingMessageId", False),
 ]
 
@@ -151,6 +151,23 @@ def test_a_huge_message_is_read_in_reads_that_grow(tmp_path: Path, monkeypatch: 
     assert sum(len(e.entries) for e in events if isinstance(e, MessageChunk)) == 2
     assert len(reads) < 40, f"{len(reads)} reads"
     assert max(reads) <= 64 * 1024 * 1024
+
+
+def test_200000_nested_lists_are_one_row_not_the_machine(tmp_path: Path, db: Database) -> None:
+    """Under 1 MB that made the importer grow to 24 GB: now the value is left out, once, and memory stays flat."""
+    deep = "[" * 200_000 + "]" * 200_000
+    document = export_document([conversation("8:a", [message("1"), message("2", properties={"x": 1}), message("3")])])
+    text = json.dumps(document).replace('{"x": 1}', '{"emotions": ' + deep + "}")
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    for parallel in (False, True):
+        summary = ETLPipeline(db.url, parallel=parallel).run(path)
+        assert summary["status"] == "completed" and summary["messages"] == 3
+        assert summary["telemetry"]["memory_peak_mb"] < 300
+    rows = db.query("SELECT message_id, message FROM etl_errors WHERE error_type = 'NestedTooDeep'")
+    assert [r[0] for r in rows] == ["2", "2"] and "(399,8" in rows[0][1]  # once an import, naming the message
+    stored = json.loads(db.one("SELECT properties FROM messages WHERE id = '2'"))
+    assert stored["emotions"][0][0][0] is not None and "left out" in json.dumps(stored, ensure_ascii=False)
 
 
 # --- archives that try to reach outside ------------------------------------------------------------------

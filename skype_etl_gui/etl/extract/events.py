@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -29,6 +29,8 @@ class MessageChunk:
     conversation_id: str | None
     offset: int
     entries: list[Any]
+    # entry position -> bytes of values left out of it for nesting too deep (see depth.py)
+    repairs: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ConversationEnd:
     header: dict[str, Any]
     message_count: int
     message_list: str = "a list"  # what MessageList was, in JSON's words
+    repaired_bytes: int = 0  # of the header's values left out for nesting too deep
 
 
 @dataclass

@@ -13,7 +13,7 @@ import io
 import os
 import tarfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -121,6 +121,12 @@ class Extractor:
             stream = found
         _skip(stream, offset, self.stop)  # compressed: no seeking, only reading past
         return stream
+
+    @contextlib.contextmanager
+    def messages_json(self, offset: int = 0) -> Iterator[IO[bytes]]:
+        """messages.json's bytes from `offset` on, as the parser reads them (for tools and benchmarks)."""
+        with contextlib.ExitStack() as closing:
+            yield self._open_stream(offset, closing)
 
     def request_boundary(self) -> None:
         """Ask for a Boundary event at the next entry (or conversation) start, with its exact byte offset."""

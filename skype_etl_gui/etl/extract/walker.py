@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import ExportError, ExportReadError
 from ..values import json_default, json_type, record_id
+from .depth import MARKER, MAX_DEPTH, Cut, DepthGuard
 from .events import Boundary, ConversationEnd, ConversationStart, Event, ExportHeader, MessageChunk, Position
 
 if TYPE_CHECKING:
@@ -61,10 +62,13 @@ class Feeder:
         self.prefix = prefix
         self.buffer = b""
         self.position = 0  # in buffer
-        self.offset = offset  # in messages.json, of the next byte handed out
+        self.buffer_start = offset  # in messages.json, of the buffer's first byte
+        self.next_start = offset  # of the first byte after the buffer, as read from the export
+        self.exact = True  # the buffer is the export's bytes as they are (not cut by the depth guard)
+        self.guard = DepthGuard()
         self.precise_budget = 0
         self.last_byte = b""  # the single byte of the last precise read
-        self.last_offset = -1
+        self.last_offset: int | None = -1
         # yajl lexes a token that spans reads again from its start at every read, so a 50 MB string fed
         # 64 KB at a time costs 50 MB x 800; reads double while nothing new appears, which keeps it linear
         self.read_size = extractor.chunk_size
@@ -75,19 +79,25 @@ class Feeder:
         self.between_reads()
         if self.prefix:
             prefix, self.prefix = self.prefix, b""
-            return prefix
-        if self.position >= len(self.buffer) and not self._refill():
-            return b""
+            return self.guard.filter(prefix)  # the guard learns the depth the resume starts at
+        while self.position >= len(self.buffer):  # a chunk can be all left out by the depth guard: read on
+            if not self._refill():
+                return b""
         if self.precise_budget > 0:
             self.precise_budget -= 1
             data = self.buffer[self.position : self.position + 1]
-            self.last_byte, self.last_offset = data, self.offset
+            # where the export was cut, offsets in the buffer are not the export's: no exact place then
+            self.last_byte, self.last_offset = data, (self.buffer_start + self.position if self.exact else None)
         else:
             data = self.buffer[self.position : self.position + max(size, self.read_size)]
             self.last_byte = b""
         self.position += len(data)
-        self.offset += len(data)
         return data
+
+    @property
+    def offset(self) -> int:
+        """Where the next byte handed out is in messages.json (after a cut buffer: where that buffer ends)."""
+        return self.buffer_start + self.position if self.exact else self.next_start
 
     def progressed(self, moved: bool) -> None:
         """After a read: something new was parsed (reads go back to their size), or not (the next one doubles)."""
@@ -103,10 +113,13 @@ class Feeder:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
-        if self.offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+        start = self.next_start
+        if start == 0 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
-            self.offset = 3
-        self.buffer, self.position = chunk, 0
+            start = 3
+        filtered = self.guard.filter(chunk)
+        self.buffer_start, self.next_start, self.exact = start, start + len(chunk), filtered is chunk
+        self.buffer, self.position = filtered, 0
         return bool(chunk)
 
 
@@ -127,8 +140,10 @@ class Walker:
         self.index = (start.conversation_index - 1) if start and precise else -1
         self.first_taken = start.entries_done if start and precise else 0
         self.skip_to = (start.conversation_index, start.entries_done) if start and not precise else (0, 0)
+        self.cuts: list[Cut] = []  # values the depth guard left out, not yet found in what was handed on
 
     def step(self, root: dict[str, Any], sink: Callable[[Event], None], feeder: Feeder, final: bool) -> None:
+        self.cuts += feeder.guard.take_cuts()
         began = self._what_began(root, feeder)
         moved = False
         for event in self._events(root, final):
@@ -222,11 +237,39 @@ class Walker:
                     ready = ready[skip_entries - offset :]
                     offset = skip_entries
                 if ready:
-                    yield MessageChunk(self.index, conv_id, offset, ready)
+                    repairs = self._repairs(ready, offset) if self.cuts else {}
+                    yield MessageChunk(self.index, conv_id, offset, ready, repairs)
         if finished:
             kind = json_type(messages) if isinstance(conv, dict) and "MessageList" in conv else "missing"
-            yield ConversationEnd(self.index, conv_id, _header(conv), self.taken, kind)
+            header = _header(conv)
+            repaired = sum(self._repairs([header], 0).values()) if self.cuts else 0
+            yield ConversationEnd(self.index, conv_id, header, self.taken, kind, repaired)
             self.current = _NO_CONVERSATION
+
+    def _repairs(self, entries: list[Any], offset: int) -> dict[int, int]:
+        """Which of these entries had values left out (they hold the marker), and how many bytes each."""
+        found: dict[int, int] = {}
+        for position, entry in enumerate(entries, offset):
+            markers = _markers(entry, MAX_DEPTH)
+            if markers:
+                taken, self.cuts = self.cuts[:markers], self.cuts[markers:]
+                found[position] = sum(c.bytes_left_out for c in taken)
+            if not self.cuts:
+                break
+        return found
+
+
+def _markers(value: Any, depth: int) -> int:
+    """How many left-out markers a value holds (it nests at most MAX_DEPTH: the guard saw to that)."""
+    if isinstance(value, str):
+        return 1 if value == MARKER else 0
+    if depth <= 0:
+        return 0
+    if isinstance(value, dict):
+        return sum(_markers(v, depth - 1) for v in value.values())
+    if isinstance(value, list):
+        return sum(_markers(v, depth - 1) for v in value)
+    return 0
 
 
 def _conv_id(conv: Any) -> str | None:

@@ -23,10 +23,12 @@ from ..extract import (
     MessageChunk,
     Position,
 )
+from ..extract.depth import LIMIT_IN_MESSAGE
 from ..records import Batch
 from ..transform import Transformer
 from ..transform.encoding import copy_text
 from ..transform.rows import keep_winners
+from ..values import record_id
 from .context import ETLContext
 
 
@@ -94,6 +96,8 @@ class Producer:
         if isinstance(event, ConversationStart):
             self._conversation(event.header)
         elif isinstance(event, ConversationEnd):
+            if event.repaired_bytes:
+                self._too_deep(event.conversation_id, None, event.repaired_bytes)
             self._conversation(event.header)
             if event.conversation_id is None:
                 self.context.record_error(
@@ -117,6 +121,9 @@ class Producer:
                     )
             self.position = Position(event.index + 1, 0)
         elif isinstance(event, MessageChunk):
+            for position, left_out in event.repairs.items():
+                entry = event.entries[position - event.offset]
+                self._too_deep(event.conversation_id, entry.get("id") if isinstance(entry, dict) else None, left_out)
             if event.conversation_id is not None:
                 rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
                 batch.messages += rows.messages
@@ -124,6 +131,18 @@ class Producer:
                 batch.participants += rows.participants
                 self.messages += len(rows.messages)
             self.position = Position(event.index, event.offset + len(event.entries))
+
+    def _too_deep(self, conv_id: str | None, msg_id: Any, left_out: int) -> None:
+        where = "the message" if msg_id is not None else "the conversation's header"
+        self.context.record_error(
+            "extract",
+            "warning",
+            "NestedTooDeep",
+            f"a value nested deeper than {LIMIT_IN_MESSAGE} levels in {where} was left out ({left_out:,} bytes); "
+            "the rest is stored",
+            conv_id,
+            record_id(msg_id),
+        )
 
     def _nul_removed(self, row: tuple[Any, ...]) -> None:
         if (row[0], row[1]) == self._last_nul_row:
