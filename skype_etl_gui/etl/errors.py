@@ -23,5 +23,23 @@ class Cancelled(Exception):
     """A stop was asked for; raised at the next safe point (a read of the export, a batch boundary, a retry)."""
 
 
+class StageFailure(Exception):
+    """An unexpected failure in one stage, with what a bug report needs: the stage, the error and its traceback."""
+
+    def __init__(self, phase: str, error_type: str, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.phase = phase  # "extract", "transform" or "load"
+        self.error_type = error_type  # the class name of the exception it stands for
+        self.message = message
+        self.detail = detail  # the traceback
+
+    @classmethod
+    def of(cls, phase: str, exc: BaseException) -> StageFailure:
+        import traceback
+
+        detail = "".join(traceback.format_exception(exc))
+        return cls(phase, type(exc).__name__, f"{type(exc).__name__}: {exc}", detail)
+
+
 # what a run raises before anything is written, each with one line meant for a person
 REJECTED = (ExportError, DatabaseError, DatabaseUrlError, OSError)

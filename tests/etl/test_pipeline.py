@@ -224,10 +224,42 @@ def test_unwritable_database(tmp_path: Path, small_sample: tuple[Path, SampleSta
 
 
 def test_memory_limit_shrinks_batches(small_sample: tuple[Path, SampleStats], db: Database) -> None:
-    summary = ETLPipeline(db.url, batch_size=2000, memory_limit_mb=1).run(small_sample[0])
+    from skype_etl_gui.etl import ETLContext
+
+    near_from_the_start = ETLContext(memory_limit_mb=20_000, memory_warning_ratio=0.0)
+    summary = ETLPipeline(db.url, batch_size=2000).run(small_sample[0], context=near_from_the_start)
     assert summary["status"] == "completed"
     assert summary["telemetry"]["batch_size_final"] < 2000
     assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MemoryNearLimit' AND severity = 'warning'") == 1
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker-process"])
+def test_past_the_memory_limit_the_run_stops_failed_and_resumable(tmp_path: Path, db: Database, parallel: bool) -> None:
+    """One record too big for the limit: the run stops itself (the system never has to), names where, resumes."""
+    import psutil
+
+    path = tmp_path / "e.json"
+    document = json.dumps(
+        export_document(
+            [conversation("8:small", [message("1")]), conversation("8:big", [message("0"), message("big")])]
+        )
+    )
+    head, _, tail = document.rpartition('"content": "hello"')  # the last message's content: 60 MB, written in pieces
+    with path.open("w") as out:
+        out.write(head + '"content": "')
+        for _ in range(60):
+            out.write("x" * 1_000_000)
+        out.write('"' + tail)
+    limit = psutil.Process().memory_info().rss / 2**20 + 100  # this process imports too (in-process)
+    summary = ETLPipeline(db.url, batch_size=1, memory_limit_mb=limit, parallel=parallel).run(path)
+    assert summary["status"] == "failed"
+    assert "memory use reached" in summary["error"] and f"limit of {limit:,.0f} MB" in summary["error"]
+    assert "conversation 8:big (#2), after its message #1" in summary["error"], summary["error"]
+    assert summary["telemetry"]["memory_peak_mb"] < limit + 400
+    assert db.one("SELECT error_type FROM etl_errors WHERE severity = 'fatal'") == "MemoryLimit"
+    again = ETLPipeline(db.url, memory_limit_mb=4096, parallel=parallel).run(path, resume=True)
+    assert again["status"] == "completed" and again["resumed"]
+    assert db.one("SELECT length(content_raw) FROM messages WHERE id = 'big'") == 60_000_000
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker-process"])

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import struct
-import tarfile
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from skype_etl_gui.gui.jobs import Job
+from tests.bigfiles import tar_gz_with_filler
 from tests.conftest import Database, message
 from tests.gui.test_main_window import FINISH_MS, answer_resume, button, make_window
 
@@ -28,28 +26,14 @@ def spaced_tar_gz(path: Path) -> tuple[Path, int]:
 
     Returns the path and the byte offset in messages.json of message BEFORE + 2, where an import with
     batches of BEFORE messages puts its first checkpoint: a resume reads everything up to there again.
-    The whitespace is one deflate chunk (a full flush makes it stand alone) written again and again, so
-    the file is made in a moment; its gzip checksum is not computed, and nothing here reads to the end.
+    The whitespace costs next to nothing on disk (see tests/bigfiles.py).
     """
     head = json.dumps({"userId": "8:live:me", "exportDate": "2025-04-30T18:22"})[:-1]
     head += ', "conversations": [' + json.dumps(HEADER)[:-1] + ', "MessageList": ['
     first = ", ".join(json.dumps(message(str(n))) for n in range(1, BEFORE + 1)).encode()
     rest = [json.dumps(message(str(n))).encode() for n in range(BEFORE + 1, 2 * BEFORE + 1)]
     opening = head.encode() + first + b", "
-    closing = b", ".join(rest) + b"]}]}"
-    size = len(opening) + SPACES + len(closing)
-    info = tarfile.TarInfo("messages.json")
-    info.size = size
-    block = b" " * (64 * 1024 * 1024)
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
-    with open(path, "wb") as out:
-        out.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")  # a gzip header
-        out.write(deflate.compress(info.tobuf() + opening) + deflate.flush(zlib.Z_FULL_FLUSH))
-        chunk = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
-        for _ in range(SPACES // len(block)):
-            out.write(chunk)
-        out.write(deflate.compress(closing + b"\0" * (-size % 512 + 1024)) + deflate.flush())
-        out.write(struct.pack("<II", 0, (size + 1024) & 0xFFFFFFFF))
+    tar_gz_with_filler(path, opening, b" ", SPACES, b", ".join(rest) + b"]}]}")
     return path, len(opening) + SPACES + len(rest[0]) + 2
 
 

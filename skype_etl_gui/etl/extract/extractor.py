@@ -76,6 +76,8 @@ class Extractor:
         self.start = start
         self.stop = stop
         self.header = ExportHeader()
+        # called before every read ijson makes (the pipeline watches memory there when it parses in-process)
+        self.on_read: Callable[[], None] | None = None
         self._reader: StoppableReader | None = None
         self._member: _Member | None = None
         self._feeder: Feeder | None = None

@@ -11,6 +11,7 @@ messages.
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -23,8 +24,9 @@ from .events import Boundary, ConversationEnd, ConversationStart, Event, ExportH
 if TYPE_CHECKING:
     from .extractor import Extractor
 
-PRECISE_BUDGET = 256 * 1024  # bytes read one at a time while looking for an entry's first byte
-MAX_READ = 64 * 1024 * 1024  # the most one read hands ijson while a long token is being parsed
+PRECISE_BUDGET = 256 * 1024  # bytes read in small steps while looking for an entry's first byte
+_BRACKET = re.compile(rb"[\[{]")
+MAX_READ = 256 * 1024 * 1024  # the most one read hands ijson while a long token is being parsed
 
 
 class RootMap(dict):  # type: ignore[type-arg]
@@ -69,6 +71,7 @@ class Feeder:
         self.precise_budget = 0
         self.last_byte = b""  # the single byte of the last precise read
         self.last_offset: int | None = -1
+        self.gave_up = False  # a boundary was wanted and none was found within the budget
         # yajl lexes a token that spans reads again from its start at every read, so a 50 MB string fed
         # 64 KB at a time costs 50 MB x 800; reads double while nothing new appears, which keeps it linear
         self.read_size = extractor.chunk_size
@@ -76,6 +79,8 @@ class Feeder:
     def read(self, size: int) -> bytes:
         if size == 0:
             return b""  # ijson's first read only asks for the type
+        if self.extractor.on_read is not None:
+            self.extractor.on_read()
         self.between_reads()
         if self.prefix:
             prefix, self.prefix = self.prefix, b""
@@ -84,10 +89,19 @@ class Feeder:
             if not self._refill():
                 return b""
         if self.precise_budget > 0:
-            self.precise_budget -= 1
-            data = self.buffer[self.position : self.position + 1]
-            # where the export was cut, offsets in the buffer are not the export's: no exact place then
-            self.last_byte, self.last_offset = data, (self.buffer_start + self.position if self.exact else None)
+            # up to the next bracket in one read, then the bracket on its own: the walker sees whether it began
+            # the next entry (inside a long string there is no bracket, so no read of one byte at a time)
+            found = _BRACKET.search(self.buffer, self.position)
+            end = len(self.buffer) if found is None else found.start()
+            if end > self.position:
+                data = self.buffer[self.position : end]
+                self.last_byte = b""
+            else:
+                data = self.buffer[self.position : self.position + 1]
+                # where the export was cut, offsets in the buffer are not the export's: no exact place then
+                self.last_byte, self.last_offset = data, (self.buffer_start + self.position if self.exact else None)
+            self.precise_budget = max(self.precise_budget - len(data), 0)
+            self.gave_up = self.precise_budget == 0  # the next entry did not begin within the budget
         else:
             data = self.buffer[self.position : self.position + max(size, self.read_size)]
             self.last_byte = b""
@@ -110,6 +124,11 @@ class Feeder:
         try:
             chunk = self.stream.read(max(self.extractor.chunk_size, self.read_size))
         except (OSError, EOFError, tarfile.TarError) as exc:
+            if "unexpected end of data" in str(exc) or isinstance(exc, EOFError):
+                raise ExportReadError(
+                    f"{self.extractor.path}: the archive ends early at byte {self.extractor.bytes_read}; "
+                    "the file looks truncated"
+                ) from exc
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
@@ -149,9 +168,10 @@ class Walker:
         for event in self._events(root, final):
             moved = True
             sink(event)
-        if began is not None or (feeder.precise_budget == 0 and feeder.last_byte):
+        if began is not None or feeder.gave_up:
             feeder.precise_budget = 0
             feeder.last_byte = b""
+            feeder.gave_up = False
             # without an offset when none was found within the budget
             sink(Boundary(began or Position(self.index, self.taken)))
         lengths = self._lengths(root)

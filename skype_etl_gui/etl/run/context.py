@@ -203,6 +203,10 @@ class ETLContext:
                 self._watched.pop(pid, None)
         return total
 
+    def rss_mb(self) -> float:
+        """Resident memory of the run now, this process and its workers together (no event, no peak)."""
+        return self._rss_bytes() / (1024 * 1024)
+
     def check_memory(self) -> MemorySample:
         """Resident memory of the run (this process and its workers) against the limit."""
         rss_mb = self._rss_bytes() / (1024 * 1024)

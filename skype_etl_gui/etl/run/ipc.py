@@ -19,14 +19,13 @@ import queue
 import signal
 import sys
 import threading
-import traceback
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import ExportError, ExportReadError
+from ..errors import ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource
-from .producer import BatchSize, Producer
+from .producer import BatchSize, Producer, Whereabouts
 
 
 @dataclass
@@ -35,7 +34,9 @@ class ProducerFailure:
 
     kind: str  # "export" (rejected input), "read" (broke mid-way), "crash"
     message: str
-    detail: str = ""
+    detail: str = ""  # a crash's traceback
+    phase: str = "extract"  # where a crash happened
+    error_type: str = ""
 
 
 FRAME_HEADER = 8
@@ -119,7 +120,12 @@ WORKER_COMMAND = [sys.executable, "-m", "skype_etl_gui.etl.run.worker"]
 
 
 def worker_settings(
-    source: ExportSource, run_id: str, batch_size: int, target_kind: str, start: dict[str, Any] | None
+    source: ExportSource,
+    run_id: str,
+    batch_size: int,
+    target_kind: str,
+    start: dict[str, Any] | None,
+    whereabouts: str | None = None,
 ) -> bytes:
     """The worker's first line on stdin (a checkpoint can be larger than a command line may be)."""
     settings = {
@@ -129,6 +135,7 @@ def worker_settings(
         "batch_size": batch_size,
         "target_kind": target_kind,
         "start": start,
+        "whereabouts": whereabouts,
     }
     return json.dumps(settings).encode() + b"\n"
 
@@ -165,16 +172,20 @@ def worker_main(argv: list[str]) -> int:
                 target_kind=settings["target_kind"],
                 start=settings.get("start"),
                 source=ExportSource(Path(settings["export"]), **settings["source"]),
+                whereabouts=Whereabouts(settings.get("whereabouts")),
             )
             producer.run()
         except ExportError as exc:
             writer.put(ProducerFailure("export", str(exc)))
         except ExportReadError as exc:
             writer.put(ProducerFailure("read", str(exc)))
+        except StageFailure as exc:
+            writer.put(ProducerFailure("crash", exc.message, exc.detail, exc.phase, exc.error_type))
         except BrokenPipeError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
-            writer.put(ProducerFailure("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            failure = StageFailure.of("extract", exc)
+            writer.put(ProducerFailure("crash", failure.message, failure.detail, "extract", failure.error_type))
         writer.close()
     except BrokenPipeError:
         return 0  # the importing process stopped reading: it cancelled or is gone

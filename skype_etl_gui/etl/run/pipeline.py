@@ -20,12 +20,13 @@ import subprocess
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError
+from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
 from ..load import Batch, Loader, open_loader
 from ..urls import DatabaseTarget, parse_database_url
@@ -39,7 +40,7 @@ from .ipc import (
     worker_settings,
     worth_a_worker,
 )
-from .producer import BatchSize, Producer
+from .producer import BatchSize, Producer, Whereabouts
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
@@ -47,8 +48,52 @@ MIN_BATCH_SIZE = 200
 WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
 
 
-class WorkerFailed(Exception):
-    """The worker process died or crashed."""
+class WorkerFailed(StageFailure):
+    """The worker process died or sent something unreadable (it reads the export: an extract failure)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("extract", "WorkerFailed", message)
+
+
+class MemoryWatch:
+    """Samples the run's memory (this process and its worker together) every 50 ms, between batches too.
+
+    A batch is only checked once written; one huge record can pass the limit
+    while it is being read. Past the limit, `on_over` stops the run before the
+    operating system would kill it.
+    """
+
+    def __init__(self, context: ETLContext, on_over: Callable[[float], None], interval_s: float = 0.05) -> None:
+        self.context = context
+        self.on_over = on_over
+        self.interval_s = interval_s
+        self._polled = 0.0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="skype-etl-memory", daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if self._check():
+                return
+
+    def poll(self) -> None:
+        """A check from the parsing thread itself: while ijson parses in C, the watching thread may not get to run."""
+        now = time.monotonic()
+        if now - self._polled >= self.interval_s:
+            self._polled = now
+            self._check()
+
+    def _check(self) -> bool:
+        rss = self.context.rss_mb()
+        if rss > self.context.memory_limit_mb:
+            self.on_over(rss)
+            return True
+        return False
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
 
 
 @dataclass(frozen=True)
@@ -301,6 +346,10 @@ class _Run:
             (previous.get("export_user_id"), previous.get("export_date")) if previous else (None, None)
         )
         self.fingerprint = export_fingerprint
+        self.over_memory: float | None = None  # the memory use that stopped the run
+        self.over_where: dict[str, Any] = {}  # where the producer was reading then
+        self.watch: MemoryWatch | None = None
+        self.whereabouts = Whereabouts()  # where the producer reads now (a file shared with a worker process)
         self.started_at = utc_now()
         self.t0 = time.perf_counter()
 
@@ -315,11 +364,26 @@ class _Run:
             start=self.start,
             source=self.source,
             stop=self.pipeline._cancel,
+            whereabouts=self.whereabouts,
+            on_read=self.watch.poll if self.watch is not None else None,
         ).run()
 
     def _produce_in_worker(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="skype-etl-") as folder:
+            self.whereabouts = Whereabouts(os.path.join(folder, "whereabouts"))
+            try:
+                self._run_worker()
+            finally:
+                self.whereabouts.close()
+
+    def _run_worker(self) -> None:
         settings = worker_settings(
-            self.source, self.context.run_id, self.batch_size.value, self.loader.target.kind, self.start
+            self.source,
+            self.context.run_id,
+            self.batch_size.value,
+            self.loader.target.kind,
+            self.start,
+            self.whereabouts.path,
         )
         with tempfile.TemporaryFile() as stderr:
             worker = subprocess.Popen(
@@ -393,7 +457,12 @@ class _Run:
                 "errors": context.error_count,
             }
             t = time.perf_counter()
-            self.loader.write_batch(context.run_id, batch)
+            try:
+                self.loader.write_batch(context.run_id, batch)
+            except (DatabaseError, Cancelled):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug or a surprise while writing: kept with its traceback
+                raise StageFailure.of("load", exc) from exc
             self.load_s += time.perf_counter() - t
         self._memory()
         if not batch.final:
@@ -448,6 +517,7 @@ class _Run:
         for phase in ("extract", "transform", "load"):
             context.start_phase(phase)
         status, error_message = "completed", None
+        watch = self.watch = MemoryWatch(context, self._over_memory)
         try:
             if self.parallel:
                 self._produce_in_worker()
@@ -455,6 +525,9 @@ class _Run:
                 self._produce_inline()
         except Cancelled:
             status = "cancelled"
+            if self.over_memory is not None:
+                status, error_message = "failed", self._memory_message(self.over_memory)
+                context.record_error("extract", "fatal", "MemoryLimit", error_message)
         except ExportError as exc:
             if not self.run_started:
                 raise  # nothing was written: the input is rejected
@@ -466,11 +539,36 @@ class _Run:
         except DatabaseError as exc:
             status, error_message = "failed", str(exc)
             context.record_error("load", "fatal", "DatabaseError", str(exc))
+        except StageFailure as exc:
+            log.error("run %s: unexpected failure in %s\n%s", context.run_id, exc.phase, exc.detail)
+            status, error_message = "failed", exc.message
+            context.record_error(exc.phase, "fatal", exc.error_type, exc.message, raw=exc.detail)
         except Exception as exc:  # noqa: BLE001 - the run is recorded as failed, the caller gets the summary
             log.exception("run %s: unexpected failure", context.run_id)
             status, error_message = "failed", f"{type(exc).__name__}: {exc}"
-            context.record_error("load", "fatal", type(exc).__name__, str(exc))
+            context.record_error("load", "fatal", type(exc).__name__, str(exc), raw=traceback.format_exc())
+        finally:
+            watch.stop()
         return self._finish(status, error_message)
+
+    def _over_memory(self, rss_mb: float) -> None:
+        """The watch saw the run past its memory limit: stop it now, as failed and resumable."""
+        if self.over_memory is None:
+            self.over_where = self.whereabouts.read()  # now: the producer may be gone by the time it is told
+            self.over_memory = rss_mb
+            self.pipeline.cancel()
+
+    def _memory_message(self, rss_mb: float) -> str:
+        reading = self.over_where
+        number = f"#{int(reading.get('index', 0)) + 1}"
+        conv_id = reading.get("conversation")
+        conversation = f"conversation {conv_id} ({number})" if conv_id else f"conversation {number}"
+        done = int(reading.get("entries", 0))
+        where = f"{conversation}, after its message #{done}" if done else conversation
+        return (
+            f"memory use reached {rss_mb:,.0f} MB, over the limit of {self.context.memory_limit_mb:,.0f} MB, "
+            f"while reading {where}; a higher limit (--memory-limit) lets it through"
+        )
 
     def _finish(self, status: str, error_message: str | None) -> dict[str, Any]:
         context = self.context
@@ -587,7 +685,7 @@ def _failure_exception(failure: ProducerFailure) -> Exception:
         return ExportError(failure.message)
     if failure.kind == "read":
         return ExportReadError(failure.message)
-    return WorkerFailed(failure.message)
+    return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
 
 
 def _password_of(target: DatabaseTarget) -> str | None:

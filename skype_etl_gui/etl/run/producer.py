@@ -8,11 +8,14 @@ driver, and hands finished batches on through `emit`.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import (
     Boundary,
     ConversationEnd,
@@ -30,6 +33,45 @@ from ..transform.encoding import copy_text
 from ..transform.rows import keep_winners
 from ..values import record_id
 from .context import ETLContext
+
+# what passes through the producer as it is: stops, rejected or broken input, the loader's own failures
+EXPECTED = (Cancelled, ExportError, ExportReadError, StageFailure, DatabaseError)
+
+
+class Whereabouts:
+    """Where the producer is reading now, for a message that names the record when a run must stop mid-record.
+
+    In the importing process it is plain memory; for a worker process, a small
+    file both processes open (written at each conversation and chunk, a write
+    of a few bytes, read only when a run is stopped).
+    """
+
+    SIZE = 512
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path else None
+        self._text = ""
+
+    def note(self, conversation_id: str | None, index: int, entries: int) -> None:
+        text = json.dumps({"conversation": conversation_id, "index": index, "entries": entries})
+        if self._fd is None:
+            self._text = text
+        else:
+            os.pwrite(self._fd, text.encode()[: self.SIZE].ljust(self.SIZE), 0)
+
+    def read(self) -> dict[str, Any]:
+        text = self._text if self._fd is None else os.pread(self._fd, self.SIZE, 0).decode(errors="replace").strip()
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class BatchSize:
@@ -51,6 +93,8 @@ class Producer:
         start: dict[str, Any] | None = None,
         source: ExportSource | None = None,
         stop: threading.Event | None = None,
+        whereabouts: Whereabouts | None = None,
+        on_read: Callable[[], None] | None = None,
     ) -> None:
         """`start`: a checkpoint to continue from (its position and the counts reached).
 
@@ -60,6 +104,7 @@ class Producer:
         position = Position.from_dict(start) if start else None
         options: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
         self.extractor = Extractor(export_path, start=position, source=source, stop=stop, **options)
+        self.extractor.on_read = on_read
         self.transformer = Transformer(self.context, run_id)
         self.batch_size = batch_size
         self.emit = emit
@@ -73,32 +118,48 @@ class Producer:
         self.boundary_requested = False
         self.transform_s = 0.0
         self.emit_s = 0.0  # time handing batches on (in-process: the load itself)
+        self.whereabouts = whereabouts or Whereabouts()
         self.t0 = time.perf_counter()
 
     def run(self) -> None:
-        self.extractor.stream(self.handle)
-        self.flush(final=True)
+        try:
+            self.extractor.stream(self.handle)
+            self.flush(final=True)
+        except EXPECTED:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug or a surprise while reading: kept with its traceback
+            raise StageFailure.of("extract", exc) from exc
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Boundary):
             self.flush(position=event.position)
             return
         t = time.perf_counter()
-        self._handle(event)
+        try:
+            self._handle(event)
+        except EXPECTED:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug or a surprise while making rows: kept with its traceback
+            raise StageFailure.of("transform", exc) from exc
         self.transform_s += time.perf_counter() - t
-        if len(self.batch.messages) >= self.batch_size.value and not self.boundary_requested:
+        full = max(len(self.batch.messages), len(self.batch.conversations)) >= self.batch_size.value
+        if full and not self.boundary_requested:  # many small conversations fill a batch too
             # the batch ends where the next entry begins, so its checkpoint can name the exact byte
             self.boundary_requested = True
             self.extractor.request_boundary()
 
     def _handle(self, event: Event) -> None:
         batch = self.batch
+        if isinstance(event, (ConversationStart, MessageChunk)):
+            done = event.offset + len(event.entries) if isinstance(event, MessageChunk) else 0
+            self.whereabouts.note(event.conversation_id, event.index, done)
         if isinstance(event, ConversationStart):
             self._conversation(event.header)
         elif isinstance(event, ConversationEnd):
             if event.repaired_bytes:
                 self._too_deep(event.conversation_id, None, event.repaired_bytes)
             self._conversation(event.header)
+            self.transformer.conversation_done(event.conversation_id)
             if event.conversation_id is None:
                 self.context.record_error(
                     "transform",

@@ -73,6 +73,10 @@ class Transformer:
         self.run_id = run_id or context.run_id
         self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
 
+    def conversation_done(self, conv_id: str | None) -> None:
+        """Its messages are all seen: what was kept about its senders can go (a million conversations add up)."""
+        self._senders.pop(conv_id or "", None)
+
     # --- conversations ---------------------------------------------------------------
     def conversation(self, header: dict[str, Any]) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         """The conversation row and its member rows; None (and an error row) without an id."""

@@ -1,0 +1,138 @@
+"""Limits that hold whatever the input: memory past its limit, exports that expand a thousandfold, headers that lie,
+a million conversations. Each finishes or stops cleanly, with bounded memory and nothing written but the database."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from skype_etl_gui.etl import ETLPipeline
+from tests.bigfiles import tar_gz_with_filler
+from tests.conftest import Database, conversation, export_document, message
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """skype-etl as a person runs it, with the peak memory of it and its worker process together (sampled)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "skype_etl_gui", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        process = psutil.Process(child.pid)
+        while not done.wait(0.02):
+            try:
+                total = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+            except psutil.Error:
+                continue
+            peak = max(peak, total)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = child.communicate(timeout=300)
+    done.set()
+    sampler.join()
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err), peak / 2**20
+
+
+def only(folder: Path, *names: str) -> None:
+    """Nothing was written beside the export but the database (and SQLite's own files)."""
+    made = {p.name for p in folder.iterdir()} - set(names)
+    assert made <= {"history.db", "history.db-wal", "history.db-shm"}, made
+
+
+def head_of(conversation_id: str) -> bytes:
+    document = json.dumps(export_document([conversation(conversation_id, [message("1"), message("2")])]))
+    head, _, _ = document.rpartition('"content": "hello"')
+    return (head + '"content": "').encode()
+
+
+def test_a_tar_gz_that_expands_a_thousandfold(tmp_path: Path) -> None:
+    """2 MB on disk, a 2 GB message inside: stopped at the memory limit, cleanly, naming where."""
+    export = tar_gz_with_filler(tmp_path / "bomb.tar.gz", head_of("8:bomb"), b"a", 2 * 2**30, b'"}]}]}')
+    assert export.stat().st_size < 4 * 2**20
+    db = tmp_path / "history.db"
+    done, peak = run_cli("import", str(export), "--db", f"sqlite:///{db}", "--memory-limit", "400", "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert "memory use reached" in done.stderr and "conversation 8:bomb" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert peak < 400 + 300, f"peak {peak:.0f} MB"
+    assert Database(db).one("SELECT status FROM etl_runs") == "failed", "resumable"
+    only(tmp_path, export.name)
+
+
+@pytest.mark.parametrize("kind", ["tar", "tar.gz"])
+def test_a_tar_header_claiming_a_terabyte(tmp_path: Path, kind: str) -> None:
+    data = json.dumps(export_document([conversation("8:a", [message("1")])])).encode()
+    info = tarfile.TarInfo("messages.json")
+    info.size = 2**40
+    buffer = io.BytesIO()
+    buffer.write(info.tobuf(tarfile.GNU_FORMAT))  # the size as base-256: a terabyte, of which 200 bytes are there
+    buffer.write(data)
+    raw = buffer.getvalue()
+    export = tmp_path / f"liar.{kind}"
+    if kind == "tar":
+        export.write_bytes(raw)
+    else:
+        import gzip
+
+        export.write_bytes(gzip.compress(raw))
+    db = tmp_path / "history.db"
+    started = time.monotonic()
+    done, peak = run_cli("import", str(export), "--db", f"sqlite:///{db}", "--quiet")
+    assert time.monotonic() - started < 20 and peak < 200
+    if kind == "tar":  # read in place up to the file's end: the JSON there is whole, so it is imported
+        assert done.returncode == 0, done.stderr
+        assert Database(db).count("messages") == 1
+    else:  # a compressed stream that ends early: one line saying so
+        assert done.returncode == 1 and "looks truncated" in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    only(tmp_path, export.name)
+
+
+@pytest.mark.slow
+def test_a_million_tiny_conversations(tmp_path: Path) -> None:
+    export = tmp_path / "million.json"
+    with export.open("w") as out:
+        out.write('{"userId": "8:me", "exportDate": "2025-01-01T00:00", "conversations": [')
+        for n in range(1_000_000):
+            entries = json.dumps([message("1")]) if n % 2 else "[]"
+            separator = "," if n else ""
+            out.write(f'{separator}{{"id": "8:c{n}", "threadProperties": null, "MessageList": {entries}}}')
+        out.write("]}")
+    db = tmp_path / "history.db"
+    summary = ETLPipeline(f"sqlite:///{db}").run(export)
+    assert summary["status"] == "completed" and summary["conversations"] == 1_000_000
+    assert summary["messages"] == 500_000
+    assert summary["telemetry"]["memory_peak_mb"] < 200
+    assert Database(db).count("conversations") == 1_000_000
+    only(tmp_path, export.name)
+
+
+def test_the_memory_limit_counts_the_worker_too(tmp_path: Path) -> None:
+    """The limit is for the importer and its worker together: a worker alone over it stops the run."""
+    export = tar_gz_with_filler(tmp_path / "big.tar.gz", head_of("8:big"), b"b", 600 * 2**20, b'"}]}]}')
+    db = tmp_path / "history.db"
+    importer = psutil.Process().memory_info().rss / 2**20
+    limit = importer + 350  # the worker reading a 600 MB message goes past it; this process alone never does
+    summary = ETLPipeline(f"sqlite:///{db}", memory_limit_mb=limit, parallel=True).run(export)
+    assert summary["status"] == "failed" and "memory use reached" in summary["error"]
+    assert os.path.exists(db)
