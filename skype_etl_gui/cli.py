@@ -120,6 +120,16 @@ class ProgressReporter:
     def on_memory(self, sample: Any) -> None:
         self.memory_mb = sample.rss_mb
 
+    def on_error(self, record: Any) -> None:
+        """A lost database is said at once: the bar would otherwise just stand still."""
+        if record.error_type != "ConnectionLost":
+            return
+        text = f"reconnecting to the database… ({record.message})"
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=True)
+        else:
+            print(f"progress: {text}", file=self.stream, flush=True)
+
     def on_progress(self, p: Progress) -> None:
         eta = duration_text(p.eta_s) if p.eta_s is not None else "?"
         text = f"{p.messages:,} messages, {p.rate:,.0f} msg/s, ETA {eta}, memory {self.memory_mb:.0f} MB"
@@ -148,6 +158,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         reporter = ProgressReporter(sys.stderr, args.memory_limit)
         context.subscribe("progress", reporter.on_progress)
         context.subscribe("memory", reporter.on_memory)
+        context.subscribe("error", reporter.on_error)
     if args.resume and not args.quiet:
 
         def announce(checkpoint: dict[str, Any]) -> None:

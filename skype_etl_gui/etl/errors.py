@@ -15,6 +15,14 @@ class DatabaseError(Exception):
     """The database cannot be used: unreachable, refused, unwritable (exit 2 before a run begins)."""
 
 
+class DatabaseTransientError(DatabaseError):
+    """The database failed in a way that passes (connection lost, server restarting, busy, deadlock): retried."""
+
+
+class DatabaseTerminalError(DatabaseError):
+    """The database refused for good (a constraint, a permission, a full disk): retrying would not help."""
+
+
 class DatabaseUrlError(ValueError):
     """The database URL cannot be understood (exit 2)."""
 

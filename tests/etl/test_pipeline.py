@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,31 @@ def test_pause_holds_and_cancel_stops(tmp_path: Path, db: Database, parallel: bo
     assert result["status"] == "cancelled"
     assert 0 < db.count("messages") < 6000
     assert db.one("SELECT status FROM etl_runs") == "cancelled"
+
+
+def test_a_busy_sqlite_database_is_waited_for(small_sample: tuple[Path, SampleStats], db: Database) -> None:
+    """Another process holds the write lock past SQLite's own 5 s wait: the batch is tried again, not failed."""
+    import sqlite3
+
+    pipeline = ETLPipeline(db.url, batch_size=500, parallel=False)
+    context = pipeline.new_context()
+    held = threading.Event()
+
+    def hold_the_lock() -> None:
+        other = sqlite3.connect(db.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(6.5)
+        other.execute("COMMIT")
+        other.close()
+
+    def on_checkpoint(checkpoint: dict[str, Any]) -> None:
+        if not held.is_set() and checkpoint.get("messages", 0) >= 500:
+            threading.Thread(target=hold_the_lock, daemon=True).start()
+            held.wait(5)
+
+    context.subscribe("checkpoint", on_checkpoint)
+    summary = pipeline.run(small_sample[0], context=context)
+    assert summary["status"] == "completed", summary["error"]
+    assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'ConnectionLost'") >= 1
+    assert db.count("messages") == small_sample[1].unique_messages

@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from skype_etl_gui.etl import DatabaseError, ETLPipeline
+from skype_etl_gui.etl import DatabaseError, ETLPipeline, open_loader
 from skype_etl_gui.sample import SampleStats
 from tests.conftest import Database, PgDatabase, conversation, export_document, message, write_export
 from tests.pgserver import SUPERUSER_PASSWORD
@@ -199,3 +200,56 @@ def test_no_password_in_anything_stored(tmp_path: Path, pg_server: Any, pg_db: P
     dump = json.dumps(pg_db.query("SELECT * FROM etl_runs") + pg_db.query("SELECT * FROM etl_errors"), default=str)
     assert SUPERUSER_PASSWORD not in dump
     assert f"postgres:***@127.0.0.1:{pg_server.port}" in dump
+
+
+def test_a_commit_whose_answer_was_lost_is_not_written_twice(
+    small_sample: tuple[Path, SampleStats], pg_db: PgDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch commits, then the connection drops before its answer arrives: on reconnect the importer sees the
+    batch's checkpoint stored and does not write it (nor its etl_errors rows) again."""
+    import psycopg2
+
+    from skype_etl_gui.etl.load.postgres import PostgresLoader
+
+    real = PostgresLoader._write_batch
+    lost: list[int] = []
+
+    def answer_lost(self: PostgresLoader, run_id: str, batch: Any) -> None:
+        real(self, run_id, batch)  # committed
+        if batch.errors and not lost:  # the first batch with error rows: its answer never arrives
+            lost.append(len(batch.errors))
+            self._conn.close()
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(PostgresLoader, "_write_batch", answer_lost)
+    context_errors: dict[str, int] = {}
+    pipeline = ETLPipeline(pg_db.url, batch_size=200, parallel=False)
+    context = pipeline.new_context()
+    summary = pipeline.run(small_sample[0], context=context)
+    context_errors = dict(context.error_types)
+    assert summary["status"] == "completed", summary["error"]
+    assert lost and lost[0] > 0
+    stored = dict(pg_db.query("SELECT error_type, count(*) FROM etl_errors GROUP BY 1"))
+    assert stored == context_errors and stored["ConnectionLost"] == 1, "every row once"
+    assert pg_db.count("messages") == small_sample[1].unique_messages
+
+
+def test_a_refusal_is_not_retried(tmp_path: Path, pg_server: Any, pg_db: PgDatabase) -> None:
+    """A terminal error (here: no right to write) fails at once instead of being tried again for 30 s."""
+    with open_loader(pg_db.url) as loader:
+        loader.ensure_schema()
+    role = "reader_" + pg_db.name
+    pg_server.admin(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+    pg_server.admin(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}", pg_db.name)
+    url = pg_server.url(pg_db.name, user=role, password="pw")
+    export = write_export(tmp_path / "e.json", export_document([conversation("8:a", [message("1")])]))
+    started = time.monotonic()
+    try:
+        summary = ETLPipeline(url, parallel=False).run(export)
+    except DatabaseError as exc:
+        assert "permission denied" in str(exc)
+    else:
+        assert summary["status"] == "failed" and "permission denied" in summary["error"]
+    assert time.monotonic() - started < 5
+    pg_server.admin(f"DROP OWNED BY {role}", pg_db.name)
+    pg_server.admin(f"DROP ROLE {role}")

@@ -9,18 +9,22 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import DatabaseError
-from ..records import Batch
+from ..errors import Cancelled, DatabaseError, DatabaseTerminalError, DatabaseTransientError
+from ..records import Batch, ErrorRecord
 from ..urls import DatabaseTarget
 from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
 
 RESUMABLE = ("running", "failed", "cancelled")
+RETRY_FOR_S = 30.0  # how long a lost database is tried again before the run fails (resumable)
+FIRST_DELAY_S, LONGEST_DELAY_S = 0.5, 8.0
+T = TypeVar("T")
 # what a text search looks in
 SEARCHED = ("message", "error_type", "conversation_id", "message_id", "raw_snippet")
 ERROR_PAGE = 1000
@@ -61,6 +65,7 @@ class Loader(ABC):
         self.on_retry: Callable[[str], None] | None = None
         # once set, a wait between retries ends at once with Cancelled
         self.stop: threading.Event | None = None
+        self.retry_for_s = RETRY_FOR_S
 
     @property
     def display_url(self) -> str:
@@ -85,7 +90,16 @@ class Loader(ABC):
         """Rows, errors, checkpoint and run counters, all in one transaction."""
 
     @abstractmethod
-    def finish_run(self, run_id: str, fields: dict[str, Any]) -> None: ...
+    def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
+        """The run's end and its last errors, in one transaction."""
+
+    @staticmethod
+    def checked_run_fields(fields: dict[str, Any]) -> dict[str, Any]:
+        """Columns of etl_runs only: their names go into SQL."""
+        unknown = set(fields) - set(RUN_FIELDS)
+        if unknown:
+            raise ValueError(f"etl_runs has no column(s) {sorted(unknown)}")
+        return fields
 
     def table_counts(self) -> dict[str, int]:
         return {table: int(self._select(f"SELECT count(*) FROM {table}")[0][0]) for table in COUNTED_TABLES}
@@ -155,6 +169,84 @@ class Loader(ABC):
             "GROUP BY run_id, severity, phase, error_type"
         )
         return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    # --- transactions that survive a lost connection ---------------------------------------------------
+    @abstractmethod
+    def _transient(self, exc: BaseException) -> bool | None:
+        """True when the error passes (retry), False when it does not, None when it is not the database's."""
+
+    @abstractmethod
+    def _reason(self, exc: BaseException) -> str:
+        """The database's message, in one line, without a password."""
+
+    @abstractmethod
+    def _reconnect(self) -> None:
+        """Connect again after a lost connection (failing quietly: the next try says why)."""
+
+    def _transaction(self, action: Callable[[], T], committed: Callable[[], bool] | None = None) -> T | None:
+        """Run one transaction; when the failure passes (dlt's transient), reconnect and run it again with backoff
+        for up to `retry_for_s`; otherwise fail at once (terminal).
+
+        `committed` tells, after a reconnect, whether the failed attempt did commit (its acknowledgement
+        was what got lost): then it is not run again, so nothing (no etl_errors row) is written twice.
+        """
+        delay, waited, attempt = FIRST_DELAY_S, 0.0, 0
+        while True:
+            try:
+                return action()
+            except Exception as exc:
+                transient = self._transient(exc)
+                if transient is None:
+                    raise
+                reason = self._reason(exc)
+                if not transient:
+                    raise DatabaseTerminalError(f"{self.display_url}: {reason}") from None
+                if waited >= self.retry_for_s:
+                    raise DatabaseTransientError(
+                        f"{self.display_url}: the database could not be reached for {waited:.0f} s ({reason}); "
+                        "what was committed is kept: resume once it is back"
+                    ) from None
+                attempt += 1
+                if self.on_retry is not None:
+                    self.on_retry(f"lost the database ({reason}); reconnecting, try {attempt}")
+                self._pause(delay)
+                waited += delay
+                delay = min(delay * 2, LONGEST_DELAY_S)
+                self._reconnect()
+                if committed is not None and self._safely(committed):
+                    return None
+
+    def _safely(self, check: Callable[[], bool]) -> bool:
+        """A check after a reconnect; a database still gone answers no (the next try will tell)."""
+        try:
+            return check()
+        except Exception as exc:
+            if self._transient(exc) is None:
+                raise
+            return False
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before the next try; a stop ends the wait (and the run) at once."""
+        if self.stop is None:
+            time.sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise Cancelled()
+
+    def _run_value(self, run_id: str, column: str) -> Any:
+        """One column of a run's row, as stored (for the checks of what committed)."""
+        if column not in RUN_FIELDS:
+            raise ValueError(f"etl_runs has no column {column!r}")
+        rows = self._select(f"SELECT {column} FROM etl_runs WHERE id = {self.mark}", (run_id,))
+        return rows[0][0] if rows else None
+
+    def _batch_committed(self, run_id: str, batch: Batch) -> bool:
+        """Whether a batch is in: its checkpoint (unique: it holds the time it was made) is the run's now."""
+        if batch.checkpoint is None:
+            return False
+        stored = self._run_value(run_id, "checkpoint")
+        if isinstance(stored, str):
+            stored = json.loads(stored)
+        return isinstance(stored, dict) and stored.get("created_at") == batch.checkpoint.get("created_at")
 
     def newer_schema(self, current: int) -> DatabaseError:
         return DatabaseError(

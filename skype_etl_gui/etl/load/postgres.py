@@ -10,8 +10,7 @@ table, where the highest version wins and a tie goes to the later entry.
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +19,8 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from ..errors import Cancelled, DatabaseError
-from ..records import Batch
+from ..errors import DatabaseError, DatabaseTerminalError
+from ..records import Batch, ErrorRecord
 from ..redact import redact_text
 from ..transform.encoding import copy_text
 from ..transform.rows import MESSAGE_FIELDS
@@ -29,8 +28,10 @@ from . import upserts
 from .base import RUN_FIELDS, Loader
 from .schema import SCHEMA_VERSION, upgrade_steps
 
-RETRIES = 3  # reconnections after a lost connection, 0.5 s, 1 s and 2 s apart
-RETRY_DELAY_S = 0.5
+# SQLSTATEs that pass (https://www.postgresql.org/docs/current/errcodes-appendix.html): connection exceptions,
+# the server starting, stopping or crashed, too many connections, a serialization failure, a deadlock, a lock
+TRANSIENT_CLASSES = ("08",)
+TRANSIENT_CODES = ("57P01", "57P02", "57P03", "53300", "40001", "40P01", "55P03")
 CONNECT_TIMEOUT_S = 10  # unless the URL names its own connect_timeout
 
 
@@ -153,34 +154,29 @@ class PostgresLoader(Loader):
                 if supersedes:
                     cur.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = %s", (supersedes,))
 
-        self._retrying(insert)
+        self._transaction(insert, lambda: self._run_value(run["id"], "id") is not None)
 
     def write_batch(self, run_id: str, batch: Batch) -> None:
-        self._retrying(lambda: self._write_batch(run_id, batch))
+        self._transaction(lambda: self._write_batch(run_id, batch), lambda: self._batch_committed(run_id, batch))
 
-    def _retrying(self, action: Callable[[], Any]) -> Any:
-        """Run one transaction; when the connection is lost, reconnect and run it again, a few times."""
-        for attempt in range(1, RETRIES + 2):
-            try:
-                return action()
-            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-                lost = self._conn is None or self._conn.closed != 0
-                if not lost or attempt > RETRIES:
-                    raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
-                if self.on_retry is not None:
-                    self.on_retry(f"lost the connection to the database ({_reason(exc)}); reconnecting, try {attempt}")
-                self._pause(RETRY_DELAY_S * 2 ** (attempt - 1))
-                self._reconnect()
-            except psycopg2.Error as exc:
-                raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
-        raise AssertionError("unreachable")
+    # --- what passes and what does not ------------------------------------------------------------
+    def _transient(self, exc: BaseException) -> bool | None:
+        """As dlt sorts them: a lost connection, a server starting or stopping, a conflict of transactions pass."""
+        if isinstance(exc, DatabaseError) and not isinstance(exc, DatabaseTerminalError):
+            return True  # a reconnect that failed (connect() says so as DatabaseError)
+        if not isinstance(exc, psycopg2.Error):
+            return None
+        code = exc.pgcode or ""
+        if code[:2] in TRANSIENT_CLASSES or code in TRANSIENT_CODES:
+            return True
+        if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+            return not code or self._conn is None or self._conn.closed != 0  # no code: the connection itself
+        return False
 
-    def _pause(self, seconds: float) -> None:
-        """Wait before the next try; a stop ends the wait (and the run) at once."""
-        if self.stop is None:
-            time.sleep(seconds)
-        elif self.stop.wait(seconds):
-            raise Cancelled()
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, DatabaseError) or not isinstance(exc, Exception):
+            return str(exc).split(": ", 1)[-1]
+        return _reason(exc)
 
     def _reconnect(self) -> None:
         self.close()
@@ -188,7 +184,7 @@ class PostgresLoader(Loader):
             self.connect()
             self._prepare_session()
         except DatabaseError:
-            pass  # the next try fails and says why, or this was the last
+            pass  # the next try fails and says why, or the time is up
 
     def _write_batch(self, run_id: str, batch: Batch) -> None:
         conn = self.conn
@@ -231,17 +227,22 @@ class PostgresLoader(Loader):
             cur.execute("RELEASE SAVEPOINT direct_copy")
 
     def _update_run(self, cur: Any, run_id: str, fields: dict[str, Any]) -> None:
+        fields = self.checked_run_fields(fields)
         assignments = ", ".join(f"{name} = %s" for name in fields)
         cur.execute(
             f"UPDATE etl_runs SET {assignments} WHERE id = %s", [*(_db_value(v) for v in fields.values()), run_id]
         )
 
-    def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
+    def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def update() -> None:
             with self.conn, self.conn.cursor() as cur:
+                if errors:
+                    rows = [tuple(_clean(v) for v in e.row(run_id)) for e in errors]
+                    psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
                 self._update_run(cur, run_id, fields)
 
-        self._retrying(update)
+        finished_at = fields.get("finished_at")
+        self._transaction(update, lambda: _plain(self._run_value(run_id, "finished_at")) == finished_at)
 
     mark = "%s"
     like = "ILIKE"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import DatabaseError
-from ..records import Batch
+from ..records import Batch, ErrorRecord
 from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 from . import upserts
 from .base import RUN_FIELDS, Loader
@@ -75,25 +75,19 @@ class SQLiteLoader(Loader):
 
     def start_run(self, run: dict[str, Any], supersedes: str | None = None) -> None:
         columns = [c for c in RUN_FIELDS if c in run]
-        conn = self.conn
-        conn.execute("BEGIN")
-        try:
+
+        def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"INSERT INTO etl_runs ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 [_db_value(run[c]) for c in columns],
             )
             if supersedes:
                 conn.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = ?", (supersedes,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+
+        self._in_transaction(insert, lambda: self._run_value(run["id"], "id") is not None)
 
     def write_batch(self, run_id: str, batch: Batch) -> None:
-        conn = self.conn
-        conn.execute("BEGIN")
-        try:
+        def write(conn: sqlite3.Connection) -> None:
             if batch.conversations:
                 conn.executemany(UPSERT_CONVERSATION, batch.conversations)
             if batch.participants:
@@ -106,22 +100,57 @@ class SQLiteLoader(Loader):
                 conn.executemany(INSERT_ERROR, [e.row(run_id) for e in batch.errors])
             update = batch.run_fields()
             if update:
-                self._update_run(run_id, update)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+                self._update_run(conn, run_id, update)
 
-    def _update_run(self, run_id: str, fields: dict[str, Any]) -> None:
+        self._in_transaction(write, lambda: self._batch_committed(run_id, batch))
+
+    def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
+        def finish(conn: sqlite3.Connection) -> None:
+            if errors:
+                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in errors])
+            self._update_run(conn, run_id, fields)
+
+        finished_at = fields.get("finished_at")
+        self._in_transaction(finish, lambda: self._run_value(run_id, "finished_at") == finished_at)
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], None], committed: Callable[[], bool]) -> None:
+        def attempt() -> None:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")  # the write lock first: a busy database is waited for here
+            try:
+                work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        self._transaction(attempt, committed)
+
+    def _update_run(self, conn: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
+        fields = self.checked_run_fields(fields)
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        self.conn.execute(
+        conn.execute(
             f"UPDATE etl_runs SET {assignments} WHERE id = ?", [*(_db_value(v) for v in fields.values()), run_id]
         )
 
-    def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
-        with self.conn:
-            self._update_run(run_id, fields)
+    # --- what passes and what does not ------------------------------------------------------------
+    def _transient(self, exc: BaseException) -> bool | None:
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        text = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+    def _reason(self, exc: BaseException) -> str:
+        return str(exc) or type(exc).__name__
+
+    def _reconnect(self) -> None:
+        """A busy SQLite database needs no new connection; one that was closed under us does."""
+        if self._conn is None:
+            try:
+                self.connect()
+            except DatabaseError:
+                pass
 
     newest_first = "started_at DESC, rowid DESC"  # two runs in one millisecond: the later one
 

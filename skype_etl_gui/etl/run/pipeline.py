@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
 from ..load import Batch, Loader, open_loader
+from ..load.base import RETRY_FOR_S
 from ..urls import DatabaseTarget, parse_database_url
 from ..values import utc_now
 from .context import ETLContext
@@ -128,18 +129,21 @@ class ETLPipeline:
         memory_limit_mb: float = 1024,
         progress_interval_s: float = 0.25,
         parallel: bool | None = None,
+        retry_for_s: float = RETRY_FOR_S,
     ) -> None:
         """`parallel`: True always uses a worker process, False never, None when the export is large enough.
 
         The worker is a separate Python process (`python -m skype_etl_gui.etl.run.worker`)
         started with this interpreter; it reads the export and makes rows, this process
-        writes them.
+        writes them. `retry_for_s`: how long a database that went away is tried again
+        (with backoff, reconnecting) before the run fails, resumable.
         """
         self.target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
         self.batch_size = max(int(batch_size), 1)
         self.memory_limit_mb = memory_limit_mb
         self.progress_interval_s = progress_interval_s
         self.parallel = parallel
+        self.retry_for_s = retry_for_s
         self._running = threading.Event()
         self._running.set()
         self._cancel = threading.Event()
@@ -268,6 +272,7 @@ class ETLPipeline:
 
         loader.on_retry = connection_lost
         loader.stop = self._cancel
+        loader.retry_for_s = self.retry_for_s
         loader.connect()
         try:
             loader.ensure_schema()
@@ -604,10 +609,7 @@ class _Run:
         try:
             if self.run_started or context.error_count:
                 self._ensure_run_row()
-                leftover = context.drain_errors()
-                if leftover:
-                    self.loader.write_batch(context.run_id, Batch(errors=leftover))
-                self.loader.finish_run(context.run_id, finished)
+                self.loader.finish_run(context.run_id, finished, errors=context.drain_errors())
         except Cancelled:
             # stopped while waiting for the database to come back: the run stays resumable, its end unrecorded
             error_message = error_message or "stopped before the end of the run could be recorded"
