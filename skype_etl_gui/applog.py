@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import platform
 import sys
 from pathlib import Path
 
 from . import __version__
 from .etl.redact import redact_text
-from .paths import log_dir
+from .paths import log_dir, private_folder
 
 LOG_FILE = "skype-etl.log"
 MAX_BYTES = 2 * 1024 * 1024
@@ -22,6 +23,17 @@ BACKUPS = 4
 LOGGER = "skype_etl_gui"
 
 _handler: logging.Handler | None = None
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Each log file is created owner-only (0600): it names the files and databases a person imported."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=_private_opener)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -41,8 +53,8 @@ def setup(program: str) -> Path | None:
     path = log_path()
     if _handler is None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            private_folder(path.parent)
+            handler = PrivateRotatingFileHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
             )
         except OSError:

@@ -31,6 +31,20 @@ def log_dir() -> Path:
     return Path(user_log_dir(APP_NAME, appauthor=False))
 
 
+def private_folder(path: Path) -> Path:
+    """A folder of this program's own, readable by its owner only (0700 on POSIX), made when missing."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (and nothing else) owner-only, when it exists: 0600 on POSIX."""
+    if os.name == "posix" and path.exists():
+        path.chmod(0o600)
+
+
 def default_database_path() -> Path:
     return data_dir() / DATABASE_FILE
 

@@ -30,6 +30,7 @@ from ..etl.records import ErrorRecord
 from ..etl.run.context import MemorySample, Progress
 from ..etl.run.ipc import worker_environment
 from ..etl.run.pipeline import ETLPipeline, Prepared
+from ..paths import private_file, private_folder
 from . import passwords
 from .jobs import JobHandle
 
@@ -207,10 +208,12 @@ def _checked(handle: JobHandle, rows: Iterator[dict[str, Any]]) -> Iterator[dict
 # --- settings, the keyring, the log folder ---------------------------------------------------------------
 def save_settings(handle: JobHandle, file_name: str, values: dict[str, Any]) -> None:
     """Written here, not in the GUI thread: QSettings writes its file when it syncs."""
+    private_folder(Path(file_name).parent)  # owner-only: it names the exports and databases a person uses
     settings = QSettings(file_name, QSettings.Format.IniFormat)
     for key, value in values.items():
         settings.setValue(key, value)
     settings.sync()
+    private_file(Path(file_name))
 
 
 def keyring_state(handle: JobHandle, account: str | None) -> tuple[bool, str | None]:
@@ -230,5 +233,5 @@ def keep_password(handle: JobHandle, account: str, password: str | None, remembe
 
 
 def make_folder(handle: JobHandle, folder: str) -> str:
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    private_folder(Path(folder))
     return folder

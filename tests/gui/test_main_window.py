@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -321,8 +323,11 @@ def test_settings_stay_in_the_test_folder(
     window.close()  # at once, or once the jobs it started (the keyring, the preview) have ended
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     stop_jobs()
-    assert Path(window.settings.fileName()).is_relative_to(tmp_path)
-    assert "geometry" in Path(window.settings.fileName()).read_text()
+    settings = Path(window.settings.fileName())
+    assert settings.is_relative_to(tmp_path) and "geometry" in settings.read_text()
+    if os.name == "posix":  # it names the exports and databases a person uses: owner-only
+        assert stat.S_IMODE(settings.stat().st_mode) == 0o600
+        assert stat.S_IMODE(settings.parent.stat().st_mode) == 0o700
 
 
 def test_every_database_parameter_is_kept(qtbot: Any, pg_db: Any) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from ...paths import default_database_path, private_file, private_folder
 from ..errors import DatabaseError
 from ..records import Batch, ErrorRecord
 from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
@@ -26,7 +29,7 @@ class SQLiteLoader(Loader):
         path = self.target.path
         assert path is not None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -159,6 +162,22 @@ class SQLiteLoader(Loader):
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise DatabaseError(f"{self.display_url}: cannot read ({exc})") from exc
+
+
+def _make_private(path: Path) -> None:
+    """A person's whole chat history: a new database file is created owner-only (0600; SQLite gives its -wal and
+    -shm files the same), and so is the default one's folder. A file or folder that exists keeps its permissions,
+    except the default database's own (it may come from a version that did not do this)."""
+    default = path.resolve() == default_database_path().resolve()
+    if default:
+        private_folder(path.parent)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the mode only for folders made here
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    elif default:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            private_file(name)
 
 
 def _db_value(value: Any) -> Any:
