@@ -48,7 +48,9 @@ def test_the_default_archive_its_wal_and_its_folder_are_owner_only(
     assert seen == {"skype_history.db": 0o600, "skype_history.db-wal": 0o600, "skype_history.db-shm": 0o600}
 
 
-def test_an_old_default_archive_is_made_private_too(tmp_path: Path, export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_old_default_archive_is_made_private_too(
+    tmp_path: Path, export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     data.chmod(0o755)

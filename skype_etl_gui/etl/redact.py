@@ -1,4 +1,11 @@
-"""Keeping passwords out of everything the importer prints, logs or stores."""
+"""Keeping passwords out of everything the importer prints, logs or stores.
+
+Only where a password is written in a known shape: a URL's user info and a
+`password=` keyword. Never by looking for the password's text elsewhere: a
+common word as a password would then be cut out of the person's own messages
+(in the raw records etl_errors keeps), and their data must reach the database
+as it is.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +21,3 @@ def redact_text(text: str) -> str:
     """Hide passwords written in URLs or DSNs inside `text`."""
     text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
     return _DSN_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}", text)
-
-
-class Redactor:
-    """Redacts URL passwords plus any secret registered with `add_secret`."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-
-    def add_secret(self, secret: str | None) -> None:
-        if secret:
-            self._secrets.add(secret)
-
-    def redact(self, text: str) -> str:
-        text = redact_text(text)
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text

@@ -86,14 +86,14 @@ def test_memory_not_near_a_roomy_limit(context: ETLContext) -> None:
 def test_errors_counted_streamed_and_redacted(context: ETLContext) -> None:
     heard: list[Any] = []
     context.subscribe("error", heard.append)
-    context.redactor.add_secret("hunter2")
-    context.record_error("transform", "warning", "X", "fixed", "c1", "m1", raw={"a": 1})
-    context.record_error("load", "fatal", "DatabaseError", "postgresql://me:pw@host/db said hunter2")
+    context.record_error("transform", "warning", "X", "fixed", "c1", "m1", raw={"a": 1, "content": "hello world"})
+    context.record_error("load", "fatal", "DatabaseError", "postgresql://me:hello@host/db said no")
     assert context.error_count == 2
     assert context.error_counts == {"warning": 1, "error": 0, "fatal": 1}
     drained = context.drain_errors()
-    assert [e.message for e in drained] == ["fixed", "postgresql://me:***@host/db said ***"]
-    assert drained[0].raw_snippet == '{"a": 1}'  # the record as JSON, as it was in the export
+    assert [e.message for e in drained] == ["fixed", "postgresql://me:***@host/db said no"]
+    # the record as JSON, as it was in the export: a password that is a common word is not cut out of it
+    assert drained[0].raw_snippet == '{"a": 1, "content": "hello world"}'
     assert context.drain_errors() == []
     assert len(heard) == 2
     with pytest.raises(ValueError):
@@ -125,3 +125,11 @@ def test_summary_holds_no_data(context: ETLContext) -> None:
     summary = context.get_summary()
     assert set(summary) >= {"run_id", "messages", "errors", "duration_s", "memory_peak_mb", "phases"}
     assert not any(isinstance(v, list) and len(v) > 100 for v in summary.values())
+
+
+def test_redaction_touches_only_where_a_password_is_written() -> None:
+    from skype_etl_gui.etl.redact import redact_text
+
+    assert redact_text("host=db password='a b c' dbname=x") == "host=db password=*** dbname=x"
+    assert redact_text("postgresql://me:s3cr%40t@h/db?sslmode=require") == "postgresql://me:***@h/db?sslmode=require"
+    assert redact_text("say hello to password-less friends") == "say hello to password-less friends"

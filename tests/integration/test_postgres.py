@@ -253,3 +253,19 @@ def test_a_refusal_is_not_retried(tmp_path: Path, pg_server: Any, pg_db: PgDatab
     assert time.monotonic() - started < 5
     pg_server.admin(f"DROP OWNED BY {role}", pg_db.name)
     pg_server.admin(f"DROP ROLE {role}")
+
+
+def test_a_common_word_as_password_leaves_the_data_alone(tmp_path: Path, pg_server: Any, pg_db: PgDatabase) -> None:
+    """Redaction masks where a password is written (the URL), never the same word in a person's messages."""
+    role = "hello_" + pg_db.name
+    pg_server.admin(f"CREATE ROLE {role} LOGIN PASSWORD 'hello'")
+    pg_server.admin(f"GRANT ALL ON SCHEMA public TO {role}", pg_db.name)
+    bad = {"id": None, "content": "hello there"}  # skipped: its raw record goes to etl_errors
+    path = write_export(tmp_path / "e.json", export_document([conversation("8:a", [message("1", "hello world"), bad])]))
+    summary = ETLPipeline(pg_server.url(pg_db.name, user=role, password="hello")).run(path)
+    assert summary["status"] == "completed" and f"{role}:***@" in summary["database"]
+    assert pg_db.one("SELECT content_raw FROM messages") == "hello world"
+    assert "hello there" in pg_db.one("SELECT raw_snippet FROM etl_errors WHERE error_type = 'MissingMessageId'")
+    assert pg_db.one("SELECT database_url FROM etl_runs").count("hello") == 1  # the role's name, not the password
+    pg_server.admin(f"DROP OWNED BY {role}", pg_db.name)
+    pg_server.admin(f"DROP ROLE {role}")

@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 
 from ..records import ErrorRecord
-from ..redact import Redactor
+from ..redact import redact_text
 from ..values import short_text, utc_now
 
 EVENTS = ("progress", "memory", "error", "phase", "checkpoint")
@@ -79,7 +79,6 @@ class ETLContext:
         self.memory_limit_mb = float(memory_limit_mb)
         self.memory_warning_ratio = memory_warning_ratio
         self.progress_interval_s = progress_interval_s
-        self.redactor = Redactor()
         self._clock = clock
         self._lock = threading.RLock()
         self._listeners: dict[str, list[Listener]] = {name: [] for name in EVENTS}
@@ -238,12 +237,12 @@ class ETLContext:
     ) -> ErrorRecord:
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
-        snippet = None if raw is None else self.redactor.redact(short_text(raw))
+        snippet = None if raw is None else short_text(raw)  # the person's data, as it is
         record = ErrorRecord(
             phase=phase,
             severity=severity,
             error_type=error_type,
-            message=self.redactor.redact(message),
+            message=redact_text(message),  # may quote a database URL
             conversation_id=None if conversation_id is None else str(conversation_id),
             message_id=None if message_id is None else str(message_id),
             raw_snippet=snippet,

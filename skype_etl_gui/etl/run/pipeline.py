@@ -30,6 +30,7 @@ from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError, Sta
 from ..extract import ExportSource, fingerprint, inspect_export
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
+from ..redact import redact_text
 from ..urls import DatabaseTarget, parse_database_url
 from ..values import utc_now
 from .context import ETLContext
@@ -248,7 +249,6 @@ class ETLPipeline:
         result of `prepare` for this export, so it is not inspected again.
         """
         context = context or self.new_context()
-        context.redactor.add_secret(_password_of(self.target))
         try:
             return self._run(export_path, resume, context, prepared)
         except Cancelled:
@@ -643,7 +643,7 @@ def _log_summary(summary: dict[str, Any], context: ETLContext) -> None:
         summary["messages_skipped"],
         summary["duration_s"],
         by_type,
-        f"; {context.redactor.redact(summary['error'])}" if summary.get("error") else "",
+        f"; {redact_text(summary['error'])}" if summary.get("error") else "",
     )
 
 
@@ -688,16 +688,3 @@ def _failure_exception(failure: ProducerFailure) -> Exception:
     if failure.kind == "read":
         return ExportReadError(failure.message)
     return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
-
-
-def _password_of(target: DatabaseTarget) -> str | None:
-    if target.kind != "postgresql" or not target.dsn:
-        return None
-    from urllib.parse import unquote, urlsplit
-
-    if "://" in target.dsn:
-        return unquote(urlsplit(target.dsn).password or "") or None
-    for part in target.dsn.split():
-        if part.lower().startswith("password="):
-            return part.split("=", 1)[1].strip("'") or None
-    return None
