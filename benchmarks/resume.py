@@ -2,9 +2,10 @@
 
     python benchmarks/resume.py --messages 300000 --repeat 3
 
-Target: the resume takes at most 15 % of a full import's time. The interrupted
+Target: the resume takes at most 20 % of a full import's time. The interrupted
 import is cancelled at the first checkpoint past 90 % of the messages; the
-resume then seeks to the byte its checkpoint names.
+resume then reads the bytes before the byte its checkpoint names, checking them
+against the checkpoint's hash (a changed export is refused), and goes on there.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def main() -> None:
     print(f"{resumed['skipped']:,} messages skipped on resume")
     print(line("full import", full))
     print(line("resume at 90 %", resumed))
-    print(f"resume / full: {resumed['seconds'] / full['seconds']:.1%} (target <= 15 %)")
+    print(f"resume / full: {resumed['seconds'] / full['seconds']:.1%} (target <= 20 %)")
     waits = sorted(paused["latencies"])
     if waits:
         print(

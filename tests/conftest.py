@@ -72,7 +72,7 @@ def write_export(path: Path, document: Any, kind: str = "json") -> Path:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     raw = buffer.getvalue()
-    path.write_bytes(gzip.compress(raw) if kind == "tar.gz" else raw)
+    path.write_bytes(gzip.compress(raw, mtime=0) if kind == "tar.gz" else raw)
     return path
 
 

@@ -251,3 +251,33 @@ def test_resume_after_a_conversation_whose_id_follows_its_messages(
     resumed = ETLPipeline(db.url).run(path, resume=True)
     assert resumed["status"] == "completed" and resumed["messages_skipped"] == checkpoint["messages"]
     assert db.snapshot() == full.snapshot()
+
+
+@pytest.mark.parametrize("kind", ["json", "tar", "tar.gz"])
+def test_a_change_the_quick_fingerprint_misses_is_refused(tmp_path: Path, db: Database, kind: str) -> None:
+    """The fingerprint samples the head, middle and tail; a resume also checks every byte before its checkpoint."""
+    from skype_etl_gui.etl.extract import fingerprint
+
+    json_path = tmp_path / "messages.json"
+    write_sample(json_path, messages=40_000, seed=24)
+    data = json_path.read_bytes()
+    path = write_export(tmp_path / f"export.{kind}", data, kind=kind)
+    cancelled = interrupted(db.url, path, 14, parallel=False, batch_size=1000)
+    checkpoint = json.loads(db.one("SELECT checkpoint FROM etl_runs WHERE id = ?", (cancelled["run_id"],)))
+    offset = checkpoint["byte_offset"]
+    assert checkpoint["content_hash"] and offset > 3 * 2**20
+    # one letter, before the checkpoint and outside the three sampled MiB
+    at = data.index(b"coffee", 2**20 + 1024)
+    assert at < min(offset, len(data) // 2 - 2**19)
+    changed = data[:at] + b"C" + data[at + 1 :]
+    before = fingerprint(path)
+    write_export(path, changed, kind=kind)
+    if kind == "json":
+        assert fingerprint(path) == before, "the quick fingerprint does not see it"
+    runs = db.count("etl_runs")
+    with pytest.raises(ExportError, match="cannot be resumed"):
+        ETLPipeline(db.url, parallel=False).run(path, resume=True)
+    assert db.count("etl_runs") == runs, "nothing was written"
+    write_export(path, data, kind=kind)  # the export as it was: the resume goes on, and checks out
+    again = ETLPipeline(db.url).run(path, resume=True)
+    assert again["status"] == "completed" and again["resumed"]

@@ -51,14 +51,17 @@ class Position:
 
     `byte_offset` is where the next entry (or, with no `header`, the next
     conversation) starts in messages.json, when it is known exactly; a resume
-    then seeks there instead of parsing everything before it. `header` holds the
-    conversation's keys that came before its MessageList, to rebuild the parse.
+    then starts there instead of parsing everything before it (after checking
+    that those bytes are still the ones `content_hash` was made of). `header`
+    holds the conversation's keys that came before its MessageList, to rebuild
+    the parse.
     """
 
     conversation_index: int = 0
     entries_done: int = 0
     byte_offset: int | None = None
     header: dict[str, Any] | None = None
+    content_hash: str | None = None  # SHA-256 of messages.json's bytes before byte_offset: a resume checks them
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,17 +69,20 @@ class Position:
             "entries_done": self.entries_done,
             "byte_offset": self.byte_offset,
             "header": self.header,
+            "content_hash": self.content_hash,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position:
         offset = data.get("byte_offset")
         header = data.get("header")
+        content_hash = data.get("content_hash")
         return cls(
             int(data.get("conversation_index", 0)),
             int(data.get("entries_done", 0)),
             int(offset) if isinstance(offset, int) else None,
             header if isinstance(header, dict) else None,
+            content_hash if isinstance(content_hash, str) else None,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import tarfile
@@ -19,7 +20,7 @@ from typing import IO, Any
 
 import ijson
 
-from ..errors import Cancelled, ExportReadError
+from ..errors import Cancelled, ExportError, ExportReadError
 from .events import Event, ExportHeader, Position
 from .sniff import ExportSource, StoppableReader, inspect_export, is_messages_member
 from .walker import PRECISE_BUDGET, Feeder, RootMap, Walker, resume_prefix
@@ -97,31 +98,41 @@ class Extractor:
             return self._member.tell()
         return self._reader.count if self._reader else 0
 
-    def _open_stream(self, offset: int, closing: contextlib.ExitStack) -> IO[bytes]:
-        """The messages.json byte stream from `offset` on; what it opens goes on `closing`."""
+    def _open_stream(self, offset: int, closing: contextlib.ExitStack, hasher: Any = None) -> IO[bytes]:
+        """The messages.json byte stream from `offset` on; what it opens goes on `closing`.
+
+        With a `hasher`, the bytes before `offset` are read through it rather than skipped (a resume checks
+        them); without, a plain file or tar seeks there.
+        """
         raw = closing.enter_context(open(self.path, "rb"))
         reader = StoppableReader(raw, self.stop)
         kind = self.source.kind
+        seek = hasher is None
         if kind == "tar" and self.source.member_offset is not None and self.source.member_size is not None:
             self._member = _Member(reader, self.source.member_offset, self.source.member_size)
-            self._member.seek_to(offset)
-            return closing.enter_context(io.BufferedReader(self._member, buffer_size=self.chunk_size))
-        if kind == "json":
+            self._member.seek_to(offset if seek else 0)
+            stream: IO[bytes] = closing.enter_context(io.BufferedReader(self._member, buffer_size=self.chunk_size))
+            if not seek:
+                _skip(stream, offset, self.stop, hasher)
+            return stream
+        if kind == "json" and seek:
             raw.seek(offset)
             reader.count = offset
         self._reader = reader
         source: IO[bytes] = closing.enter_context(io.BufferedReader(reader, buffer_size=self.chunk_size))
         if kind == "json":
+            if not seek:
+                _skip(source, offset, self.stop, hasher)
             return source
         if kind == "json.gz":
-            stream: IO[bytes] = closing.enter_context(gzip.GzipFile(fileobj=source, mode="rb"))  # type: ignore[arg-type]
+            stream = closing.enter_context(gzip.GzipFile(fileobj=source, mode="rb"))  # type: ignore[arg-type,assignment]
         else:
             tar = closing.enter_context(tarfile.open(fileobj=source, mode="r|*"))
             found = next((tar.extractfile(info) for info in tar if is_messages_member(info)), None)
             if found is None:
                 raise ExportReadError(f"{self.path}: messages.json vanished from the archive while reading")
             stream = found
-        _skip(stream, offset, self.stop)  # compressed: no seeking, only reading past
+        _skip(stream, offset, self.stop, hasher)  # compressed: no seeking, only reading past
         return stream
 
     @contextlib.contextmanager
@@ -148,8 +159,15 @@ class Extractor:
         walker = Walker(self, start, precise=offset is not None)
         prefix = resume_prefix(start) if start is not None and offset is not None else b""
         with contextlib.ExitStack() as closing:
-            stream = self._open_stream(offset or 0, closing)
-            feeder = Feeder(self, stream, offset or 0, prefix)
+            hasher = hashlib.sha256()
+            stream = self._open_stream(offset or 0, closing, hasher)
+            if start is not None and start.content_hash and offset and hasher.hexdigest() != start.content_hash:
+                raise ExportError(
+                    f"{self.path}: its first {offset:,} bytes are not the ones the interrupted import read, so "
+                    "that import cannot be resumed; import it again without --resume (nothing already stored "
+                    "is duplicated)"
+                )
+            feeder = Feeder(self, stream, offset or 0, prefix, hasher)
             feeder.between_reads = lambda: walker.step(holder[0], sink, feeder, final=False) if holder else None
             self._feeder = feeder
             try:
@@ -176,12 +194,14 @@ class Extractor:
         return collected
 
 
-def _skip(stream: IO[bytes], count: int, stop: threading.Event | None) -> None:
-    """Read past `count` bytes; a stop is seen every MiB read (however much the file expands)."""
+def _skip(stream: IO[bytes], count: int, stop: threading.Event | None, hasher: Any = None) -> None:
+    """Read past `count` bytes (through `hasher`, if any); a stop is seen every MiB read, however much it expands."""
     while count > 0:
         if stop is not None and stop.is_set():
             raise Cancelled()
         chunk = stream.read(min(count, 1 << 20))
         if not chunk:
             raise ExportReadError("the export is shorter than the checkpoint says: has it changed?")
+        if hasher is not None:
+            hasher.update(chunk)
         count -= len(chunk)

@@ -10,6 +10,7 @@ messages.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tarfile
@@ -57,7 +58,8 @@ class Feeder:
     time, so the walker sees exactly which byte started the next entry.
     """
 
-    def __init__(self, extractor: Extractor, stream: IO[bytes], offset: int, prefix: bytes) -> None:
+    def __init__(self, extractor: Extractor, stream: IO[bytes], offset: int, prefix: bytes, hasher: Any = None) -> None:
+        """`hasher`: a SHA-256 of messages.json's bytes before `offset` (checkpoints carry the hash up to them)."""
         self.extractor = extractor
         self.stream = stream
         self.between_reads: Callable[[], None] = lambda: None
@@ -68,6 +70,9 @@ class Feeder:
         self.next_start = offset  # of the first byte after the buffer, as read from the export
         self.exact = True  # the buffer is the export's bytes as they are (not cut by the depth guard)
         self.guard = DepthGuard()
+        self.hasher = hasher if hasher is not None else hashlib.sha256()  # of the bytes before raw_start
+        self.raw_start = offset  # where `original` starts in messages.json
+        self.original = b""  # the last chunk as read (a byte order mark included)
         self.precise_budget = 0
         self.last_byte = b""  # the single byte of the last precise read
         self.last_offset: int | None = -1
@@ -113,6 +118,14 @@ class Feeder:
         """Where the next byte handed out is in messages.json (after a cut buffer: where that buffer ends)."""
         return self.buffer_start + self.position if self.exact else self.next_start
 
+    def hash_to(self, offset: int | None) -> str | None:
+        """SHA-256 of messages.json's bytes before `offset` (within the last chunk read), for a checkpoint."""
+        if offset is None or not self.raw_start <= offset <= self.raw_start + len(self.original):
+            return None
+        hasher = self.hasher.copy()
+        hasher.update(self.original[: offset - self.raw_start])
+        return hasher.hexdigest()
+
     def progressed(self, moved: bool) -> None:
         """After a read: something new was parsed (reads go back to their size), or not (the next one doubles)."""
         if moved or self.precise_budget:
@@ -132,6 +145,8 @@ class Feeder:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
+        self.hasher.update(self.original)  # the whole previous chunk is behind now
+        self.raw_start, self.original = self.next_start, chunk
         start = self.next_start
         if start == 0 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
@@ -192,16 +207,17 @@ class Walker:
         if feeder.last_byte not in (b"{", b"["):
             return None
         conversations, messages = self._lengths(root)
+        content_hash = feeder.hash_to(feeder.last_offset)
         if conversations > self.lengths[0]:
             # a new conversation: after the walk, it is the current one, with nothing taken
-            return Position(self.index + 1, 0, feeder.last_offset, None)
+            return Position(self.index + 1, 0, feeder.last_offset, None, content_hash)
         if messages > self.lengths[1] and _conv_id(self.current) is not None:
             # plain data: the checkpoint goes into JSON and across processes
             try:
                 header = json.loads(json.dumps(_header(self.current), default=json_default))
             except (ValueError, RecursionError):
                 return None  # a header too deep to keep: the checkpoint goes without a byte offset
-            return Position(self.index, self.taken + messages - 1, feeder.last_offset, header)
+            return Position(self.index, self.taken + messages - 1, feeder.last_offset, header, content_hash)
         return None
 
     def _events(self, root: dict[str, Any], final: bool) -> Iterator[Event]:
