@@ -17,7 +17,7 @@ from . import __version__, applog
 from .errors_file import write_errors
 from .etl import ETLPipeline
 from .etl.errors import REJECTED, DatabaseError, DatabaseUrlError, ExportError
-from .etl.load import RESUMABLE, ErrorFilter, open_loader
+from .etl.load import RESUMABLE, ErrorFilter, Loader, open_for_reading
 from .etl.redact import redact_text
 from .etl.run.context import SEVERITIES, Progress
 from .etl.urls import parse_database_url
@@ -236,9 +236,15 @@ def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list
     return EXIT_FAILED
 
 
+def _reader(args: argparse.Namespace) -> Loader:
+    """The database to read from: never made or migrated by reading (a typo is one line, exit 2)."""
+    loader = open_for_reading(_database(args, announce=False), missing_ok=False)
+    assert loader is not None
+    return loader
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
-    with open_loader(_database(args, announce=False)) as loader:
-        loader.ensure_schema()
+    with _reader(args) as loader:
         runs = loader.runs()
     if args.json:
         print(json.dumps(runs, default=str))
@@ -256,8 +262,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
-    with open_loader(_database(args, announce=False)) as loader:
-        loader.ensure_schema()
+    with _reader(args) as loader:
         ids = loader.error_ids(ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
         rows = loader.iter_errors(ids)  # a page at a time: a long log is never held whole
         if args.json or args.csv:

@@ -12,7 +12,6 @@ import contextlib
 import json
 import queue
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from ..etl.load import ErrorFilter, Loader, open_loader
 from ..etl.load.registry import open_for_reading
 from ..etl.records import ErrorRecord
 from ..etl.run.context import MemorySample, Progress
-from ..etl.run.ipc import worker_environment
+from ..etl.run.ipc import child_command
 from ..etl.run.pipeline import ETLPipeline, Prepared
 from ..paths import private_file, private_folder
 from . import passwords
@@ -108,9 +107,9 @@ def preview_export(handle: JobHandle, path: str) -> dict[str, Any]:
     milliseconds at a time and stall the window; the child's answers come back as
     JSON lines, and a quit stops it at once.
     """
-    command = [sys.executable, "-m", "skype_etl_gui.etl.extract.survey", path]
+    command = child_command("skype_etl_gui.etl.extract.survey", path)
     with tempfile.TemporaryFile() as stderr:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment())
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
         handle.on_stop(child.kill)
         found: dict[str, Any] | None = None
         assert child.stdout is not None

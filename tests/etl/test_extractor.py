@@ -166,3 +166,19 @@ def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
     path.write_bytes(b'{"conversations": [] }' + b" " * 99)
     assert fingerprint(path) != first
     assert first.startswith("121:")
+
+
+def test_a_failure_while_opening_leaves_no_file_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psutil
+
+    path = write_export(tmp_path / "e.tar.gz", export_document([conversation("8:a", [message("1")])]), kind="tar.gz")
+    extractor = Extractor(path)  # inspected: the stream is opened only when it is read
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise tarfile.ReadError("the disk said no")
+
+    monkeypatch.setattr(tarfile, "open", broken)
+    before = {f.path for f in psutil.Process().open_files()}
+    with pytest.raises(tarfile.ReadError):
+        extractor.events()
+    assert {f.path for f in psutil.Process().open_files()} == before

@@ -40,8 +40,9 @@ class ErrorFilter:
     error_type: str | None = None
     text: str | None = None  # a case-insensitive substring of the message, type, ids or raw snippet
 
-    def where(self, mark: str, like: str) -> tuple[str, list[Any]]:
-        """The WHERE clause (empty when nothing is filtered) and its parameters."""
+    def where(self, loader: Loader) -> tuple[str, list[Any]]:
+        """The WHERE clause (empty when nothing is filtered) and its parameters, in `loader`'s dialect."""
+        mark = loader.mark
         clauses: list[str] = []
         params: list[Any] = []
         for f in fields(self):
@@ -50,8 +51,8 @@ class ErrorFilter:
                 clauses.append(f"{f.name} = {mark}")
                 params.append(value)
         if self.text:
-            pattern = "%" + re.sub(r"([!%_])", r"!\1", self.text) + "%"
-            clauses.append("(" + " OR ".join(f"{c} {like} {mark} ESCAPE '!'" for c in SEARCHED) + ")")
+            pattern = "%" + re.sub(r"([!%_])", r"!\1", loader.fold(self.text)) + "%"
+            clauses.append("(" + " OR ".join(loader.folded_like(c) for c in SEARCHED) + ")")
             params += [pattern] * len(SEARCHED)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -66,6 +67,7 @@ class Loader(ABC):
         # once set, a wait between retries ends at once with Cancelled
         self.stop: threading.Event | None = None
         self.retry_for_s = RETRY_FOR_S
+        self.read_only = False  # connect() opens a connection that cannot write (see registry.open_for_reading)
 
     @property
     def display_url(self) -> str:
@@ -106,7 +108,15 @@ class Loader(ABC):
 
     # --- reading back: the same SQL for both databases -------------------------------------------
     mark = "?"  # the parameter placeholder
-    like = "LIKE"  # a case-insensitive LIKE
+
+    def folded_like(self, column: str) -> str:
+        """`column` matches a pattern (made with `fold`) whatever the case, in every script: "привет" finds "Привет"."""
+        return f"{column} LIKE {self.mark} ESCAPE '!'"
+
+    def fold(self, text: str) -> str:
+        """Text as `folded_like` compares it."""
+        return text
+
     newest_first = "started_at DESC"
 
     @abstractmethod
@@ -132,7 +142,7 @@ class Loader(ABC):
         where = where or ErrorFilter()
         if run_id:
             where = replace(where, run_id=run_id)
-        clause, params = where.where(self.mark, self.like)
+        clause, params = where.where(self)
         sql = f"SELECT {', '.join(ERROR_FIELDS)} FROM etl_errors{clause} ORDER BY id"
         if limit:
             sql += f" LIMIT {self.mark}"
@@ -143,7 +153,7 @@ class Loader(ABC):
         """The ids of the matching errors, sorted: a long log is then read a page at a time."""
         if order_by not in ERROR_FIELDS:
             raise ValueError(f"cannot sort errors by {order_by!r}")
-        clause, params = where.where(self.mark, self.like)
+        clause, params = where.where(self)
         direction = "DESC" if descending else "ASC"
         tie = "" if order_by == "id" else f", id {direction}"
         rows = self._select(f"SELECT id FROM etl_errors{clause} ORDER BY {order_by} {direction}{tie}", params)
@@ -247,6 +257,19 @@ class Loader(ABC):
         if isinstance(stored, str):
             stored = json.loads(stored)
         return isinstance(stored, dict) and stored.get("created_at") == batch.checkpoint.get("created_at")
+
+    def check_schema(self) -> int:
+        """The schema version, read only: a database this program did not make, or a newer one, is refused."""
+        try:
+            rows = self._select("SELECT max(version) FROM schema_version")
+        except DatabaseError as exc:
+            raise DatabaseError(
+                f"{self.display_url}: not an archive of Skype exports (no import was ever made into it)"
+            ) from exc
+        current = int(rows[0][0] or 0) if rows else 0
+        if current > SCHEMA_VERSION:
+            raise self.newer_schema(current)
+        return current
 
     def newer_schema(self, current: int) -> DatabaseError:
         return DatabaseError(

@@ -101,8 +101,15 @@ class PostgresLoader(Loader):
             given = psycopg2.extensions.parse_dsn(self.target.dsn)
             defaults = {"application_name": "skype-etl", "connect_timeout": CONNECT_TIMEOUT_S}
             options = {key: value for key, value in defaults.items() if key not in given}  # the URL's own win
+            # times in UTC, as SQLite keeps them; a reader's session cannot write
+            settings = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if self.read_only else "")
+            options["options"] = f"{given['options']} {settings}" if given.get("options") else settings
             self._conn = psycopg2.connect(self.target.dsn, **options)
+            with self._conn, self._conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'")
+                self._icu = cur.fetchone() is not None
         except psycopg2.Error as exc:
+            self.close()
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
 
     def close(self) -> None:
@@ -245,7 +252,16 @@ class PostgresLoader(Loader):
         self._transaction(update, lambda: _plain(self._run_value(run_id, "finished_at")) == finished_at)
 
     mark = "%s"
-    like = "ILIKE"
+    _icu = False
+
+    def folded_like(self, column: str) -> str:
+        """ILIKE folds only ASCII under the C locale; ICU's root collation folds every script."""
+        if self._icu:
+            return f"lower({column} COLLATE \"und-x-icu\") LIKE %s ESCAPE '!'"
+        return f"{column} ILIKE %s ESCAPE '!'"
+
+    def fold(self, text: str) -> str:
+        return text.lower() if self._icu else text
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import DatabaseError
 from ..urls import DatabaseTarget, parse_database_url
 from .base import Loader
 
@@ -39,15 +40,22 @@ def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
     return entry(target)
 
 
-def open_for_reading(database: str | dict[str, Any] | DatabaseTarget) -> Loader | None:
-    """A connected loader to read runs and errors; None when the local database does not exist yet."""
+def open_for_reading(database: str | dict[str, Any] | DatabaseTarget, missing_ok: bool = True) -> Loader | None:
+    """A connected loader that cannot write, to read runs and errors back; reading never makes or migrates.
+
+    A local database that does not exist is None with `missing_ok` (the window: "no imports yet"), else
+    a DatabaseError (the command line: one line, exit 2).
+    """
     target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
     if target.kind == "sqlite" and target.path is not None and not target.path.exists():
-        return None  # reading must not create an empty database file
+        if missing_ok:
+            return None
+        raise DatabaseError(f"{target.display}: no such database (nothing was imported there yet)")
     loader = open_loader(target)
+    loader.read_only = True
     loader.connect()
     try:
-        loader.ensure_schema()
+        loader.check_schema()
     except BaseException:
         loader.close()
         raise

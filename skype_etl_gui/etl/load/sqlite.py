@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ...paths import default_database_path, private_file, private_folder
 from ..errors import DatabaseError
@@ -29,12 +30,18 @@ class SQLiteLoader(Loader):
         path = self.target.path
         assert path is not None
         try:
-            _make_private(path)
-            self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                # the file as it is: never made, never migrated (journal_mode=WAL would be a write too)
+                uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                _make_private(path)
+                self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.create_function("skype_fold", 1, _fold, deterministic=True)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise DatabaseError(
@@ -157,11 +164,21 @@ class SQLiteLoader(Loader):
 
     newest_first = "started_at DESC, rowid DESC"  # two runs in one millisecond: the later one
 
+    def folded_like(self, column: str) -> str:
+        return f"skype_fold({column}) LIKE ? ESCAPE '!'"  # SQLite's own LIKE folds ASCII only
+
+    def fold(self, text: str) -> str:
+        return text.casefold()
+
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise DatabaseError(f"{self.display_url}: cannot read ({exc})") from exc
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _make_private(path: Path) -> None:

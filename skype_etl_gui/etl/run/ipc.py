@@ -116,7 +116,26 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-WORKER_COMMAND = [sys.executable, "-m", "skype_etl_gui.etl.run.worker"]
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])  # the folder holding skype_etl_gui
+# Runs a module of this package as a process of its own. Where the package is not installed (a source checkout), its
+# folder is added at the end of the path, never before the standard library (PYTHONPATH would put it first).
+_BOOTSTRAP = (
+    "import runpy, sys\n"
+    "try:\n"
+    "    import skype_etl_gui\n"
+    "except ImportError:\n"
+    "    sys.path.append({root!r})\n"
+    "module = sys.argv.pop(1)\n"
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
+)
+
+
+def child_command(module: str, *args: str) -> list[str]:
+    """`python -m module args` for a module of this package, found whether the package is installed or not."""
+    return [sys.executable, "-c", _BOOTSTRAP.format(root=PACKAGE_ROOT), module, *args]
+
+
+WORKER_COMMAND = child_command("skype_etl_gui.etl.run.worker")
 
 
 def worker_settings(
@@ -138,14 +157,6 @@ def worker_settings(
         "whereabouts": whereabouts,
     }
     return json.dumps(settings).encode() + b"\n"
-
-
-def worker_environment() -> dict[str, str]:
-    """This process's environment, with the folder holding this package importable in the child."""
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    return env
 
 
 def worker_main(argv: list[str]) -> int:

@@ -38,7 +38,6 @@ from .ipc import (
     WORKER_COMMAND,
     ProducerFailure,
     read_frame,
-    worker_environment,
     worker_settings,
     worth_a_worker,
 )
@@ -391,9 +390,7 @@ class _Run:
             self.whereabouts.path,
         )
         with tempfile.TemporaryFile() as stderr:
-            worker = subprocess.Popen(
-                WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=worker_environment()
-            )
+            worker = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
             assert worker.stdout is not None and worker.stdin is not None
             worker.stdin.write(settings)
             worker.stdin.flush()
