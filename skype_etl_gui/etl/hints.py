@@ -61,6 +61,11 @@ HINTS = {
         "The export could not be read to the end (a damaged or incomplete file, or a disk that failed). "
         "What was read is stored; with a complete copy of the same export, Resume continues from here."
     ),
+    "MemoryLimit": (
+        "The import passed its memory limit while reading one very large record, and stopped before the "
+        "system would have had to. What was committed is kept: raise the limit (--memory-limit, or close other "
+        "programs) and Resume."
+    ),
     "DatabaseError": (
         "The database stopped accepting writes (a full disk, a stopped server, missing permissions). "
         "Fix that and press Resume: nothing committed is lost or duplicated."
