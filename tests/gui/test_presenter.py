@@ -195,3 +195,30 @@ def test_a_stale_preview_never_overwrites_a_newer_one(
     qtbot.wait(50)
     assert heard.previews[-1] == shown and wanted in shown
     assert not any("90%" in t for t in heard.previews), "the first export's late answers were dropped"
+
+
+def test_a_lost_database_shows_as_reconnecting(qtbot: Any) -> None:
+    """The import's reporter turns a ConnectionLost warning into the reconnecting state, and progress ends it."""
+    from skype_etl_gui.etl.records import ErrorRecord
+    from skype_etl_gui.gui import work
+
+    class Handle:
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def emit(self, value: Any) -> None:
+            self.sent.append(value)
+
+    class Pipeline:
+        is_holding = False
+
+    handle = Handle()
+    reporter = work._Reporter(handle, Pipeline())  # type: ignore[arg-type]
+    reporter.on_error(ErrorRecord("load", "warning", "ConnectionLost", "lost the database; reconnecting, try 1"))
+    assert ("state", "reconnecting") in handle.sent
+    presenter, heard = make(qtbot)
+    presenter.state = "running"
+    presenter._on_import_event(("state", "reconnecting"))
+    assert presenter.state == "reconnecting" and presenter.importing
+    presenter._on_import_event(("state", "running"))
+    assert heard.states == ["reconnecting", "running"]
