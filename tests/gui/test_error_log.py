@@ -213,7 +213,9 @@ def test_export_writes_the_filtered_rows(
     target = tmp_path / "warnings.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "CSV (*.csv)"))
     window.export_button.click()
+    assert not window.export_button.isEnabled(), "one export at a time"
     qtbot.waitUntil(lambda: window.count_label.text().startswith("Exported"), timeout=10_000)
+    qtbot.waitUntil(window.export_button.isEnabled, timeout=10_000)
     with target.open(newline="", encoding="utf-8") as stream:
         written = list(csv.DictReader(stream))
     assert [r["id"] for r in written] == [str(r["id"]) for r in expected]
@@ -222,6 +224,7 @@ def test_export_writes_the_filtered_rows(
     assert window.count_label.text() == f"Exported {len(expected)} rows to {target}"
     # JSON, and in the order shown
     window.table.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+    settle(qtbot, window)
     as_json = tmp_path / "warnings.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(as_json), "JSON (*.json)"))
     window.export_button.click()

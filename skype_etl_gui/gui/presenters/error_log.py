@@ -32,6 +32,7 @@ class ErrorLogPresenter(QObject):
     copied = Signal(str)  # tab-separated rows for the clipboard
     failed = Signal(str)
     exported = Signal(str)  # what the export did (or why it could not)
+    exporting_changed = Signal(bool)  # an export job started (True) or its thread ended (False)
 
     def __init__(self, database: str | dict[str, Any], run_id: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -150,15 +151,25 @@ class ErrorLogPresenter(QObject):
 
     def export(self, path: Path, kind: str) -> None:
         """Every row the filters let through, in the order shown, to CSV or JSON, in a job."""
-        if self.exporting is not None and self.exporting.is_running():
-            return
+        if self.is_exporting:
+            return  # the view keeps its Export button off meanwhile
         self._export_path = path
         order = (self.model.order_by, self.model.descending)
         job = Job(work.export_errors, self.database, self.where, order, str(path), kind, name="export-errors")
         job.returned.connect(self._on_exported)
         job.errored.connect(self._on_export_failed)
         self.exported.emit(f"Exporting to {path}…")
+        job.finished.connect(self._export_ended)
         self.exporting = job.start()
+        self.exporting_changed.emit(True)
+
+    @property
+    def is_exporting(self) -> bool:
+        return self.exporting is not None and self.exporting.is_running()
+
+    @Slot()
+    def _export_ended(self) -> None:
+        self.exporting_changed.emit(False)
 
     @Slot(object)
     def _on_exported(self, count: int) -> None:

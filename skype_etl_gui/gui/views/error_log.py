@@ -44,6 +44,7 @@ class ErrorLogWindow(QWidget):
         presenter.count_text.connect(self._show_count)
         presenter.failed.connect(self.count_label.setText)
         presenter.exported.connect(self.count_label.setText)
+        presenter.exporting_changed.connect(self._update_export_button)
         presenter.copied.connect(self._to_clipboard)
         presenter.loaded.connect(self._loaded)
         self.model.dataChanged.connect(self._page_arrived)
@@ -196,11 +197,15 @@ class ErrorLogWindow(QWidget):
     @Slot(str)
     def _show_count(self, text: str) -> None:
         self.count_label.setText(text)
-        self.export_button.setEnabled(self.model.rowCount() > 0)
+        self._update_export_button()
+
+    @Slot()
+    def _update_export_button(self, *_: object) -> None:
+        self.export_button.setEnabled(self.model.rowCount() > 0 and not self.presenter.is_exporting)
 
     @Slot()
     def _loaded(self) -> None:
-        self.export_button.setEnabled(self.model.rowCount() > 0)
+        self._update_export_button()
         self._show_details(QModelIndex())
 
     # --- details ------------------------------------------------------------------------------------------
