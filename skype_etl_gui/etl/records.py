@@ -52,6 +52,8 @@ class Batch:
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by the producer)
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
+    reactions: list[tuple[Any, ...]] = field(default_factory=list)
+    mentions: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     # where the producer stood after this batch
     position: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +70,10 @@ class Batch:
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
 
+    def children(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows that hang off messages, by table."""
+        return {"attachments": self.attachments, "reactions": self.reactions, "mentions": self.mentions}
+
     def run_fields(self) -> dict[str, Any]:
         """What this batch changes in its run's row: counters and the checkpoint."""
         fields = dict(self.run_update)
@@ -82,5 +88,49 @@ class Batch:
             or self.messages
             or self.messages_copy
             or self.attachments
+            or self.reactions
+            or self.mentions
             or self.errors
+        )
+
+
+# the message columns a reprocess rewrites, in the order of a Changes.messages row (then the key)
+REDERIVED_COLUMNS = ("sender_id", "sender_name", "content_text", "details", "edited_at", "deleted_at")
+
+
+@dataclass
+class Changes:
+    """What a reprocess (or the end of an import) rewrites in rows already stored: one transaction.
+
+    Only what differs from the stored rows is here, so a second reprocess writes nothing.
+    """
+
+    messages: list[tuple[Any, ...]] = field(default_factory=list)  # REDERIVED_COLUMNS..., conversation_id, id
+    replaced: list[tuple[str, str]] = field(default_factory=list)  # messages whose children are made anew
+    attachments: list[tuple[Any, ...]] = field(default_factory=list)
+    reactions: list[tuple[Any, ...]] = field(default_factory=list)
+    mentions: list[tuple[Any, ...]] = field(default_factory=list)
+    participants_gone: list[tuple[str, str]] = field(default_factory=list)  # (conversation_id, participant_id)
+    participants: list[tuple[Any, ...]] = field(default_factory=list)  # new rows
+    participant_names: list[tuple[Any, ...]] = field(default_factory=list)  # (display_name, conversation_id, id)
+    errors: list[ErrorRecord] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+    run_update: dict[str, Any] = field(default_factory=dict)
+
+    def children(self) -> dict[str, list[tuple[Any, ...]]]:
+        return {"attachments": self.attachments, "reactions": self.reactions, "mentions": self.mentions}
+
+    def run_fields(self) -> dict[str, Any]:
+        fields = dict(self.run_update)
+        if self.checkpoint is not None:
+            fields["checkpoint"] = self.checkpoint
+        return fields
+
+    def changed_rows(self) -> int:
+        return (
+            len(self.messages)
+            + len(self.replaced)
+            + len(self.participants_gone)
+            + len(self.participants)
+            + len(self.participant_names)
         )

@@ -92,9 +92,8 @@ def usable_id(value: Any) -> str | None:
         return value or None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(Decimal(repr(value)))
+    exact = Decimal(repr(value))  # the number as the JSON text writes it (2.695928591371995e+16 ends in 950)
+    return str(int(exact)) if exact == exact.to_integral_value() else str(exact)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,21 +31,30 @@ def sqlite_shape(path: Path) -> dict[str, Any]:
         conn.close()
 
 
-def test_sqlite_tables_are_those_of_release_0_1_0(tmp_path: Path) -> None:
+def test_an_archive_of_release_0_1_0_migrates_to_the_tables_of_a_new_database(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.db"
     with open_loader(f"sqlite:///{fresh}") as loader:
         assert loader.ensure_schema() == SCHEMA_VERSION
-    assert sqlite_shape(fresh) == sqlite_shape(V010 / "archive.db")
-
-
-def test_an_archive_of_release_0_1_0_opens_as_it_is(tmp_path: Path) -> None:
     archive = tmp_path / "archive.db"
     shutil.copy(V010 / "archive.db", archive)
-    before = sqlite_shape(archive)
     with open_loader(f"sqlite:///{archive}") as loader:
-        assert loader.ensure_schema() == 1
+        assert loader.ensure_schema() == SCHEMA_VERSION
+    assert sqlite_shape(archive) == sqlite_shape(fresh)
+
+
+def test_the_migration_keeps_every_row_and_the_export_s_from(tmp_path: Path) -> None:
+    archive = tmp_path / "archive.db"
+    shutil.copy(V010 / "archive.db", archive)
+    before = sqlite3.connect(archive).execute("SELECT conversation_id, id, sender_id FROM messages").fetchall()
+    with open_loader(f"sqlite:///{archive}") as loader:
+        assert loader.ensure_schema() == 2
         assert loader.table_counts()["messages"] == 399
-    assert sqlite_shape(archive) == before
+        assert loader.table_counts()["reactions"] == 0
+    conn = sqlite3.connect(archive)
+    after = conn.execute("SELECT conversation_id, id, sender_raw FROM messages").fetchall()
+    assert sorted(after) == sorted(before)  # the export's `from`, verbatim, until a reprocess re-reads the sender
+    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]
+    assert {row[0] for row in conn.execute("SELECT DISTINCT kind FROM etl_runs")} == {"import"}
 
 
 def pg_shape(url: str) -> dict[str, Any]:
@@ -66,11 +75,16 @@ def pg_shape(url: str) -> dict[str, Any]:
         conn.close()
 
 
-def test_postgres_tables_are_those_of_release_0_1_0(pg_server: Any, pg_db: Any) -> None:
+def test_a_postgres_archive_of_release_0_1_0_migrates_to_the_tables_of_a_new_database(
+    pg_server: Any, pg_db: Any
+) -> None:
     with open_loader(pg_db.url) as loader:
         assert loader.ensure_schema() == SCHEMA_VERSION
     old = pg_server.restore(V010 / "archive-postgres.sql")
     try:
+        with open_loader(pg_server.url(old)) as loader:
+            assert loader.ensure_schema() == SCHEMA_VERSION
+            assert loader.table_counts()["messages"] == 399
         assert pg_shape(pg_db.url) == pg_shape(pg_server.url(old))
     finally:
         pg_server.drop_database(old)

@@ -110,7 +110,7 @@ CASES: list[tuple[str, str, Any, str]] = [
         "call ended",
         "Event/Call",
         '<partlist type="ended" alt="" callId="1"><part identity="anna"><name>Anna</name><duration>84.82</duration></part></partlist>',
-        "Call ended, duration 1:25",
+        "Call ended, 1 min 25 s",
     ),
     (
         "call missed",
@@ -122,7 +122,7 @@ CASES: list[tuple[str, str, Any, str]] = [
         "members added",
         "ThreadActivity/AddMember",
         "<addmember><eventtime>1</eventtime><initiator>8:me</initiator><target>8:anna</target><target>8:bob</target></addmember>",
-        "8:me added 8:anna, 8:bob",
+        "8:me added Anna, 8:bob",  # Anna: the displayName of her messages
     ),
     (
         "member removed",
@@ -171,9 +171,9 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("encrypted", "EndToEndEncryption/EncryptedText", "AAECAw==", "(encrypted message)"),
     ("e2ee handshake", "ThreadActivity/E2EEHandshakeInvite", "opaque", "(encrypted message)"),
     ("relationship", "InviteFreeRelationshipChanged/Initialized", "<Initialized/>", ""),
-    ("poll", "Poll", "<poll>Lunch?</poll>", "Lunch?"),
+    ("poll", "Poll", "<poll>Lunch?</poll>", "Poll: Lunch?"),
     ("bing bot", "Event/BingBot", "<b>bot</b> says", "bot says"),
-    ("album", "RichText/Media_Album", '<URIObject type="Picture.1/Album"></URIObject>', "File"),
+    ("album", "RichText/Media_Album", '<URIObject type="Picture.1/Album"></URIObject>', "Album: 1 photo"),
     ("unknown future type", "Some/FutureType", "<x a='1'>future &amp; text</x>", "future & text"),
     ("empty content", "RichText", "", ""),
 ]
@@ -219,8 +219,14 @@ def test_media_attachments(imported: Database) -> None:
 
 def test_structured_details(imported: Database) -> None:
     details = dict(imported.query("SELECT content_text, details FROM messages WHERE details IS NOT NULL"))
-    call = json.loads(details["Call ended, duration 1:25"])
-    assert call == {"call": "ended", "participants": ["Anna"], "duration_s": 84.82}
+    call = json.loads(details["Call ended, 1 min 25 s"])
+    assert call == {
+        "call": "ended",
+        "call_id": "1",
+        "participants": [{"id": "anna", "name": "Anna", "duration_s": 84.82}],
+        "direction": "incoming",  # from 8:anna, in the export of 8:live:.cid.me
+        "duration_s": 84.82,
+    }
     location = json.loads(details["Location: Tallinn, Estonia (59.436810, 24.740695)"])
     assert location["latitude"] == pytest.approx(59.43681)
 

@@ -79,6 +79,7 @@ class Extractor:
         self.header = ExportHeader()
         # called before every read ijson makes (the pipeline watches memory there when it parses in-process)
         self.on_read: Callable[[], None] | None = None
+        self.lone_surrogates = 0  # \ud800-\udfff escapes without their pair, read as U+FFFD (see walker.py)
         self._reader: StoppableReader | None = None
         self._member: _Member | None = None
         self._feeder: Feeder | None = None

@@ -27,6 +27,31 @@ if TYPE_CHECKING:
 
 PRECISE_BUDGET = 256 * 1024  # bytes read in small steps while looking for an entry's first byte
 _BRACKET = re.compile(rb"[\[{]")
+# an escaped backslash, a surrogate pair, or a surrogate on its own (which yajl turns into "?" or an error)
+_ESCAPES = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+ESCAPE_TAIL = 12  # bytes: the longest escape matched above, a surrogate pair
+MAX_TAIL_READS = 512  # a run of backslashes this long at a chunk's end is left as it is
+
+
+def mend_surrogates(chunk: bytes) -> tuple[bytes, int]:
+    """Every lone surrogate escape as \\ufffd, of the same length (offsets stay): the chunk and how many."""
+    if b"\\u" not in chunk:
+        return chunk, 0
+    found = 0
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        nonlocal found
+        if match.group(1) is None:
+            return match.group(0)
+        found += 1
+        return b"\\ufffd"
+
+    mended = _ESCAPES.sub(replace, chunk)
+    return (mended if found else chunk), found
+
+
 MAX_READ = 256 * 1024 * 1024  # the most one read hands ijson while a long token is being parsed
 
 
@@ -145,12 +170,22 @@ class Feeder:
             raise ExportReadError(
                 f"{self.extractor.path}: reading failed at byte {self.extractor.bytes_read} ({exc})"
             ) from exc
+        # a chunk never ends inside an escape, so each is seen whole by mend_surrogates
+        for _ in range(MAX_TAIL_READS):
+            if not chunk or b"\\" not in chunk[-ESCAPE_TAIL:]:
+                break
+            more = self.stream.read(ESCAPE_TAIL)
+            if not more:
+                break
+            chunk += more
         self.hasher.update(self.original)  # the whole previous chunk is behind now
         self.raw_start, self.original = self.next_start, chunk
         start = self.next_start
         if start == 0 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
             start = 3
+        chunk, lone = mend_surrogates(chunk)  # the hash is of `original`, the bytes as read
+        self.extractor.lone_surrogates += lone
         filtered = self.guard.filter(chunk)
         self.buffer_start, self.next_start, self.exact = start, start + len(chunk), filtered is chunk
         self.buffer, self.position = filtered, 0

@@ -3,7 +3,7 @@
 from ..errors import DatabaseError
 from ..records import Batch
 from .base import ERROR_FIELDS, RESUMABLE, RUN_FIELDS, ErrorFilter, Loader
-from .registry import open_for_reading, open_loader, register
+from .registry import open_existing, open_for_reading, open_loader, register
 
 __all__ = [
     "ERROR_FIELDS",
@@ -13,6 +13,7 @@ __all__ = [
     "DatabaseError",
     "ErrorFilter",
     "Loader",
+    "open_existing",
     "open_for_reading",
     "open_loader",
     "register",

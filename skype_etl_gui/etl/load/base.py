@@ -17,11 +17,27 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from ..errors import Cancelled, DatabaseError, DatabaseTerminalError, DatabaseTransientError
-from ..records import Batch, ErrorRecord
+from ..records import REDERIVED_COLUMNS, Batch, Changes, ErrorRecord
 from ..urls import DatabaseTarget
 from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
+from .upserts import CHILDREN
 
 RESUMABLE = ("running", "failed", "cancelled")
+# what a reprocess reads of each message: the verbatim values, who stored it, and what was derived before
+REDERIVE_READ = (
+    "conversation_id",
+    "id",
+    "sender_raw",
+    "sender_name",
+    "message_type",
+    "content_raw",
+    "version",
+    "properties",
+    "amsreferences",
+    "run_id",
+    "sent_at",
+    *REDERIVED_COLUMNS,
+)
 RETRY_FOR_S = 30.0  # how long a lost database is tried again before the run fails (resumable)
 FIRST_DELAY_S, LONGEST_DELAY_S = 0.5, 8.0
 T = TypeVar("T")
@@ -95,6 +111,14 @@ class Loader(ABC):
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         """The run's end and its last errors, in one transaction."""
 
+    @abstractmethod
+    def write_changes(self, run_id: str, changes: Changes) -> None:
+        """Rewritten rows, errors, checkpoint and run counters, all in one transaction."""
+
+    @abstractmethod
+    def link_replies(self) -> int:
+        """Set `reply_to` where a quote names a message the archive holds (and clear it where not); the rows set."""
+
     @staticmethod
     def checked_run_fields(fields: dict[str, Any]) -> dict[str, Any]:
         """Columns of etl_runs only: their names go into SQL."""
@@ -131,9 +155,91 @@ class Loader(ABC):
         )
         return [_run_dict(row) for row in rows]
 
-    def unfinished_runs(self) -> list[dict[str, Any]]:
-        """Runs that stopped before completing (cancelled, failed, or killed while running), newest first."""
-        return [run for run in self.runs(limit=1000) if run["status"] in RESUMABLE]
+    def unfinished_runs(self, kind: str = "import") -> list[dict[str, Any]]:
+        """Runs of that kind that stopped before completing (cancelled, failed, killed while running), newest first."""
+        return [
+            run for run in self.runs(limit=1000) if run["status"] in RESUMABLE and (run.get("kind") or "import") == kind
+        ]
+
+    # --- reading what a reprocess re-derives ------------------------------------------------------
+    def message_page(self, after: Sequence[str] | None, limit: int, where: str | None = None) -> list[tuple[Any, ...]]:
+        """REDERIVE_READ of the next `limit` messages after the key `after`, in key order."""
+        clauses, params = [], []
+        if after is not None:
+            clauses.append(f"(conversation_id, id) > ({self.mark}, {self.mark})")
+            params += list(after)
+        if where:
+            clauses.append(where)
+        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        columns = ", ".join(REDERIVE_READ)
+        return self._select(
+            f"SELECT {columns} FROM messages{condition} ORDER BY conversation_id, id LIMIT {self.mark}",
+            [*params, limit],
+        )
+
+    def child_rows(self, table: str, first: Sequence[str], last: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The attachments, reactions or mentions of the messages from key `first` to key `last`."""
+        columns = ", ".join(CHILDREN[table][0])
+        m = self.mark
+        return self._select(
+            f"SELECT {columns} FROM {table} WHERE (conversation_id, message_id) >= ({m}, {m}) "
+            f"AND (conversation_id, message_id) <= ({m}, {m})",
+            [*first, *last],
+        )
+
+    def conversation_page(self, after: str | None, limit: int) -> list[tuple[Any, ...]]:
+        """(id, thread_properties, run_id) of the next conversations after `after`, in id order."""
+        condition = f" WHERE id > {self.mark}" if after is not None else ""
+        params: list[Any] = [after] if after is not None else []
+        return self._select(
+            f"SELECT id, thread_properties, run_id FROM conversations{condition} ORDER BY id LIMIT {self.mark}",
+            [*params, limit],
+        )
+
+    def participants_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        marks = ", ".join(self.mark for _ in conversation_ids)
+        return self._select(
+            "SELECT conversation_id, participant_id, display_name, source FROM participants "
+            f"WHERE conversation_id IN ({marks})",
+            list(conversation_ids),
+        )
+
+    def senders_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(conversation_id, sender_id, sender_raw, sender_name, sent_at, id) of every message with a sender."""
+        marks = ", ".join(self.mark for _ in conversation_ids)
+        return self._select(
+            "SELECT conversation_id, sender_id, sender_raw, sender_name, sent_at, id FROM messages "
+            f"WHERE conversation_id IN ({marks}) AND sender_id IS NOT NULL",
+            list(conversation_ids),
+        )
+
+    def known_names(self) -> dict[str, str]:
+        """Everyone's display name the archive knows: from the participants, then from one-to-one chats' names.
+
+        One row a person (a million conversations with the same two people are two rows); where a person has
+        several names, the least in the database's order, so the choice is the same every time."""
+        names: dict[str, str] = {}
+        for person, name in self._select(
+            "SELECT participant_id, min(display_name) FROM participants WHERE display_name IS NOT NULL "
+            "AND display_name <> '' GROUP BY participant_id"
+        ):
+            names[person] = name
+        for person, name in self._select(
+            "SELECT id, display_name FROM conversations WHERE kind = 'one_to_one' AND display_name IS NOT NULL "
+            "AND display_name <> '' AND id NOT IN (SELECT participant_id FROM participants "
+            "WHERE display_name IS NOT NULL AND display_name <> '')"
+        ):
+            names.setdefault(person, name)
+        return names
+
+    def run_owners(self) -> dict[str, str | None]:
+        """Each run's export owner (its userId), for what a reprocess reads relative to the owner."""
+        return dict(self._select("SELECT id, export_user_id FROM etl_runs"))
+
+    def count_rows(self, table: str, where: str | None = None) -> int:
+        if table not in COUNTED_TABLES:
+            raise ValueError(f"no table {table!r}")
+        return int(self._select(f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else ""))[0][0])
 
     def errors(
         self, run_id: str | None = None, limit: int | None = None, where: ErrorFilter | None = None
@@ -257,6 +363,10 @@ class Loader(ABC):
         if isinstance(stored, str):
             stored = json.loads(stored)
         return isinstance(stored, dict) and stored.get("created_at") == batch.checkpoint.get("created_at")
+
+    def _changes_committed(self, run_id: str, changes: Changes) -> bool:
+        """Whether a reprocess's batch is in (as _batch_committed: its checkpoint is the run's now)."""
+        return self._batch_committed(run_id, changes)  # type: ignore[arg-type]
 
     def check_schema(self) -> int:
         """The schema version, read only: a database this program did not make, or a newer one, is refused."""

@@ -20,7 +20,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from ..errors import DatabaseError, DatabaseTerminalError
-from ..records import Batch, ErrorRecord
+from ..records import Batch, Changes, ErrorRecord
 from ..redact import redact_text
 from ..transform.encoding import copy_text
 from ..transform.rows import MESSAGE_FIELDS
@@ -42,10 +42,15 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
 MERGE_MESSAGES = upserts.upsert_messages(
     f"SELECT {_cols(MESSAGE_FIELDS)} FROM stage_messages", upserts.postgres_differs
 )
-UPSERT_ATTACHMENTS = upserts.upsert_attachments("VALUES %s")
+UPSERT_CHILDREN = {table: upserts.upsert_child(table, "VALUES %s") for table in upserts.CHILDREN}
 UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
 UPSERT_CONVERSATIONS = upserts.upsert_conversations("VALUES %s", upserts.postgres_differs)
 INSERT_ERRORS = upserts.insert_errors("VALUES %s")
+UPDATE_MESSAGE = upserts.update_messages("%s")
+DELETE_CHILD = {table: upserts.delete_children(table, "%s") for table in upserts.CHILDREN}
+DELETE_PARTICIPANT = upserts.delete_participant("%s")
+NAME_PARTICIPANT = upserts.name_participant("%s")
+LINK_REPLIES = upserts.link_replies("(messages.details -> 'quote' ->> 'message_id')", upserts.postgres_differs)
 
 
 def _clean(value: Any) -> Any:
@@ -77,10 +82,11 @@ def _dedupe_participants(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return list(by_key.values())
 
 
-def _dedupe_attachments(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _dedupe_children(rows: list[tuple[Any, ...]], keys: int) -> list[tuple[Any, ...]]:
+    """One row per key (one statement cannot touch a row twice): the highest message version, on a tie the later."""
     by_key: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in rows:
-        key = (row[0], row[1], row[2])
+        key = row[:keys]
         kept = by_key.get(key)
         if kept is None or (row[-1] if row[-1] is not None else -1) >= (kept[-1] if kept[-1] is not None else -1):
             by_key[key] = row
@@ -209,9 +215,10 @@ class PostgresLoader(Loader):
             )
             if copy:
                 self._load_messages(cur, copy)
-            if batch.attachments:
-                rows = _clean_rows(_dedupe_attachments(batch.attachments))
-                psycopg2.extras.execute_values(cur, UPSERT_ATTACHMENTS, rows, page_size=1000)
+            for table, children in batch.children().items():
+                if children:
+                    rows = _clean_rows(_dedupe_children(children, upserts.CHILDREN[table][1]))
+                    psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
             if batch.errors:
                 rows = [tuple(_clean(v) for v in e.row(run_id)) for e in batch.errors]
                 psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
@@ -239,6 +246,48 @@ class PostgresLoader(Loader):
         cur.execute(
             f"UPDATE etl_runs SET {assignments} WHERE id = %s", [*(_db_value(v) for v in fields.values()), run_id]
         )
+
+    def write_changes(self, run_id: str, changes: Changes) -> None:
+        def write() -> None:
+            batch = psycopg2.extras.execute_batch
+            with self.conn, self.conn.cursor() as cur:
+                if changes.messages:
+                    batch(cur, UPDATE_MESSAGE, _clean_rows(changes.messages), page_size=500)
+                for table, rows in changes.children().items():
+                    if changes.replaced:
+                        batch(cur, DELETE_CHILD[table], changes.replaced, page_size=500)
+                    if rows:
+                        rows = _clean_rows(_dedupe_children(rows, upserts.CHILDREN[table][1]))
+                        psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
+                if changes.participants_gone:
+                    batch(cur, DELETE_PARTICIPANT, changes.participants_gone, page_size=500)
+                if changes.participants:
+                    rows = _clean_rows(_dedupe_participants(changes.participants))
+                    psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
+                if changes.participant_names:
+                    batch(cur, NAME_PARTICIPANT, _clean_rows(changes.participant_names), page_size=500)
+                if changes.errors:
+                    rows = [tuple(_clean(v) for v in e.row(run_id)) for e in changes.errors]
+                    psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
+                update = changes.run_fields()
+                if update:
+                    self._update_run(cur, run_id, update)
+
+        self._transaction(write, lambda: self._changes_committed(run_id, changes))
+
+    def link_replies(self) -> int:
+        linked = 0
+
+        def link() -> None:
+            nonlocal linked
+            with self.conn, self.conn.cursor() as cur:
+                linked = 0
+                for statement in LINK_REPLIES:
+                    cur.execute(statement)
+                    linked += cur.rowcount
+
+        self._transaction(link)
+        return linked
 
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def update() -> None:

@@ -40,6 +40,24 @@ def open_loader(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
     return entry(target)
 
 
+def open_existing(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
+    """A connected loader that may write, on an archive that exists (a reprocess): never a new, empty one.
+
+    A missing local file, a database no import ever wrote, or one made by a newer version is a DatabaseError.
+    """
+    target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
+    if target.kind == "sqlite" and target.path is not None and not target.path.exists():
+        raise DatabaseError(f"{target.display}: no such database (nothing was imported there yet)")
+    loader = open_loader(target)
+    loader.connect()
+    try:
+        loader.check_schema()
+    except BaseException:
+        loader.close()
+        raise
+    return loader
+
+
 def open_for_reading(database: str | dict[str, Any] | DatabaseTarget, missing_ok: bool = True) -> Loader | None:
     """A connected loader that cannot write, to read runs and errors back; reading never makes or migrates.
 

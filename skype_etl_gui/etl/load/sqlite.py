@@ -12,17 +12,24 @@ from urllib.parse import quote
 
 from ...paths import default_database_path, private_file, private_folder
 from ..errors import DatabaseError
-from ..records import Batch, ErrorRecord
-from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
+from ..records import Batch, Changes, ErrorRecord
+from ..transform.rows import CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 from . import upserts
 from .base import RUN_FIELDS, Loader
 from .schema import SCHEMA_VERSION, upgrade_steps
 
 UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
-UPSERT_ATTACHMENT = upserts.upsert_attachments(upserts.placeholders(ATTACHMENT_FIELDS))
+UPSERT_CHILD = {
+    table: upserts.upsert_child(table, upserts.placeholders(fields)) for table, (fields, _) in upserts.CHILDREN.items()
+}
 UPSERT_PARTICIPANT = upserts.upsert_participants(upserts.placeholders(PARTICIPANT_FIELDS))
 UPSERT_CONVERSATION = upserts.upsert_conversations(upserts.placeholders(CONVERSATION_FIELDS), upserts.sqlite_differs)
 INSERT_ERROR = upserts.insert_errors(upserts.placeholders(9))
+UPDATE_MESSAGE = upserts.update_messages("?")
+DELETE_CHILD = {table: upserts.delete_children(table, "?") for table in upserts.CHILDREN}
+DELETE_PARTICIPANT = upserts.delete_participant("?")
+NAME_PARTICIPANT = upserts.name_participant("?")
+LINK_REPLIES = upserts.link_replies("json_extract(messages.details, '$.quote.message_id')", upserts.sqlite_differs)
 
 
 class SQLiteLoader(Loader):
@@ -104,8 +111,9 @@ class SQLiteLoader(Loader):
                 conn.executemany(UPSERT_PARTICIPANT, batch.participants)
             if batch.messages:
                 conn.executemany(UPSERT_MESSAGE, batch.messages)
-            if batch.attachments:
-                conn.executemany(UPSERT_ATTACHMENT, batch.attachments)
+            for table, rows in batch.children().items():
+                if rows:
+                    conn.executemany(UPSERT_CHILD[table], rows)
             if batch.errors:
                 conn.executemany(INSERT_ERROR, [e.row(run_id) for e in batch.errors])
             update = batch.run_fields()
@@ -113,6 +121,39 @@ class SQLiteLoader(Loader):
                 self._update_run(conn, run_id, update)
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, batch))
+
+    def write_changes(self, run_id: str, changes: Changes) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            if changes.messages:
+                conn.executemany(UPDATE_MESSAGE, changes.messages)
+            for table, rows in changes.children().items():
+                if changes.replaced:
+                    conn.executemany(DELETE_CHILD[table], changes.replaced)
+                if rows:
+                    conn.executemany(UPSERT_CHILD[table], rows)
+            if changes.participants_gone:
+                conn.executemany(DELETE_PARTICIPANT, changes.participants_gone)
+            if changes.participants:
+                conn.executemany(UPSERT_PARTICIPANT, changes.participants)
+            if changes.participant_names:
+                conn.executemany(NAME_PARTICIPANT, changes.participant_names)
+            if changes.errors:
+                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in changes.errors])
+            update = changes.run_fields()
+            if update:
+                self._update_run(conn, run_id, update)
+
+        self._in_transaction(write, lambda: self._changes_committed(run_id, changes))
+
+    def link_replies(self) -> int:
+        linked = 0
+
+        def link(conn: sqlite3.Connection) -> None:
+            nonlocal linked
+            linked = sum(conn.execute(statement).rowcount for statement in LINK_REPLIES)
+
+        self._in_transaction(link, lambda: False)
+        return linked
 
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def finish(conn: sqlite3.Connection) -> None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
+from ..records import REDERIVED_COLUMNS
+from ..transform.rows import (
+    ATTACHMENT_FIELDS,
+    CONVERSATION_FIELDS,
+    MENTION_FIELDS,
+    MESSAGE_FIELDS,
+    PARTICIPANT_FIELDS,
+    REACTION_FIELDS,
+)
 
 # "a differs from b", NULLs compared as values: each dialect has its own words
 Differs = Callable[[str, str], str]
@@ -51,10 +59,20 @@ def upsert_messages(source: str, differs: Differs) -> str:
     )
 
 
-def upsert_attachments(source: str) -> str:
+# the rows that hang off a message: their fields, and how many of the first make the key
+CHILDREN = {
+    "attachments": (ATTACHMENT_FIELDS, 3),
+    "reactions": (REACTION_FIELDS, 4),
+    "mentions": (MENTION_FIELDS, 3),
+}
+
+
+def upsert_child(table: str, source: str) -> str:
+    """A message's attachment, reaction or mention: it follows its message's version."""
+    fields, keys = CHILDREN[table]
     return (
-        f"INSERT INTO attachments AS a ({_cols(ATTACHMENT_FIELDS)}) {source} "
-        f"ON CONFLICT (conversation_id, message_id, position) DO UPDATE SET {_set(list(ATTACHMENT_FIELDS[3:]))} "
+        f"INSERT INTO {table} AS a ({_cols(fields)}) {source} "
+        f"ON CONFLICT ({_cols(fields[:keys])}) DO UPDATE SET {_set(list(fields[keys:]))} "
         "WHERE coalesce(excluded.message_version, -1) >= coalesce(a.message_version, -1)"
     )
 
@@ -86,3 +104,35 @@ def placeholders(columns: tuple[str, ...] | int) -> str:
     """VALUES (?, ?, ...) for SQLite's executemany."""
     count = columns if isinstance(columns, int) else len(columns)
     return f"VALUES ({', '.join('?' for _ in range(count))})"
+
+
+# --- what a reprocess rewrites ---------------------------------------------------------------------
+def update_messages(mark: str) -> str:
+    """The re-derived columns of one message (REDERIVED_COLUMNS, then its key)."""
+    assignments = ", ".join(f"{column} = {mark}" for column in REDERIVED_COLUMNS)
+    return f"UPDATE messages SET {assignments} WHERE conversation_id = {mark} AND id = {mark}"
+
+
+def delete_children(table: str, mark: str) -> str:
+    return f"DELETE FROM {table} WHERE conversation_id = {mark} AND message_id = {mark}"
+
+
+def delete_participant(mark: str) -> str:
+    return f"DELETE FROM participants WHERE conversation_id = {mark} AND participant_id = {mark}"
+
+
+def name_participant(mark: str) -> str:
+    return f"UPDATE participants SET display_name = {mark} WHERE conversation_id = {mark} AND participant_id = {mark}"
+
+
+def link_replies(quoted: str, differs: Differs) -> list[str]:
+    """`reply_to` from the quote's message id (`quoted`: that id in the dialect's JSON words), where it is stored."""
+    stored = (
+        f"EXISTS (SELECT 1 FROM messages AS o WHERE o.conversation_id = messages.conversation_id AND o.id = {quoted})"
+    )
+    return [
+        f"UPDATE messages SET reply_to = NULL WHERE reply_to IS NOT NULL "
+        f"AND ({quoted} IS NULL OR {differs(quoted, 'reply_to')} OR NOT {stored})",
+        f"UPDATE messages SET reply_to = {quoted} WHERE details IS NOT NULL AND {quoted} IS NOT NULL "
+        f"AND {differs('reply_to', quoted)} AND {stored}",
+    ]

@@ -42,6 +42,7 @@ from .ipc import (
     worth_a_worker,
 )
 from .producer import BatchSize, Producer, Whereabouts
+from .reprocess import finish_import
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
@@ -341,6 +342,8 @@ class _Run:
         self.start: dict[str, Any] | None = (previous or {}).get("checkpoint") or None
         if self.start is not None:
             context.restore_checkpoint(self.start)
+            # a resumed parse starts after the export's header: its owner is what the interrupted run recorded
+            self.start = {**self.start, "owner_id": (previous or {}).get("export_user_id")}
         self.messages_skipped = int(self.start.get("messages", 0)) if self.start else 0
         self.messages = self.messages_skipped
         self.conversations = int(self.start.get("conversations", 0)) if self.start else 0
@@ -525,6 +528,9 @@ class _Run:
                 self._produce_in_worker()
             else:
                 self._produce_inline()
+            if self.run_started:
+                # event texts with every name now known, replies linked: what a reprocess would make
+                finish_import(self.loader, context.run_id, self.pipeline._cancel)
         except Cancelled:
             status = "cancelled"
             if self.over_memory is not None:

@@ -106,6 +106,7 @@ class Producer:
         self.extractor = Extractor(export_path, start=position, source=source, stop=stop, **options)
         self.extractor.on_read = on_read
         self.transformer = Transformer(self.context, run_id)
+        self.transformer.owner_id = start.get("owner_id") if start else None
         self.batch_size = batch_size
         self.emit = emit
         # PostgreSQL takes the messages as COPY text, made here (in the worker, off the loader's core)
@@ -117,6 +118,7 @@ class Producer:
         self.position = position or Position()
         self.boundary_requested = False
         self.transform_s = 0.0
+        self.surrogates_told = 0  # lone surrogates the extractor mended that have their warning row
         self.emit_s = 0.0  # time handing batches on (in-process: the load itself)
         self.whereabouts = whereabouts or Whereabouts()
         self.t0 = time.perf_counter()
@@ -124,6 +126,7 @@ class Producer:
     def run(self) -> None:
         try:
             self.extractor.stream(self.handle)
+            self._surrogates_left()
             self.flush(final=True)
         except EXPECTED:
             raise
@@ -154,6 +157,7 @@ class Producer:
             done = event.offset + len(event.entries) if isinstance(event, MessageChunk) else 0
             self.whereabouts.note(event.conversation_id, event.index, done)
         if isinstance(event, ConversationStart):
+            self.transformer.owner_id = self.extractor.header.user_id or self.transformer.owner_id
             self._conversation(event.header)
         elif isinstance(event, ConversationEnd):
             if event.repaired_bytes:
@@ -189,8 +193,12 @@ class Producer:
                 rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
                 batch.messages += rows.messages
                 batch.attachments += rows.attachments
+                batch.reactions += rows.reactions
+                batch.mentions += rows.mentions
                 batch.participants += rows.participants
                 self.messages += len(rows.messages)
+                if self.extractor.lone_surrogates > self.surrogates_told:
+                    self._lone_surrogates(event.conversation_id, event.entries)
             self.position = Position(event.index, event.offset + len(event.entries))
 
     def _too_deep(self, conv_id: str | None, msg_id: Any, left_out: int) -> None:
@@ -204,6 +212,35 @@ class Producer:
             conv_id,
             record_id(msg_id),
         )
+
+    def _lone_surrogates(self, conv_id: str, entries: list[Any]) -> None:
+        """A warning row for each message where a lone surrogate escape was read as U+FFFD."""
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            fields = [value for value in entry.values() if isinstance(value, str) and "\ufffd" in value]
+            if fields and self.extractor.lone_surrogates > self.surrogates_told:
+                self.surrogates_told += sum(value.count("\ufffd") for value in fields)
+                self.context.record_error(
+                    "extract",
+                    "warning",
+                    "LoneSurrogate",
+                    "a \\u escape named half of a character (a lone surrogate); it is stored as U+FFFD (�)",
+                    conv_id,
+                    record_id(entry.get("id")),
+                )
+
+    def _surrogates_left(self) -> None:
+        """Lone surrogates outside any message's strings (a name, a property): one row for them all."""
+        left = self.extractor.lone_surrogates - self.surrogates_told
+        if left > 0:
+            self.surrogates_told = self.extractor.lone_surrogates
+            self.context.record_error(
+                "extract",
+                "warning",
+                "LoneSurrogate",
+                f"{left:,} lone surrogate escape(s) outside message texts were stored as U+FFFD (�)",
+            )
 
     def _nul_removed(self, row: tuple[Any, ...]) -> None:
         if (row[0], row[1]) == self._last_nul_row:

@@ -27,6 +27,8 @@ MESSAGE_FIELDS = (
     "properties",
     "details",
     "run_id",
+    "sender_raw",
+    "amsreferences",
 )
 ATTACHMENT_FIELDS = (
     "conversation_id",
@@ -39,6 +41,8 @@ ATTACHMENT_FIELDS = (
     "media_type",
     "message_version",
 )
+REACTION_FIELDS = ("conversation_id", "message_id", "emotion", "user_id", "reacted_at", "value", "message_version")
+MENTION_FIELDS = ("conversation_id", "message_id", "position", "mentioned_id", "message_version")
 PARTICIPANT_FIELDS = ("conversation_id", "participant_id", "display_name", "source")
 CONVERSATION_FIELDS = (
     "id",
@@ -54,7 +58,7 @@ CONVERSATION_FIELDS = (
 VERSION_INDEX = MESSAGE_FIELDS.index("version")
 MAX_VERSION = float(2**63)
 
-_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z?\Z")
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?\Z")
 STORED_TIME = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
 
 
@@ -65,6 +69,8 @@ class Rows:
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     participants: list[tuple[Any, ...]] = field(default_factory=list)
+    reactions: list[tuple[Any, ...]] = field(default_factory=list)
+    mentions: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def iso_timestamp(value: Any) -> str | None:
@@ -76,11 +82,23 @@ def iso_timestamp(value: Any) -> str | None:
     match = _ISO.match(value)
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction = match.groups()
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
     if not ("01" <= month <= "12" and "01" <= day <= "31" and hour <= "23" and minute <= "59" and second <= "60"):
         return None
     millis = ((fraction or "") + "000")[:3]
+    if zone and zone != "Z" and zone.replace(":", "") not in ("+0000", "-0000"):
+        return _in_utc(f"{year}-{month}-{day}T{hour}:{minute}:{min(second, '59')}.{millis}", zone)
     return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{millis}Z"
+
+
+def _in_utc(local: str, zone: str) -> str | None:
+    """A time with a UTC offset (+02:00, -0530) as UTC."""
+    try:
+        moment = datetime.fromisoformat(local + zone[:3] + ":" + zone[-2:])
+    except ValueError:
+        return None
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def millis_to_iso(value: Any) -> str | None:

@@ -2,19 +2,19 @@
 
 Every message with an id becomes a row, whatever its type; what cannot be made
 sense of is repaired or skipped and reported to the error sink (the run's
-context) as an error row. The families of typed content are read in families.py.
+context) as an error row. What each record means (its text, sender, reactions...)
+is read by derive.py, which reprocess uses too; the families of typed content
+are read in families.py.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from ..values import json_type, record_id
-from . import markup
+from .derive import conversation_kind, derive, members_of, participant_ids
 from .encoding import json_or_text, to_json
-from .families import handler_for
-from .rows import MAX_VERSION, STORED_TIME, Rows, iso_timestamp, millis_to_iso, version_number
+from .rows import MAX_VERSION, STORED_TIME, Rows, iso_timestamp, version_number
 
 
 class ErrorSink(Protocol):
@@ -34,33 +34,6 @@ class ErrorSink(Protocol):
     ) -> Any: ...
 
 
-def participant_ids(members: Any) -> list[str]:
-    """threadProperties.members: a JSON-encoded list of ids or of {MemberMri} objects, or a real list."""
-    if isinstance(members, str):
-        try:
-            members = json.loads(members)
-        except ValueError:
-            return [m.strip() for m in members.split(",") if m.strip()]
-    if not isinstance(members, list):
-        return []
-    ids: list[str] = []
-    for member in members:
-        if isinstance(member, str):
-            ids.append(member)
-        elif isinstance(member, dict):
-            mri = member.get("MemberMri") or member.get("mri") or member.get("id")
-            if isinstance(mri, str):
-                ids.append(mri)
-    return ids
-
-
-def conversation_kind(conv_id: str) -> str:
-    if conv_id.endswith("@thread.skype"):
-        return "group"
-    prefix = conv_id.split(":", 1)[0]
-    return {"8": "one_to_one", "28": "bot", "48": "special", "19": "group"}.get(prefix, "other")
-
-
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else json_or_text(value)
 
@@ -72,6 +45,7 @@ class Transformer:
         self.context = context
         self.run_id = run_id or context.run_id
         self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
+        self.owner_id: str | None = None  # the export's userId, once the extractor has read it
 
     def conversation_done(self, conv_id: str | None) -> None:
         """Its messages are all seen: what was kept about its senders can go (a million conversations add up)."""
@@ -89,10 +63,11 @@ class Transformer:
         topic = thread.get("topic") if thread else None
         members = participant_ids(thread.get("members")) if thread else []
         count = thread.get("membercount") if thread else None
+        name = header.get("displayName")
         version = header.get("version")
         row = (
             conv_id,
-            header.get("displayName") if isinstance(header.get("displayName"), str) else None,
+            name if isinstance(name, str) and name else None,
             conversation_kind(conv_id),
             version_number(version),
             topic if isinstance(topic, str) else None,
@@ -101,7 +76,7 @@ class Transformer:
             _json_or_none(thread),
             self.run_id,
         )
-        participants = [(conv_id, member, None, "member") for member in dict.fromkeys(members)]
+        participants = [(conv_id, member, None, "member") for member in members_of(conv_id, thread, self.owner_id)]
         return row, participants
 
     # --- messages --------------------------------------------------------------------
@@ -111,8 +86,8 @@ class Transformer:
         add_message = rows.messages.append
         senders = self._senders.setdefault(conv_id, {})
         run_id = self.run_id
+        owner_id = self.owner_id
         stored_form = STORED_TIME.match
-        to_text = markup.to_text
         encode = to_json
         for position, msg in enumerate(entries, offset):
             if not isinstance(msg, dict):
@@ -145,49 +120,52 @@ class Transformer:
             if type(arrival) is str and len(arrival) == 24 and stored_form(arrival):
                 sent_at = arrival  # already the stored form, as most are
             else:
-                sent_at = iso_timestamp(arrival)
-                if sent_at is None and arrival is not None:
-                    self._warn(
-                        conv_id,
-                        msg_id,
-                        "InvalidTimestamp",
-                        f"originalarrivaltime {str(arrival)[:60]!r} is not a timestamp; sent_at left empty",
-                    )
+                sent_at = self._arrival(conv_id, msg_id, arrival)
             if type(version) is int or type(version) is float:
                 if not -MAX_VERSION < version < MAX_VERSION:
                     version = None
             else:
                 version = version_number(version)
-            details = None
-            text = ""
-            if content:
-                if mtype == "RichText" or mtype == "Text" or mtype is None:
-                    text = to_text(content) if ("<" in content or "&" in content) else content
-                else:
-                    text, details = self._special(conv_id, msg_id, mtype, content, version, rows)
-            edited_at = deleted_at = props_json = None
             props = get("properties")
+            props_json = None
             if props is not None:
-                edited_at, deleted_at, props_json = self._properties(conv_id, msg_id, props)
-            if sender and (sender not in senders or (name and not senders[sender])):
-                senders[sender] = bool(name)
-                rows.participants.append((conv_id, sender, name, "sender"))
+                props_json = self._properties(conv_id, msg_id, props)
+            ams = get("amsreferences")
+            derived = derive(conv_id, sender, name, mtype, content, props, ams, owner_id)
+            if derived.warnings:
+                for error_type, text in derived.warnings:
+                    self._warn(conv_id, msg_id, error_type, text, content)
+            if derived.attachments:
+                rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
+            if derived.reactions:
+                rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
+            if derived.mentions:
+                rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
+            sender_id = derived.sender_id
+            if sender_id:
+                known_name = derived.sender_name if derived.sender_is_author else None
+                if sender_id not in senders or (known_name and not senders[sender_id]):
+                    senders[sender_id] = bool(known_name)
+                    rows.participants.append((conv_id, sender_id, known_name, "sender"))
+            details = derived.details
             add_message(
                 (
                     conv_id,
                     msg_id,
-                    sender,
-                    name,
+                    sender_id,
+                    derived.sender_name,
                     sent_at,
                     mtype,
                     content,
-                    text,
+                    derived.text,
                     version,
-                    edited_at,
-                    deleted_at,
+                    derived.edited_at,
+                    derived.deleted_at,
                     props_json,
                     None if details is None else encode(details),
                     run_id,
+                    sender,
+                    None if ams is None else json_or_text(ams),
                 )
             )
         return rows
@@ -221,39 +199,29 @@ class Transformer:
         self._warn(conv_id, msg_id, "NonStringContent", f"content is {json_type(content)}; stored as text", content)
         return json_or_text(content)
 
-    def _special(
-        self, conv_id: str, msg_id: str, mtype: str, content: str, version: Any, rows: Rows
-    ) -> tuple[str, dict[str, Any] | None]:
-        """Content of the typed families: text, structure and attachments."""
-        handler = handler_for(mtype)
-        try:
-            if handler is None:
-                return markup.to_text(content).strip(), None
-            text, details, found = handler(content)
-        except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
-            self._warn(
-                conv_id,
-                msg_id,
-                "UnreadableContent",
-                f"{mtype} content could not be read ({exc}); kept as plain text",
-                content,
-            )
-            return markup.to_text(content), None
-        for attachment in found:
-            rows.attachments.append((conv_id, msg_id, *attachment, version))
-        return text, details
+    def _arrival(self, conv_id: str, msg_id: str, arrival: Any) -> str | None:
+        sent_at = iso_timestamp(arrival)
+        if sent_at is None:
+            if arrival is None:
+                self._warn(conv_id, msg_id, "MissingTimestamp", "originalarrivaltime is missing; sent_at left empty")
+            else:
+                self._warn(
+                    conv_id,
+                    msg_id,
+                    "InvalidTimestamp",
+                    f"originalarrivaltime {str(arrival)[:60]!r} is not a timestamp; sent_at left empty",
+                )
+        return sent_at
 
-    def _properties(self, conv_id: str, msg_id: str, props: Any) -> tuple[str | None, str | None, str | None]:
-        """edited_at, deleted_at and the properties as JSON text."""
+    def _properties(self, conv_id: str, msg_id: str, props: Any) -> str | None:
+        """The properties as JSON text (what they mean is derive's)."""
         if not isinstance(props, dict):
             self._warn(
                 conv_id, msg_id, "InvalidProperties", f"properties is {json_type(props)}, not an object; kept as text"
             )
-            return None, None, json_or_text({"value": props})
-        edited_at = millis_to_iso(props["edittime"]) if "edittime" in props else None
-        deleted_at = millis_to_iso(props["deletetime"]) if "deletetime" in props else None
+            return json_or_text({"value": props})
         try:
-            return edited_at, deleted_at, to_json(props)
+            return to_json(props)
         except (ValueError, RecursionError):
             self._warn(conv_id, msg_id, "UnreadableProperties", "properties nest too deep to store; dropped")
-            return edited_at, deleted_at, None
+            return None

@@ -9,12 +9,52 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...transform.rows import ATTACHMENT_FIELDS, CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
-from .tables import ATTACHMENTS, CONVERSATIONS, ETL_ERRORS, ETL_RUNS, MESSAGES, PARTICIPANTS, TABLES, Table
+from ...transform.rows import (
+    ATTACHMENT_FIELDS,
+    CONVERSATION_FIELDS,
+    MENTION_FIELDS,
+    MESSAGE_FIELDS,
+    PARTICIPANT_FIELDS,
+    REACTION_FIELDS,
+)
+from .tables import (
+    ATTACHMENTS,
+    CONVERSATIONS,
+    ETL_ERRORS,
+    ETL_RUNS,
+    MENTIONS,
+    MESSAGES,
+    PARTICIPANTS,
+    REACTIONS,
+    TABLES,
+    Table,
+)
 
-SCHEMA_VERSION = 1
-# version reached -> its statements in a dialect (none yet: version 1 is the first)
-MIGRATIONS: dict[int, Callable[[str], list[str]]] = {}
+SCHEMA_VERSION = 2
+
+
+def _add_columns(table: Table, names: tuple[str, ...], dialect: str) -> list[str]:
+    by_name = {c.name: c for c in table.columns}
+    return [f"ALTER TABLE {table.name} ADD COLUMN {by_name[name].ddl(dialect)}" for name in names]
+
+
+def _to_2(dialect: str) -> list[str]:
+    """Schema 2: the export's `from` verbatim beside the sender, amsreferences, replies, reactions, mentions.
+
+    Until `skype-etl reprocess` re-reads them, older messages keep their sender as it was (now also in
+    sender_raw) and have no reactions, mentions or reply_to.
+    """
+    return [
+        *_add_columns(MESSAGES, ("sender_raw", "amsreferences", "reply_to"), dialect),
+        "UPDATE messages SET sender_raw = sender_id",
+        *_add_columns(ETL_RUNS, ("kind",), dialect),
+        *REACTIONS.create(dialect),
+        *MENTIONS.create(dialect),
+    ]
+
+
+# version reached -> its statements in a dialect
+MIGRATIONS: dict[int, Callable[[str], list[str]]] = {2: _to_2}
 
 RUN_FIELDS = ETL_RUNS.column_names
 ERROR_FIELDS = ETL_ERRORS.column_names
@@ -44,5 +84,7 @@ for _table, _fields in (
     (ATTACHMENTS, ATTACHMENT_FIELDS),
     (PARTICIPANTS, PARTICIPANT_FIELDS),
     (CONVERSATIONS, CONVERSATION_FIELDS),
+    (REACTIONS, REACTION_FIELDS),
+    (MENTIONS, MENTION_FIELDS),
 ):
     _check_rows_fit(_table, _fields)

@@ -113,6 +113,10 @@ MESSAGES = Table(
         ("properties", "json"),
         ("details", "json"),
         ("run_id", "text"),
+        # schema 2
+        ("sender_raw", "text"),
+        ("amsreferences", "json"),
+        ("reply_to", "text"),
     ),
     primary_key=("conversation_id", "id"),
     indexes=(
@@ -145,6 +149,32 @@ ATTACHMENTS = Table(
     ),
     primary_key=("conversation_id", "message_id", "position"),
 )
+REACTIONS = Table(
+    "reactions",
+    _cols(
+        Column("conversation_id", "text", not_null=True),
+        Column("message_id", "text", not_null=True),
+        Column("emotion", "text", not_null=True),
+        Column("user_id", "text", not_null=True),
+        ("reacted_at", "time"),
+        ("value", "text"),
+        ("message_version", "real"),
+    ),
+    primary_key=("conversation_id", "message_id", "emotion", "user_id"),
+    indexes=(Index("reactions_by_user", ("user_id",)),),
+)
+MENTIONS = Table(
+    "mentions",
+    _cols(
+        Column("conversation_id", "text", not_null=True),
+        Column("message_id", "text", not_null=True),
+        Column("position", "int", not_null=True),
+        Column("mentioned_id", "text", not_null=True),
+        ("message_version", "real"),
+    ),
+    primary_key=("conversation_id", "message_id", "position"),
+    indexes=(Index("mentions_by_person", ("mentioned_id",)),),
+)
 ETL_RUNS = Table(
     "etl_runs",
     _cols(
@@ -167,6 +197,8 @@ ETL_RUNS = Table(
         ("checkpoint", "json"),
         ("telemetry", "json"),
         ("error_message", "text"),
+        # schema 2
+        Column("kind", "text", default="'import'"),
     ),
     primary_key=("id",),
     indexes=(Index("etl_runs_by_fingerprint", ("export_fingerprint", "started_at")),),
@@ -187,4 +219,6 @@ ETL_ERRORS = Table(
     ),
     indexes=(Index("etl_errors_by_run", ("run_id", "severity")),),
 )
-TABLES = (CONVERSATIONS, MESSAGES, PARTICIPANTS, ATTACHMENTS, ETL_RUNS, ETL_ERRORS)
+TABLES = (CONVERSATIONS, MESSAGES, PARTICIPANTS, ATTACHMENTS, REACTIONS, MENTIONS, ETL_RUNS, ETL_ERRORS)
+# rows that hang off a message and follow its version
+MESSAGE_CHILDREN = (ATTACHMENTS, REACTIONS, MENTIONS)

@@ -1,0 +1,390 @@
+"""Reprocess: re-derive every derived column and table from what the archive keeps verbatim.
+
+An archive made by an earlier version holds each message's `content_raw`,
+`properties`, `sender_raw` (or, before schema 2, the sender as the export wrote
+it), type and version. `Reprocess` reads them back in key order, a page at a
+time, runs the import's own `derive` on them, and writes only what differs, so
+the archive becomes what a fresh import of the same export makes today, without
+the export. It is a run of its own (`etl_runs.kind = 'reprocess'`): each page is
+one transaction with its checkpoint, and a stopped reprocess continues from it.
+
+Its stages, in order:
+- `messages`: sender, text, details, edit and delete times, attachments, reactions, mentions
+- `participants`: the thread never a member of itself, URL ids as ids, both people of a one-to-one chat
+- `names`: event texts with the display names the whole archive knows (the import ends with this too)
+- `replies`: `reply_to` where a quote names a message the archive holds (the import ends with this too)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Cancelled, DatabaseError
+from ..load.base import REDERIVE_READ, Loader
+from ..records import Changes, ErrorRecord
+from ..transform.derive import (
+    NAMED_TYPES_SQL,
+    derive,
+    is_thread,
+    json_list,
+    members_of,
+    properties_dict,
+)
+from ..transform.encoding import to_json
+from ..values import utc_now
+
+STAGES = ("messages", "participants", "names", "replies")
+PAGE = 2000  # messages a transaction
+CONVERSATION_PAGE = 200
+_COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
+_KEY, _STORED = slice(0, 2), slice(_COLUMN["sender_id"], len(REDERIVE_READ))
+
+
+@dataclass
+class ReprocessProgress:
+    stage: str
+    done: int  # messages (or conversations) looked at in this stage
+    total: int
+    changed: int  # rows rewritten so far, all stages
+    elapsed_s: float
+
+    @property
+    def percent(self) -> float:
+        """Of the whole reprocess: the messages stage is most of the work."""
+        weights = {"messages": (0, 80), "participants": (80, 12), "names": (92, 6), "replies": (98, 2)}
+        start, span = weights[self.stage]
+        return start + span * (min(self.done / self.total, 1.0) if self.total else 1.0)
+
+
+Listener = Callable[[ReprocessProgress], None]
+
+
+class Rederiver:
+    """The stages, over one open loader; the import's end uses `names` and `replies` too."""
+
+    def __init__(
+        self,
+        loader: Loader,
+        run_id: str,
+        stop: threading.Event | None = None,
+        on_progress: Listener | None = None,
+        page: int = PAGE,
+    ) -> None:
+        self.loader = loader
+        self.run_id = run_id
+        self.stop = stop or threading.Event()
+        self.on_progress = on_progress
+        self.page = page
+        self.changed = 0
+        self.examined = 0
+        self.errors: list[ErrorRecord] = []
+        self.error_count = 0
+        self.t0 = time.perf_counter()
+        self._owners: dict[str, str | None] | None = None
+
+    # --- shared ----------------------------------------------------------------------------------
+    @property
+    def owners(self) -> dict[str, str | None]:
+        if self._owners is None:
+            self._owners = self.loader.run_owners()
+        return self._owners
+
+    def _check(self) -> None:
+        if self.stop.is_set():
+            raise Cancelled()
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(ReprocessProgress(stage, done, total, self.changed, time.perf_counter() - self.t0))
+
+    def _warn(self, error_type: str, message: str, conv_id: str | None, msg_id: str | None, raw: Any = None) -> None:
+        self.errors.append(
+            ErrorRecord(
+                "reprocess", "warning", error_type, message, conv_id, msg_id, None if raw is None else str(raw)[:500]
+            )
+        )
+        self.error_count += 1
+
+    def _write(self, changes: Changes, checkpoint: dict[str, Any] | None) -> None:
+        changes.errors, self.errors = self.errors, []
+        if checkpoint is not None:
+            changes.checkpoint = {
+                "run_id": self.run_id,
+                "created_at": utc_now(),
+                "messages": self.examined,
+                **checkpoint,
+            }
+            changes.run_update = {"messages": self.examined, "errors": self.error_count}
+        if changes.changed_rows() or changes.errors or checkpoint is not None:
+            self.loader.write_changes(self.run_id, changes)
+        self.changed += changes.changed_rows()
+
+    # --- messages --------------------------------------------------------------------------------
+    def messages(
+        self,
+        after: list[str] | None = None,
+        where: str | None = None,
+        names: dict[str, str] | None = None,
+        stage: str = "messages",
+        checkpoints: bool = True,
+    ) -> None:
+        """Re-derive every message after the key `after` (those matching `where`), a page a transaction."""
+        total = self.loader.count_rows("messages", where)
+        done = 0
+        while True:
+            self._check()
+            rows = self.loader.message_page(after, self.page, where)
+            if not rows:
+                break
+            changes = self._rederive(rows, names, children=where is None)
+            done += len(rows)
+            if stage == "messages":
+                self.examined += len(rows)
+            after = list(rows[-1][_KEY])
+            self._write(changes, {"stage": stage, "after": after} if checkpoints else None)
+            self._report(stage, done, total)
+            if len(rows) < self.page:
+                break
+
+    def _rederive(self, rows: list[tuple[Any, ...]], names: dict[str, str] | None, children: bool) -> Changes:
+        changes = Changes()
+        stored_children = self._children(rows) if children else {}
+        owners = self.owners
+        c = _COLUMN
+        for row in rows:
+            conv_id, msg_id = row[0], row[1]
+            sender_raw = row[c["sender_raw"]]
+            if sender_raw is None:
+                sender_raw = row[c["sender_id"]]  # a row stored before schema 2 kept `from` as its sender
+            derived = derive(
+                conv_id,
+                sender_raw,
+                row[c["sender_name"]],
+                row[c["message_type"]],
+                row[c["content_raw"]],
+                properties_dict(row[c["properties"]]),
+                json_list(row[c["amsreferences"]]),
+                owners.get(row[c["run_id"]]),
+                names,
+            )
+            for error_type, text in derived.warnings:
+                self._warn(error_type, text, conv_id, msg_id, row[c["content_raw"]])
+            details = None if derived.details is None else to_json(derived.details)
+            new = (derived.sender_id, derived.sender_name, derived.text, details, derived.edited_at, derived.deleted_at)
+            if not _same_values(new, row[_STORED]):
+                changes.messages.append((*new, conv_id, msg_id))
+            if children:
+                version = row[c["version"]]
+                made = {
+                    "attachments": {(conv_id, msg_id, *a, version) for a in derived.attachments},
+                    "reactions": {(conv_id, msg_id, *r, version) for r in derived.reactions},
+                    "mentions": {(conv_id, msg_id, *m, version) for m in derived.mentions},
+                }
+                if any(made[table] != stored_children[table].get((conv_id, msg_id), set()) for table in made):
+                    changes.replaced.append((conv_id, msg_id))
+                    changes.attachments += made["attachments"]
+                    changes.reactions += made["reactions"]
+                    changes.mentions += made["mentions"]
+        return changes
+
+    def _children(self, rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]]:
+        first, last = rows[0][_KEY], rows[-1][_KEY]
+        found: dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]] = {}
+        for table in ("attachments", "reactions", "mentions"):
+            by_message: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
+            for child in self.loader.child_rows(table, first, last):
+                by_message[(child[0], child[1])].add(tuple(child))
+            found[table] = by_message
+        return found
+
+    # --- participants ----------------------------------------------------------------------------
+    def participants(self, after: str | None = None) -> None:
+        """Members and senders as a fresh import makes them; what another export added is kept."""
+        total = self.loader.count_rows("conversations")
+        done = 0
+        while True:
+            self._check()
+            conversations = self.loader.conversation_page(after, CONVERSATION_PAGE)
+            if not conversations:
+                break
+            ids = [row[0] for row in conversations]
+            changes = self._participants(conversations)
+            done += len(conversations)
+            after = ids[-1]
+            self._write(changes, {"stage": "participants", "after": after})
+            self._report("participants", done, total)
+
+    def _participants(self, conversations: list[tuple[Any, ...]]) -> Changes:
+        ids = [row[0] for row in conversations]
+        existing: dict[str, dict[str, tuple[Any, ...]]] = defaultdict(dict)
+        for row in self.loader.participants_of(ids):
+            existing[row[0]][row[1]] = row
+        senders: dict[str, dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
+        for conv_id, sender_id, sender_raw, name, sent_at, msg_id in self.loader.senders_of(ids):
+            authored = bool(name) and not (sender_raw and is_thread(sender_raw))
+            seen = senders[conv_id].get(sender_id)
+            moment = (sent_at or "", msg_id)
+            if seen is None or (authored and (seen[2] is None or moment > seen[:2])):
+                senders[conv_id][sender_id] = (*moment, name if authored else None)
+        changes = Changes()
+        owners = self.owners
+        for conv_id, thread, run_id in conversations:
+            thread = properties_dict(thread)
+            members = members_of(conv_id, thread, owners.get(run_id))
+            wanted: dict[str, tuple[str, str | None]] = {m: ("member", None) for m in members}
+            for sender_id, (_, _, name) in senders[conv_id].items():
+                source = wanted.get(sender_id, ("sender", None))[0]
+                wanted[sender_id] = (source, name)
+            stored = existing[conv_id]
+            for person in stored:
+                if person not in wanted and _not_a_person(person):
+                    changes.participants_gone.append((conv_id, person))
+            for person, (source, name) in wanted.items():
+                row = stored.get(person)
+                if row is None:
+                    changes.participants.append((conv_id, person, name, source))
+                elif row[2] == "":
+                    changes.participant_names.append((name, conv_id, person))
+                elif row[2] is None and name:
+                    changes.participant_names.append((name, conv_id, person))
+        return changes
+
+    # --- names and replies -----------------------------------------------------------------------
+    def names(self, after: list[str] | None = None, checkpoints: bool = True) -> None:
+        """Event texts again, now with every display name the archive knows."""
+        if not self.loader.count_rows("messages", NAMED_TYPES_SQL):
+            self._report("names", 0, 0)
+            return
+        self.messages(after, NAMED_TYPES_SQL, self.loader.known_names(), "names", checkpoints)
+
+    def replies(self) -> int:
+        self._check()
+        linked = self.loader.link_replies()
+        self.changed += linked
+        self._report("replies", 1, 1)
+        return linked
+
+
+def _not_a_person(person: str) -> bool:
+    """A participant row an earlier version made wrongly: a thread (itself), or a URL instead of an id."""
+    return is_thread(person) or person.startswith(("http://", "https://"))
+
+
+def _same_values(new: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
+    if new == stored:
+        return True
+    for value, old in zip(new, stored, strict=True):
+        if value == old:
+            continue
+        # details: JSON text made now against JSON text (SQLite) or a parsed value (PostgreSQL's jsonb)
+        if isinstance(value, str) and old is not None and not isinstance(old, str | int | float):
+            if json.loads(value) == old:
+                continue
+        if isinstance(value, str) and isinstance(old, str) and value[:1] in "{[" and old[:1] in "{[":
+            try:
+                if json.loads(value) == json.loads(old):
+                    continue
+            except ValueError:
+                pass
+        return False
+    return True
+
+
+def finish_import(loader: Loader, run_id: str, stop: threading.Event | None = None) -> int:
+    """The end of an import: event texts with every name now known, and replies linked. Rows changed."""
+    rederiver = Rederiver(loader, run_id, stop)
+    rederiver.names(checkpoints=False)
+    rederiver.replies()
+    return rederiver.changed
+
+
+class Reprocess:
+    """`skype-etl reprocess`: one run over the whole archive, resumable, with progress."""
+
+    def __init__(self, loader: Loader, on_progress: Listener | None = None, page: int = PAGE) -> None:
+        self.loader = loader
+        self.on_progress = on_progress
+        self.page = page
+        self.stop = threading.Event()
+        self.run_id = uuid.uuid4().hex
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def run(self) -> dict[str, Any]:
+        """Returns a summary: status completed / cancelled / failed, messages looked at, rows changed."""
+        loader = self.loader
+        loader.ensure_schema()
+        previous = next(iter(loader.unfinished_runs("reprocess")), None)
+        checkpoint = (previous or {}).get("checkpoint") or {}
+        started = utc_now()
+        t0 = time.perf_counter()
+        run = {
+            "id": self.run_id,
+            "kind": "reprocess",
+            "database_url": loader.display_url,
+            "status": "running",
+            "started_at": started,
+            "conversations": loader.count_rows("conversations"),
+        }
+        if previous is not None:
+            run.update(resumed_from=previous["id"], checkpoint=checkpoint or None)
+        loader.start_run(run, supersedes=previous["id"] if previous else None)
+        rederiver = Rederiver(loader, self.run_id, self.stop, self.on_progress, self.page)
+        rederiver.examined = int(checkpoint.get("messages", 0)) if checkpoint else 0
+        status, error = "completed", None
+        try:
+            for stage in _stages_from(checkpoint.get("stage")):
+                after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
+                if stage == "messages":
+                    rederiver.messages(after)
+                elif stage == "participants":
+                    rederiver.participants(after)
+                elif stage == "names":
+                    rederiver.names(after)
+                else:
+                    rederiver.replies()
+        except Cancelled:
+            status = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed (resumable) run, told to the caller
+            error = str(exc) if isinstance(exc, DatabaseError) else f"{type(exc).__name__}: {exc}"
+            status = "failed"
+            rederiver.errors.append(ErrorRecord("reprocess", "fatal", type(exc).__name__, str(exc)))
+            rederiver.error_count += 1
+        duration = round(time.perf_counter() - t0, 3)
+        fields = {
+            "status": status,
+            "finished_at": utc_now(),
+            "duration_s": duration,
+            "messages": rederiver.examined,
+            "errors": rederiver.error_count,
+            "error_message": error,
+            "telemetry": {"changed_rows": rederiver.changed},
+        }
+        try:
+            loader.finish_run(self.run_id, fields, errors=rederiver.errors)
+        except Exception as exc:  # noqa: BLE001 - the database went away at the very end
+            status, error = "failed", error or f"could not record the end of the reprocess: {exc}"
+        return {
+            "run_id": self.run_id,
+            "status": status,
+            "messages": rederiver.examined,
+            "changed": rederiver.changed,
+            "errors": rederiver.error_count,
+            "duration_s": duration,
+            "resumed": previous is not None,
+            "database": loader.display_url,
+            "error": error,
+        }
+
+
+def _stages_from(stage: Any) -> Iterable[str]:
+    start = STAGES.index(stage) if stage in STAGES else 0
+    return STAGES[start:]
