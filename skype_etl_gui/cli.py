@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true", help="CSV with a header line")
     errors.add_argument("--debug", action="store_true")
 
+    again = commands.add_parser(
+        "reprocess",
+        help="re-read every stored message with this version's rules (no export needed)",
+        description="Re-derive texts, details, attachments, participants, reactions, mentions and replies "
+        "from what the archive keeps verbatim. Resumes a stopped reprocess. Only rows that change are written.",
+    )
+    again.add_argument("--db", metavar="URL")
+    again.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stdout")
+    again.add_argument("--quiet", action="store_true", help="no progress output")
+    again.add_argument("--debug", action="store_true", help="show tracebacks")
+
     sample = commands.add_parser("sample", help="write a realistic synthetic export")
     sample.add_argument("out", metavar="OUT", help="a .tar, .tar.gz or .json path")
     sample.add_argument("--messages", type=_positive_int, default=1000, metavar="N")
@@ -252,7 +263,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("No imports yet.")
     for run in runs:
-        resumable = " (can be resumed)" if run["status"] in RESUMABLE else ""
+        kind = run.get("kind") or "import"
+        resumable = " (can be resumed)" if run["status"] in RESUMABLE and kind == "import" else ""
+        if kind != "import":
+            print(
+                f"{run['id']}  {run['started_at']}  {run['status']:<9}  {kind}: "
+                f"{run['messages'] or 0:,} messages looked at, {run['errors'] or 0:,} warnings"
+            )
+            continue
         print(
             f"{run['id']}  {run['started_at']}  {run['status']:<9}{resumable}  "
             f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
@@ -279,6 +297,76 @@ def cmd_errors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from .etl.load import open_existing
+    from .etl.run.reprocess import Reprocess, ReprocessProgress
+
+    url = _database(args, announce=not args.quiet)
+    loader = open_existing(url)
+    last = [0.0]
+
+    def show(p: ReprocessProgress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PLAIN_PROGRESS_EVERY_S or p.percent >= 100:
+            last[0] = now
+            print(
+                f"progress: {p.percent:5.1f}% {p.stage}: {p.done:,} of {p.total:,}, {p.changed:,} rows changed",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    interrupted: list[int] = []
+    try:
+        job = Reprocess(loader, on_progress=None if args.quiet else show)
+
+        def stop(signum: int, _frame: Any) -> None:
+            interrupted.append(signum)
+            job.cancel()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            summary = job.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        loader.close()
+    status = summary["status"]
+    if not args.quiet:
+        if summary["resumed"] and status == "completed":
+            print("Continued the stopped reprocess.", file=sys.stderr)
+        if status == "completed":
+            print(
+                f"Reprocessed {summary['messages']:,} messages in {summary['duration_s']:.1f} s: "
+                f"{summary['changed']:,} rows changed in {summary['database']}"
+                + (
+                    f"; {summary['errors']:,} warning(s) (see: skype-etl errors --run {summary['run_id']})"
+                    if summary["errors"]
+                    else ""
+                ),
+                file=sys.stderr,
+            )
+        elif status == "cancelled":
+            print(
+                f"skype-etl: reprocess stopped after {summary['messages']:,} messages; what was rewritten is kept "
+                "(run skype-etl reprocess again to continue from there)",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"skype-etl: error: {summary['error']}; the archive is consistent "
+                f"(run skype-etl reprocess again to continue; {applog.where()})",
+                file=sys.stderr,
+            )
+    if args.json:
+        print(json.dumps(summary))
+    if status == "completed":
+        return EXIT_OK
+    if status == "cancelled" and interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from .sample import write_sample
 
@@ -291,7 +379,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"import": cmd_import, "runs": cmd_runs, "errors": cmd_errors, "sample": cmd_sample}
+COMMANDS = {
+    "import": cmd_import,
+    "runs": cmd_runs,
+    "errors": cmd_errors,
+    "reprocess": cmd_reprocess,
+    "sample": cmd_sample,
+}
 HINTS = {
     ExportError: "choose the .tar from Skype's export page or the messages.json inside it",
     DatabaseUrlError: "",

@@ -81,6 +81,8 @@ SNAPSHOT_ORDER = {
     "messages": "conversation_id, id",
     "participants": "conversation_id, participant_id",
     "attachments": "conversation_id, message_id, position",
+    "reactions": "conversation_id, message_id, emotion, user_id",
+    "mentions": "conversation_id, message_id, position",
 }
 JSON_COLUMNS = {"properties", "details", "thread_properties"}
 

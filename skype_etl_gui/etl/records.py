@@ -112,7 +112,7 @@ class Changes:
     mentions: list[tuple[Any, ...]] = field(default_factory=list)
     participants_gone: list[tuple[str, str]] = field(default_factory=list)  # (conversation_id, participant_id)
     participants: list[tuple[Any, ...]] = field(default_factory=list)  # new rows
-    participant_names: list[tuple[Any, ...]] = field(default_factory=list)  # (display_name, conversation_id, id)
+    participant_names: list[tuple[Any, ...]] = field(default_factory=list)  # (name, source, conversation_id, id)
     errors: list[ErrorRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)

@@ -99,6 +99,32 @@ def run_import(
     return summary
 
 
+def run_reprocess(handle: JobHandle, database: str | dict[str, Any]) -> dict[str, Any]:
+    """Re-derive the whole archive (see etl/run/reprocess.py); its summary is the job's result.
+
+    Emits progress as ("progress", fields with "percent") a few times a second; quitting the job cancels it
+    after the current page, which is kept.
+    """
+    from ..etl.load import open_existing
+    from ..etl.run.reprocess import Reprocess, ReprocessProgress
+
+    loader = open_existing(database)
+    try:
+        last = [0.0]
+
+        def report(progress: ReprocessProgress) -> None:
+            now = time.monotonic()
+            if now - last[0] >= UPDATE_EVERY_S or progress.percent >= 100:
+                last[0] = now
+                handle.emit(("progress", {**asdict(progress), "percent": progress.percent}))
+
+        job = Reprocess(loader, on_progress=report)
+        handle.on_stop(job.cancel)
+        return job.run()
+    finally:
+        loader.close()
+
+
 # --- the export's preview and the connection test -------------------------------------------------------
 def preview_export(handle: JobHandle, path: str) -> dict[str, Any]:
     """What the export holds (see etl/extract/survey.py), surveyed by a process of its own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QTableView
 
 from skype_etl_gui.etl import ETLPipeline
@@ -366,3 +368,76 @@ def test_a_bad_db_is_a_message_in_the_window(qtbot: Any) -> None:
     window.pg_options.setText("this is = not = libpq")
     window.test_connection()
     assert window.test_result.text().startswith("✗") and "key=value" in window.test_result.text()
+
+
+# --- reprocessing the archive ---------------------------------------------------------------------------
+V010_ARCHIVE = Path(__file__).resolve().parent.parent / "data" / "v0.1.0" / "archive.db"
+
+
+def start_reprocess(qtbot: Any, window: MainWindow) -> None:
+    """File > Reprocess archive…, then the box's Reprocess button, as a person does it."""
+    action = window.findChild(QAction, "reprocessAction")
+    assert action is not None and action.isEnabled()
+    action.trigger()
+    qtbot.waitUntil(lambda: window.reprocess_box is not None and window.reprocess_box.isVisible(), timeout=10_000)
+    box = window.reprocess_box
+    assert box is not None and "the export is not needed" in box.informativeText()
+    next(b for b in box.buttons() if b.text() == "&Reprocess").click()
+
+
+def test_reprocess_from_the_menu(qtbot: Any, tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    shutil.copy(V010_ARCHIVE, db.path)
+    window = make_window(qtbot, tmp_path / "no-export.tar", db)
+    seen: list[int] = []
+    window.progress_bar.valueChanged.connect(seen.append)
+    with qtbot.waitSignal(window.reprocess_finished, timeout=FINISH_MS) as finished:
+        start_reprocess(qtbot, window)
+        assert not window.findChild(QAction, "reprocessAction").isEnabled()  # one job at a time
+    summary = finished.args[0]
+    assert (summary["status"], summary["messages"]) == ("completed", 399)
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
+    assert window.progress_bar.value() == 1000 and seen
+    assert window.summary_label.text().startswith("Reprocessed 399 messages")
+    assert window.status_label.text() == "Finished."
+    assert window.findChild(QAction, "reprocessAction").isEnabled()
+    assert not button(window, "cancelButton").isEnabled()
+    assert db.one("SELECT count(*) FROM participants WHERE substr(participant_id, 1, 3) = '19:'") == 0
+
+
+def test_reprocess_can_be_cancelled_and_continued(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skype_etl_gui.etl.run import reprocess as reprocessing
+
+    db = Database(tmp_path / "old.db")
+    shutil.copy(V010_ARCHIVE, db.path)
+    monkeypatch.setattr(reprocessing.Reprocess.__init__, "__defaults__", (None, 10))  # 40 pages
+    real = reprocessing.Rederiver._report
+
+    def slowly(self: Any, *args: Any) -> None:
+        real(self, *args)
+        time.sleep(0.05)
+
+    monkeypatch.setattr(reprocessing.Rederiver, "_report", slowly)
+    window = make_window(qtbot, tmp_path / "no-export.tar", db)
+    with qtbot.waitSignal(window.reprocess_finished, timeout=FINISH_MS) as finished:
+        start_reprocess(qtbot, window)
+        qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=FINISH_MS)
+        assert button(window, "cancelButton").isEnabled()
+        assert not button(window, "startButton").isEnabled()
+        qtbot.mouseClick(button(window, "cancelButton"), Qt.MouseButton.LeftButton)  # no question: nothing is lost
+    assert finished.args[0]["status"] == "cancelled"
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
+    assert "Reprocess again to continue" in window.summary_label.text()
+    monkeypatch.setattr(reprocessing.Rederiver, "_report", real)
+    with qtbot.waitSignal(window.reprocess_finished, timeout=FINISH_MS) as again:
+        start_reprocess(qtbot, window)
+    assert (again.args[0]["status"], again.args[0]["resumed"], again.args[0]["messages"]) == ("completed", True, 399)
+
+
+def test_reprocess_of_a_missing_database_is_one_clear_message(qtbot: Any, tmp_path: Path) -> None:
+    db = Database(tmp_path / "never-made.db")
+    window = make_window(qtbot, tmp_path / "no-export.tar", db)
+    start_reprocess(qtbot, window)
+    box = problem(qtbot, window)
+    assert "no such database" in box.text()
+    assert not db.exists()

@@ -24,6 +24,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
+from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.gui.jobs import Job
 from skype_etl_gui.gui.main_window import MainWindow
 from skype_etl_gui.gui.views.error_log import ErrorLogWindow
@@ -140,6 +141,19 @@ def test_start_and_a_whole_import(qtbot: Any, big_export: Path, db: Database) ->
             qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
     assert finished.args[0]["status"] == "completed"
+    beat.check()
+
+
+def test_a_reprocess_of_100k_messages(qtbot: Any, big_export: Path, db: Database) -> None:
+    assert ETLPipeline(db.url).run(str(big_export))["status"] == "completed"
+    db.execute("UPDATE messages SET content_text = '' WHERE substr(id, -1) = '7'")  # something to rewrite
+    window = make_window(qtbot, big_export, db.url)
+    with Heartbeat("reprocess (100,000 messages)") as beat:
+        with qtbot.waitSignal(window.reprocess_finished, timeout=FINISH_MS) as finished:
+            assert window.presenter.reprocess(db.url)
+        qtbot.waitUntil(lambda: not window.is_running(), timeout=FINISH_MS)
+    assert finished.args[0]["status"] == "completed"
+    assert finished.args[0]["changed"] > 5000
     beat.check()
 
 

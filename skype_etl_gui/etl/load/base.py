@@ -20,7 +20,7 @@ from ..errors import Cancelled, DatabaseError, DatabaseTerminalError, DatabaseTr
 from ..records import REDERIVED_COLUMNS, Batch, Changes, ErrorRecord
 from ..urls import DatabaseTarget
 from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
-from .upserts import CHILDREN
+from .upserts import CHILDREN, prune_children
 
 RESUMABLE = ("running", "failed", "cancelled")
 # what a reprocess reads of each message: the verbatim values, who stored it, and what was derived before
@@ -115,9 +115,19 @@ class Loader(ABC):
     def write_changes(self, run_id: str, changes: Changes) -> None:
         """Rewritten rows, errors, checkpoint and run counters, all in one transaction."""
 
+    reply_links: Sequence[str] = ()  # the dialect's statements of link_replies
+
     @abstractmethod
+    def execute_all(self, statements: Sequence[str]) -> int:
+        """Fixed statements (no parameters) in one transaction; the rows they changed."""
+
     def link_replies(self) -> int:
         """Set `reply_to` where a quote names a message the archive holds (and clear it where not); the rows set."""
+        return self.execute_all(self.reply_links)
+
+    def prune_children(self) -> int:
+        """Attachments, reactions and mentions of a message's other versions (the stored version won): removed."""
+        return self.execute_all([prune_children(table) for table in CHILDREN])
 
     @staticmethod
     def checked_run_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -205,10 +215,10 @@ class Loader(ABC):
         )
 
     def senders_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(conversation_id, sender_id, sender_raw, sender_name, sent_at, id) of every message with a sender."""
+        """(conversation_id, sender_id, sender_raw, sender_name, sent_at, id, run_id) of every message with a sender."""
         marks = ", ".join(self.mark for _ in conversation_ids)
         return self._select(
-            "SELECT conversation_id, sender_id, sender_raw, sender_name, sent_at, id FROM messages "
+            "SELECT conversation_id, sender_id, sender_raw, sender_name, sent_at, id, run_id FROM messages "
             f"WHERE conversation_id IN ({marks}) AND sender_id IS NOT NULL",
             list(conversation_ids),
         )

@@ -94,6 +94,7 @@ def _dedupe_children(rows: list[tuple[Any, ...]], keys: int) -> list[tuple[Any, 
 
 
 class PostgresLoader(Loader):
+    reply_links = LINK_REPLIES
     _conn: Any = None
 
     @property
@@ -275,19 +276,19 @@ class PostgresLoader(Loader):
 
         self._transaction(write, lambda: self._changes_committed(run_id, changes))
 
-    def link_replies(self) -> int:
-        linked = 0
+    def execute_all(self, statements: Sequence[str]) -> int:
+        changed = 0
 
-        def link() -> None:
-            nonlocal linked
+        def run() -> None:
+            nonlocal changed
             with self.conn, self.conn.cursor() as cur:
-                linked = 0
-                for statement in LINK_REPLIES:
+                changed = 0
+                for statement in statements:
                     cur.execute(statement)
-                    linked += cur.rowcount
+                    changed += cur.rowcount
 
-        self._transaction(link)
-        return linked
+        self._transaction(run)
+        return changed
 
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def update() -> None:

@@ -33,6 +33,8 @@ LINK_REPLIES = upserts.link_replies("json_extract(messages.details, '$.quote.mes
 
 
 class SQLiteLoader(Loader):
+    reply_links = LINK_REPLIES
+
     def connect(self) -> None:
         path = self.target.path
         assert path is not None
@@ -145,15 +147,15 @@ class SQLiteLoader(Loader):
 
         self._in_transaction(write, lambda: self._changes_committed(run_id, changes))
 
-    def link_replies(self) -> int:
-        linked = 0
+    def execute_all(self, statements: Sequence[str]) -> int:
+        changed = 0
 
-        def link(conn: sqlite3.Connection) -> None:
-            nonlocal linked
-            linked = sum(conn.execute(statement).rowcount for statement in LINK_REPLIES)
+        def run(conn: sqlite3.Connection) -> None:
+            nonlocal changed
+            changed = sum(conn.execute(statement).rowcount for statement in statements)
 
-        self._in_transaction(link, lambda: False)
-        return linked
+        self._in_transaction(run, lambda: False)
+        return changed
 
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def finish(conn: sqlite3.Connection) -> None:

@@ -122,7 +122,11 @@ def delete_participant(mark: str) -> str:
 
 
 def name_participant(mark: str) -> str:
-    return f"UPDATE participants SET display_name = {mark} WHERE conversation_id = {mark} AND participant_id = {mark}"
+    """A participant's name and source (member or sender) as a fresh import makes them."""
+    return (
+        f"UPDATE participants SET display_name = {mark}, source = {mark} "
+        f"WHERE conversation_id = {mark} AND participant_id = {mark}"
+    )
 
 
 def link_replies(quoted: str, differs: Differs) -> list[str]:
@@ -136,3 +140,12 @@ def link_replies(quoted: str, differs: Differs) -> list[str]:
         f"UPDATE messages SET reply_to = {quoted} WHERE details IS NOT NULL AND {quoted} IS NOT NULL "
         f"AND {differs('reply_to', quoted)} AND {stored}",
     ]
+
+
+def prune_children(table: str) -> str:
+    """A child row of a version its message no longer has: the import of a newer (or an older) version left it."""
+    return (
+        f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM messages AS m "
+        f"WHERE m.conversation_id = {table}.conversation_id AND m.id = {table}.message_id "
+        f"AND coalesce(m.version, -1) <> coalesce({table}.message_version, -1))"
+    )

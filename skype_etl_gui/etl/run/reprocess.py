@@ -227,7 +227,9 @@ class Rederiver:
         for row in self.loader.participants_of(ids):
             existing[row[0]][row[1]] = row
         senders: dict[str, dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
-        for conv_id, sender_id, sender_raw, name, sent_at, msg_id in self.loader.senders_of(ids):
+        runs: dict[str, set[str]] = defaultdict(set)  # the imports that stored a conversation's messages
+        for conv_id, sender_id, sender_raw, name, sent_at, msg_id, run_id in self.loader.senders_of(ids):
+            runs[conv_id].add(run_id)
             authored = bool(name) and not (sender_raw and is_thread(sender_raw))
             seen = senders[conv_id].get(sender_id)
             moment = (sent_at or "", msg_id)
@@ -237,7 +239,10 @@ class Rederiver:
         owners = self.owners
         for conv_id, thread, run_id in conversations:
             thread = properties_dict(thread)
+            # each export's owner is a member of its one-to-one chat (an earlier version let two share one)
             members = members_of(conv_id, thread, owners.get(run_id))
+            for other in sorted(runs[conv_id] - {run_id}, key=str):
+                members += [m for m in members_of(conv_id, thread, owners.get(other)) if m not in members]
             wanted: dict[str, tuple[str, str | None]] = {m: ("member", None) for m in members}
             for sender_id, (_, _, name) in senders[conv_id].items():
                 source = wanted.get(sender_id, ("sender", None))[0]
@@ -250,10 +255,13 @@ class Rederiver:
                 row = stored.get(person)
                 if row is None:
                     changes.participants.append((conv_id, person, name, source))
-                elif row[2] == "":
-                    changes.participant_names.append((name, conv_id, person))
-                elif row[2] is None and name:
-                    changes.participant_names.append((name, conv_id, person))
+                    continue
+                # a name fills in once (what another export named stays); "" was an earlier version's NULL
+                kept = name if row[2] == "" or (row[2] is None and name) else row[2]
+                # a member stays one (another export may have listed them); a sender found a member becomes one
+                role = "member" if "member" in (source, row[3]) else (row[3] or source)
+                if (kept, role) != (row[2], row[3]):
+                    changes.participant_names.append((kept, role, conv_id, person))
         return changes
 
     # --- names and replies -----------------------------------------------------------------------
@@ -298,8 +306,10 @@ def _same_values(new: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
 
 
 def finish_import(loader: Loader, run_id: str, stop: threading.Event | None = None) -> int:
-    """The end of an import: event texts with every name now known, and replies linked. Rows changed."""
+    """The end of an import: rows of versions that lost pruned, event texts with every name now known, and
+    replies linked. Rows changed."""
     rederiver = Rederiver(loader, run_id, stop)
+    rederiver.changed += loader.prune_children()
     rederiver.names(checkpoints=False)
     rederiver.replies()
     return rederiver.changed
@@ -344,7 +354,7 @@ class Reprocess:
             for stage in _stages_from(checkpoint.get("stage")):
                 after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
                 if stage == "messages":
-                    rederiver.messages(after)
+                    rederiver.messages(after, names=loader.known_names())
                 elif stage == "participants":
                     rederiver.participants(after)
                 elif stage == "names":

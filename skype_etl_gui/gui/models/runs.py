@@ -91,6 +91,11 @@ class RunTableModel(QAbstractTableModel):
             return None if value is None else str(value)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
+        reprocess = (run.get("kind") or "import") == "reprocess"
+        if key == "export_path" and reprocess:
+            return "reprocess of the archive"
+        if key == "status" and reprocess and value in ("failed", "cancelled"):
+            return f"{value} (reprocess again to continue)"
         if value is None:
             return ""
         if key == "started_at":

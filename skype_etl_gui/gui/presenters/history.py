@@ -59,4 +59,6 @@ class HistoryPresenter(QObject):
         self.loaded.emit()
 
     def is_resumable(self, run: dict[str, Any] | None) -> bool:
-        return bool(run) and run["status"] in RESUMABLE and run["id"] != self.busy_run_id  # type: ignore[index]
+        if not run or (run.get("kind") or "import") != "import":
+            return False  # a reprocess continues by running it again, not from the history
+        return run["status"] in RESUMABLE and run["id"] != self.busy_run_id

@@ -4,6 +4,9 @@ The view (views/main_window.py) tells it what the person did and shows what
 its signals say. Every file and database call happens in a Job (see jobs.py
 and work.py), so nothing here can stall the GUI thread.
 
+A reprocess of the archive (the File menu) is a state of its own: idle ->
+reprocessing -> stopping (cancel) -> finished.
+
 States: idle -> checking (the export and the database are looked at; a resume
 may be offered) -> running <-> holding (paused) / reconnecting (the database
 went away and is being reached again) -> stopping (cancel or close) ->
@@ -28,7 +31,7 @@ from ..jobs import Job
 
 log = logging.getLogger(__name__)
 
-IDLE, CHECKING, RUNNING, HOLDING, RECONNECTING, STOPPING, FINISHED = (
+IDLE, CHECKING, RUNNING, HOLDING, RECONNECTING, STOPPING, FINISHED, REPROCESSING = (
     "idle",
     "checking",
     "running",
@@ -36,6 +39,7 @@ IDLE, CHECKING, RUNNING, HOLDING, RECONNECTING, STOPPING, FINISHED = (
     "reconnecting",
     "stopping",
     "finished",
+    "reprocessing",
 )
 IMPORTING = (RUNNING, HOLDING, RECONNECTING)
 READY_TEXT = "Choose an export and press Start."
@@ -74,6 +78,7 @@ class MainPresenter(QObject):
     resume_offered = Signal(int)  # messages already imported: answer with answer_resume()
     notice = Signal(object)  # a Notice to show now
     import_finished = Signal(object)  # the summary, or {"status": "failed", "error"} when it could not run
+    reprocess_finished = Signal(object)  # the same, for a reprocess
     closable = Signal()  # every job has ended after request_close()
 
     def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, parent: QObject | None = None) -> None:
@@ -92,6 +97,7 @@ class MainPresenter(QObject):
         self._import: Job | None = None
         self._preview: Job | None = None
         self._test: Job | None = None
+        self._reprocess: Job | None = None
         self._pending: Notice | None = None
         self._progress_text = "reading…"
         self._started_at = 0.0
@@ -107,7 +113,7 @@ class MainPresenter(QObject):
     @property
     def busy(self) -> bool:
         """A check or an import is under way (until its thread has ended)."""
-        return any(job is not None and job.is_running() for job in (self._check, self._import))
+        return any(job is not None and job.is_running() for job in (self._check, self._import, self._reprocess))
 
     @property
     def importing(self) -> bool:
@@ -260,6 +266,69 @@ class MainPresenter(QObject):
         job.errored.connect(self._on_failed)
         self._import = self._own(job)
 
+    # --- reprocessing the archive ------------------------------------------------------------------------------
+    def reprocess(self, database: str | dict[str, Any]) -> bool:
+        """Re-read every stored message with this version's rules; False when something else runs."""
+        if self.busy or self.closing:
+            return False
+        self._stop_preview()
+        self.run_id, self.error_count, self._pending = None, 0, None
+        self._started_at = time.monotonic()
+        job = Job(work.run_reprocess, database, name="reprocess")
+        job.yielded.connect(self._on_reprocess_event)
+        job.returned.connect(self._on_reprocessed)
+        job.errored.connect(self._on_reprocess_failed)
+        self._reprocess = self._own(job)
+        self._set_state(REPROCESSING)  # after the job is under way: the view asks `busy` for its buttons
+        self.status.emit("Reprocessing the archive…")
+        self.summary.emit("")
+        self.errors.emit(0)
+        return True
+
+    @Slot(object)
+    def _on_reprocess_event(self, event: tuple[str, Any]) -> None:
+        _, value = event
+        self.progress.emit(value)
+        if self.state == REPROCESSING:
+            elapsed = duration_text(time.monotonic() - self._started_at)
+            self.status.emit(
+                f"Reprocessing ({elapsed}) · {value['stage']}: {value['done']:,} of {value['total']:,} · "
+                f"{value['changed']:,} rows changed"
+            )
+
+    @Slot(object)
+    def _on_reprocessed(self, summary: dict[str, Any]) -> None:
+        self.run_id = summary["run_id"]
+        self.error_count = summary["errors"]
+        self.errors.emit(self.error_count)
+        status = summary["status"]
+        if status == "completed":
+            self.progress.emit({"percent": 100.0})
+            text = (
+                f"Reprocessed {summary['messages']:,} messages in {summary['duration_s']:.1f} s: "
+                f"{summary['changed']:,} rows changed."
+            )
+            if summary["errors"]:
+                text += f" {summary['errors']:,} warnings: see Errors."
+        elif status == "cancelled":
+            text = f"Reprocess stopped after {summary['messages']:,} messages. Reprocess again to continue."
+        else:
+            text = f"Reprocess failed: {summary.get('error')}. The archive is consistent; reprocess again to continue."
+        self._set_state(FINISHED)
+        self.status.emit("Finished." if status == "completed" else text)
+        self.summary.emit(text)
+        if status == "failed":
+            self._pending = Notice("problem", text, "The error log (the Errors button) shows what happened.")
+        self.reprocess_finished.emit(summary)
+
+    @Slot(object)
+    def _on_reprocess_failed(self, exc: BaseException) -> None:
+        message = failure_text(exc)
+        self._set_state(FINISHED)
+        self.status.emit("Could not reprocess.")
+        self._pending = Notice("problem", message)
+        self.reprocess_finished.emit({"status": "failed", "error": message})
+
     # --- while it runs ---------------------------------------------------------------------------------------
     def toggle_pause(self) -> None:
         if not self.importing or self.pipeline is None:
@@ -277,6 +346,11 @@ class MainPresenter(QObject):
         """Stop the check or the import (the view has asked the person first); what is committed stays."""
         if self.state == CHECKING and self._check is not None:
             self._check.quit()
+            return
+        if self.state == REPROCESSING and self._reprocess is not None:
+            self._reprocess.quit()
+            self._set_state(STOPPING)
+            self.status.emit("Stopping after the current page…")
             return
         if self.importing and self._import is not None:
             self._import.quit()

@@ -18,7 +18,7 @@ from ...etl.errors import DatabaseUrlError
 from ...paths import log_dir
 from .. import work
 from ..jobs import Job
-from ..presenters.main import CHECKING, STOPPING, MainPresenter, Notice
+from ..presenters.main import CHECKING, REPROCESSING, STOPPING, MainPresenter, Notice
 from ..widgets import push_button
 from .panels import DatabasePanel, ExportPanel, ProgressPanel
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 class MainWindow(QMainWindow):
     import_finished = Signal(object)  # the summary, or {"status": "failed", "error": ...} when it could not run
+    reprocess_finished = Signal(object)  # the same, for a reprocess of the archive
 
     def __init__(self, export_path: str | None = None, database_url: str | None = None) -> None:
         super().__init__()
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self.problem_box: QMessageBox | None = None  # the last failure shown
         self.error_offer: QMessageBox | None = None  # the last "show the error log?" offer
         self.resume_box: QMessageBox | None = None  # the open "resume?" question
+        self.reprocess_box: QMessageBox | None = None  # the open "reprocess?" question
         self._notice_box: QMessageBox | None = None  # the box shown now, if any
         self._build()
         self._connect()
@@ -126,7 +128,12 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        self.reprocess_action = QAction("&Reprocess archive…", self)
+        self.reprocess_action.setObjectName("reprocessAction")
+        self.reprocess_action.setStatusTip("Re-read every stored message with this version's rules; no export needed")
+        self.reprocess_action.triggered.connect(self.ask_reprocess)
         file_menu.addAction(open_action)
+        file_menu.addAction(self.reprocess_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
         presenter.resume_offered.connect(self.ask_resume)
         presenter.notice.connect(self._show_notice)
         presenter.import_finished.connect(self.import_finished)
+        presenter.reprocess_finished.connect(self.reprocess_finished)
         presenter.closable.connect(self.close)
 
     # --- what the person does --------------------------------------------------------------------------------
@@ -247,8 +255,38 @@ class MainWindow(QMainWindow):
         box.open()
 
     @Slot()
+    def ask_reprocess(self) -> None:
+        """Offer to reprocess the chosen database's archive; the box does not block the window."""
+        database = self._chosen_database()
+        if database is None or self.presenter.busy:
+            return
+        box = QMessageBox(self)
+        box.setObjectName("reprocessBox")
+        box.setWindowTitle("Reprocess the archive?")
+        box.setText("Read every stored message again with this version's rules?")
+        box.setInformativeText(
+            "Texts, calls, polls, quotes, reactions, mentions and participants are derived again from what the "
+            "archive keeps as Skype wrote it; the export is not needed. Only rows that change are written. "
+            "You can cancel at any time and continue later."
+        )
+        go = box.addButton("&Reprocess", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(go)
+
+        def answered() -> None:
+            self.reprocess_box = None
+            if box.clickedButton() is go and self.presenter.reprocess(database):
+                self.progress_panel.reset(self.presenter.memory_limit_mb)
+                self.error_button.setText("&Errors: 0")
+
+        box.finished.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.reprocess_box = box
+        box.open()
+
+    @Slot()
     def ask_cancel(self) -> None:
-        if self.presenter.state == CHECKING:
+        if self.presenter.state in (CHECKING, REPROCESSING):  # nothing is lost: no need to ask
             self.presenter.cancel()
             return
         if not self.presenter.importing:
@@ -276,7 +314,8 @@ class MainWindow(QMainWindow):
         self.start_button.setEnabled(not busy and not presenter.closing and bool(self.export_panel.path()))
         self.pause_button.setEnabled(presenter.importing)
         self.pause_button.setText("&Resume" if presenter.paused else "&Pause")
-        self.cancel_button.setEnabled(presenter.importing or presenter.state == CHECKING)
+        self.cancel_button.setEnabled(presenter.importing or presenter.state in (CHECKING, REPROCESSING))
+        self.reprocess_action.setEnabled(not busy and not presenter.closing)
         self.database_panel.pg_fields.setEnabled(self.postgres_radio.isChecked() and not busy)
         self.test_button.setEnabled(not presenter.testing_connection)
 

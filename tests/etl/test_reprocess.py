@@ -1,0 +1,183 @@
+"""`reprocess` turns an archive of release 0.1.0 into what a fresh import makes today, on both databases."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skype_etl_gui.cli import main
+from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.etl.errors import DatabaseError
+from skype_etl_gui.etl.load import open_existing
+from skype_etl_gui.etl.run import reprocess as reprocessing
+from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
+from tests.conftest import SNAPSHOT_ORDER, Database, PgDatabase
+
+V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
+EXPORTS = ("export-a.tar", "export-b.json")  # in the order archive.db was made
+
+
+@pytest.fixture
+def old_archive(any_db: Any, tmp_path: Path) -> Iterator[Any]:
+    """A copy of the archive release 0.1.0 made, on the kind of database `any_db` is (which stays empty)."""
+    if isinstance(any_db, Database):
+        shutil.copy(V010 / "archive.db", tmp_path / "old.db")
+        yield Database(tmp_path / "old.db")
+        return
+    name = any_db.server.restore(V010 / "archive-postgres.sql")
+    try:
+        yield PgDatabase(any_db.server, name)
+    finally:
+        any_db.server.drop_database(name)
+
+
+def reprocess(url: str, **options: Any) -> dict[str, Any]:
+    loader = open_existing(url)
+    try:
+        return Reprocess(loader, **options).run()
+    finally:
+        loader.close()
+
+
+def fresh_import(db: Any) -> None:
+    for export in EXPORTS:
+        assert ETLPipeline(db.url).run(str(V010 / export))["status"] == "completed"
+
+
+def assert_same_tables(got: dict[str, list[Any]], wanted: dict[str, list[Any]]) -> None:
+    assert list(got) == list(SNAPSHOT_ORDER)
+    for table in SNAPSHOT_ORDER:  # one table at a time, so a failure names it
+        assert got[table] == wanted[table], table
+
+
+def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: Any) -> None:
+    summary = reprocess(old_archive.url)
+    assert summary["status"] == "completed", summary["error"]
+    assert summary["messages"] == 399
+    assert summary["changed"] > 0  # release 0.1.0 read much of the markup wrongly
+    fresh_import(any_db)
+    assert_same_tables(old_archive.snapshot(), any_db.snapshot())
+    # what 0.1.0 got wrong, now right: the thread is no participant, and its events name who did them
+    assert old_archive.one("SELECT count(*) FROM participants WHERE substr(participant_id, 1, 3) = '19:'") == 0
+    assert old_archive.one("SELECT count(*) FROM messages WHERE substr(sender_id, 1, 3) = '19:'") == 0
+    assert old_archive.one("SELECT count(*) FROM messages WHERE substr(sender_raw, 1, 3) = '19:'") > 0
+    runs = old_archive.query("SELECT kind, status, messages FROM etl_runs WHERE kind = 'reprocess'")
+    assert runs == [("reprocess", "completed", 399)]
+    # a second reprocess finds nothing to change
+    again = reprocess(old_archive.url)
+    assert (again["status"], again["changed"], again["resumed"]) == ("completed", 0, False)
+
+
+def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db: Any) -> None:
+    fresh_import(any_db)
+    seen: list[ReprocessProgress] = []
+    loader = open_existing(old_archive.url)
+    try:
+        job = Reprocess(loader, page=50)
+
+        def stop_after_two_pages(progress: ReprocessProgress) -> None:
+            seen.append(progress)
+            if len(seen) == 2:
+                job.cancel()
+
+        job.on_progress = stop_after_two_pages
+        first = job.run()
+    finally:
+        loader.close()
+    assert first["status"] == "cancelled"
+    assert first["messages"] == 100
+    assert [p.stage for p in seen] == ["messages", "messages"]
+    assert 0 < seen[-1].percent < 80
+    second = reprocess(old_archive.url, page=50)
+    assert second["status"] == "completed"
+    assert second["resumed"] is True
+    assert second["messages"] == 399  # counted over both runs
+    assert old_archive.query("SELECT status FROM etl_runs WHERE id = ?", (first["run_id"],)) == [("resumed",)]
+    assert_same_tables(old_archive.snapshot(), any_db.snapshot())
+
+
+def test_a_failing_page_leaves_a_resumable_run(old_archive: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = reprocessing.Rederiver._rederive
+    calls = []
+
+    def fails_on_the_second_page(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the disk went away")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(reprocessing.Rederiver, "_rederive", fails_on_the_second_page)
+    failed = reprocess(old_archive.url, page=100)
+    assert failed["status"] == "failed"
+    assert "the disk went away" in failed["error"]
+    assert (
+        old_archive.one("SELECT count(*) FROM etl_errors WHERE run_id = ? AND severity = 'fatal'", (failed["run_id"],))
+        == 1
+    )
+    monkeypatch.setattr(reprocessing.Rederiver, "_rederive", real)
+    done = reprocess(old_archive.url, page=100)
+    assert (done["status"], done["resumed"]) == ("completed", True)
+
+
+def test_reprocess_refuses_what_is_not_an_archive(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="no such database"):
+        open_existing(f"sqlite:///{tmp_path / 'missing.db'}")
+    assert not (tmp_path / "missing.db").exists()  # never made by asking
+    stranger = tmp_path / "stranger.db"
+    import sqlite3
+
+    sqlite3.connect(stranger).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(DatabaseError, match="not an archive"):
+        open_existing(f"sqlite:///{stranger}")
+
+
+# --- the command ------------------------------------------------------------------------------------
+def test_the_command_reprocesses_and_says_what_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(V010 / "archive.db", tmp_path / "old.db")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert main(["reprocess", "--db", url, "--json"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["status"] == "completed"
+    assert summary["messages"] == 399
+    assert "Reprocessed 399 messages" in err
+    assert "progress: 100.0%" in err
+    assert main(["runs", "--db", url]) == 0
+    out, _ = capsys.readouterr()
+    assert "reprocess: 399 messages looked at" in out.splitlines()[0]
+    assert main(["runs", "--db", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["kind"] == "reprocess"
+
+
+def test_the_command_with_no_archive_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reprocess", "--db", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    assert "no such database" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_ctrl_c_stops_the_command_with_130_and_it_continues_later(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(V010 / "archive.db", tmp_path / "old.db")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    monkeypatch.setattr(reprocessing, "PAGE", 50)
+    monkeypatch.setattr(Reprocess.__init__, "__defaults__", (None, 50))
+    real = reprocessing.Rederiver._report
+
+    def interrupt(self: Any, *args: Any) -> None:
+        real(self, *args)
+        signal.raise_signal(signal.SIGINT)  # as a person pressing Ctrl+C
+
+    monkeypatch.setattr(reprocessing.Rederiver, "_report", interrupt)
+    assert main(["reprocess", "--db", url, "--quiet"]) == 130
+    assert "reprocess stopped after 50 messages" not in capsys.readouterr().err  # --quiet says nothing
+    monkeypatch.setattr(reprocessing.Rederiver, "_report", real)
+    assert main(["reprocess", "--db", url, "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["status"], summary["resumed"], summary["messages"]) == ("completed", True, 399)
