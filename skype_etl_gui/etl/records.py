@@ -66,6 +66,8 @@ class Batch:
     final: bool = False
     extract_s: float = 0.0  # so far, in the producer: parsing
     transform_s: float = 0.0  # so far: making rows
+    # this batch's messages whose event text shows an id a name may replace at the import's end
+    wanting_names: list[tuple[str, str]] = field(default_factory=list)
     # added by the pipeline before it is written
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)

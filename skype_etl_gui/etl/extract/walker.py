@@ -35,9 +35,19 @@ ESCAPE_TAIL = 12  # bytes: the longest escape matched above, a surrogate pair
 MAX_TAIL_READS = 512  # a run of backslashes this long at a chunk's end is left as it is
 
 
+# what may be a lone surrogate, found in one pass without a call per match (emoji are surrogate pairs, and
+# common): a high half not followed by a low one, a low half not preceded by a high one, or an escaped
+# backslash before a surrogate escape (which only the exact pass below reads right)
+_MAYBE_LONE = re.compile(
+    rb"\\(?:u[dD](?:[89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|[c-fC-F][0-9a-fA-F]{2}(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}))"
+    rb"|\\u[dD])"
+)
+
+
 def mend_surrogates(chunk: bytes) -> tuple[bytes, int]:
     """Every lone surrogate escape as \\ufffd, of the same length (offsets stay): the chunk and how many."""
-    if b"\\u" not in chunk:
+    if b"\\u" not in chunk or _MAYBE_LONE.search(chunk) is None:
         return chunk, 0
     found = 0
 

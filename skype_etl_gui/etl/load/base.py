@@ -23,6 +23,15 @@ from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
 from .upserts import CHILDREN, prune_children
 
 RESUMABLE = ("running", "failed", "cancelled")
+# plain text from a person (no markup, no entity, no properties), stored as derive()'s first branch makes it:
+# a reprocess would find nothing to change there, so it does not read them (both databases read this alike)
+PLAIN_STORED = (
+    "(message_type IN ('RichText', 'Text', 'RichText/Html') AND properties IS NULL "
+    "AND conversation_id <> '48:calllogs' AND substr(sender_raw, 1, 2) = '8:' AND sender_id = sender_raw "
+    "AND content_raw <> '' AND replace(replace(content_raw, '<', ''), '&', '') = content_raw "
+    "AND content_text = content_raw AND details IS NULL AND edited_at IS NULL AND deleted_at IS NULL "
+    "AND (sender_name IS NULL OR sender_name <> ''))"
+)
 # what a reprocess reads of each message: the verbatim values, who stored it, and what was derived before
 REDERIVE_READ = (
     "conversation_id",
@@ -187,6 +196,20 @@ class Loader(ABC):
             [*params, limit],
         )
 
+    def plain_rows_sql(self) -> str:
+        """Messages a reprocess need not read: plain text from a person, stored as derive() makes it."""
+        return PLAIN_STORED
+
+    def messages_by_key(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """REDERIVE_READ of these messages (a few hundred keys at a time)."""
+        if not keys:
+            return []
+        m = self.mark
+        matches = " OR ".join(f"(conversation_id = {m} AND id = {m})" for _ in keys)
+        return self._select(
+            f"SELECT {', '.join(REDERIVE_READ)} FROM messages WHERE {matches}", [v for key in keys for v in key]
+        )
+
     def child_rows(self, table: str, first: Sequence[str], last: Sequence[str]) -> list[tuple[Any, ...]]:
         """The attachments, reactions or mentions of the messages from key `first` to key `last`."""
         columns = ", ".join(CHILDREN[table][0])
@@ -215,11 +238,14 @@ class Loader(ABC):
         )
 
     def senders_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        """(conversation_id, sender_id, sender_raw, sender_name, sent_at, id, run_id) of every message with a sender."""
+        """Who sent what in these conversations, summed up in the database (never a row a message):
+        (conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest id, run_id)."""
         marks = ", ".join(self.mark for _ in conversation_ids)
+        from_thread = "(substr(sender_raw, 1, 3) = '19:' OR replace(sender_raw, '@thread.', '') <> sender_raw)"
         return self._select(
-            "SELECT conversation_id, sender_id, sender_raw, sender_name, sent_at, id, run_id FROM messages "
-            f"WHERE conversation_id IN ({marks}) AND sender_id IS NOT NULL",
+            f"SELECT conversation_id, sender_id, sender_name, {from_thread} AS from_thread, max(sent_at), max(id), "
+            f"run_id FROM messages WHERE conversation_id IN ({marks}) AND sender_id IS NOT NULL "
+            "GROUP BY conversation_id, sender_id, sender_name, from_thread, run_id",
             list(conversation_ids),
         )
 
@@ -365,18 +391,15 @@ class Loader(ABC):
         rows = self._select(f"SELECT {column} FROM etl_runs WHERE id = {self.mark}", (run_id,))
         return rows[0][0] if rows else None
 
-    def _batch_committed(self, run_id: str, batch: Batch) -> bool:
-        """Whether a batch is in: its checkpoint (unique: it holds the time it was made) is the run's now."""
+    def _batch_committed(self, run_id: str, batch: Batch | Changes) -> bool:
+        """Whether a batch (of an import or a reprocess) is in: its checkpoint (unique: it holds the time it
+        was made) is the run's now."""
         if batch.checkpoint is None:
             return False
         stored = self._run_value(run_id, "checkpoint")
         if isinstance(stored, str):
             stored = json.loads(stored)
         return isinstance(stored, dict) and stored.get("created_at") == batch.checkpoint.get("created_at")
-
-    def _changes_committed(self, run_id: str, changes: Changes) -> bool:
-        """Whether a reprocess's batch is in (as _batch_committed: its checkpoint is the run's now)."""
-        return self._batch_committed(run_id, changes)  # type: ignore[arg-type]
 
     def check_schema(self) -> int:
         """The schema version, read only: a database this program did not make, or a newer one, is refused."""

@@ -274,7 +274,7 @@ class PostgresLoader(Loader):
                 if update:
                     self._update_run(cur, run_id, update)
 
-        self._transaction(write, lambda: self._changes_committed(run_id, changes))
+        self._transaction(write, lambda: self._batch_committed(run_id, changes))
 
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0

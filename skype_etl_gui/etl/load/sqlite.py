@@ -145,7 +145,7 @@ class SQLiteLoader(Loader):
             if update:
                 self._update_run(conn, run_id, update)
 
-        self._in_transaction(write, lambda: self._changes_committed(run_id, changes))
+        self._in_transaction(write, lambda: self._batch_committed(run_id, changes))
 
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0

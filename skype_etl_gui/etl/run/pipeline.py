@@ -349,6 +349,7 @@ class _Run:
         self.conversations = int(self.start.get("conversations", 0)) if self.start else 0
         self.load_s = 0.0
         self.extract_s = self.transform_s = 0.0
+        self.wanting_names: list[tuple[str, str]] = []  # (see Batch)
         self.header: tuple[str | None, str | None] = (
             (previous.get("export_user_id"), previous.get("export_date")) if previous else (None, None)
         )
@@ -446,6 +447,7 @@ class _Run:
         # a resumed parse starts after the export's header: keep what the interrupted run recorded
         self.header = (batch.export_user_id or self.header[0], batch.export_date or self.header[1])
         self.extract_s, self.transform_s = batch.extract_s, batch.transform_s
+        self.wanting_names += batch.wanting_names
         batch.errors = context.drain_errors()  # the producer's and this run's own
         context.update_progress(
             bytes_read=batch.bytes_read,
@@ -530,7 +532,9 @@ class _Run:
                 self._produce_inline()
             if self.run_started:
                 # event texts with every name now known, replies linked: what a reprocess would make
-                finish_import(self.loader, context.run_id, self.pipeline._cancel)
+                # after a resume, the interrupted run's messages may want names too: all are looked at
+                wanting = None if self.previous is not None else self.wanting_names
+                finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting)
         except Cancelled:
             status = "cancelled"
             if self.over_memory is not None:

@@ -274,6 +274,7 @@ class Producer:
         batch.export_date = self.extractor.header.export_date
         batch.final = final
         batch.transform_s = self.transform_s
+        batch.wanting_names, self.transformer.wanting_names = self.transformer.wanting_names, []
         batch.extract_s = max(time.perf_counter() - self.t0 - self.transform_s - self.emit_s, 0.0)
         t = time.perf_counter()
         self.emit(batch)

@@ -30,12 +30,13 @@ from ..errors import Cancelled, DatabaseError
 from ..load.base import REDERIVE_READ, Loader
 from ..records import Changes, ErrorRecord
 from ..transform.derive import (
-    NAMED_TYPES_SQL,
+    NAMES_WANTED_SQL,
     derive,
     is_thread,
     json_list,
     members_of,
     properties_dict,
+    wants_names,
 )
 from ..transform.encoding import to_json
 from ..values import utc_now
@@ -43,6 +44,8 @@ from ..values import utc_now
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
 CONVERSATION_PAGE = 200
+KEY_PAGE = 200
+CHILD_TABLES = ("attachments", "reactions", "mentions")  # messages read by their keys in one query
 _COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
 _KEY, _STORED = slice(0, 2), slice(_COLUMN["sender_id"], len(REDERIVE_READ))
 
@@ -135,7 +138,16 @@ class Rederiver:
         stage: str = "messages",
         checkpoints: bool = True,
     ) -> None:
-        """Re-derive every message after the key `after` (those matching `where`), a page a transaction."""
+        """Re-derive every message after the key `after` (those matching `where`), a page a transaction.
+
+        Without `where`: all but the plain ones stored as derive() makes them (there is nothing to change there).
+        """
+        if where is None:
+            everything = self.loader.count_rows("messages")
+            where = f"NOT {self.loader.plain_rows_sql()}"
+            children = True
+        else:
+            everything, children = 0, False
         total = self.loader.count_rows("messages", where)
         done = 0
         while True:
@@ -143,7 +155,7 @@ class Rederiver:
             rows = self.loader.message_page(after, self.page, where)
             if not rows:
                 break
-            changes = self._rederive(rows, names, children=where is None)
+            changes = self._rederive(rows, names, children=children)
             done += len(rows)
             if stage == "messages":
                 self.examined += len(rows)
@@ -152,6 +164,8 @@ class Rederiver:
             self._report(stage, done, total)
             if len(rows) < self.page:
                 break
+        if stage == "messages":
+            self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
 
     def _rederive(self, rows: list[tuple[Any, ...]], names: dict[str, str] | None, children: bool) -> Changes:
         changes = Changes()
@@ -163,7 +177,7 @@ class Rederiver:
             sender_raw = row[c["sender_raw"]]
             if sender_raw is None:
                 sender_raw = row[c["sender_id"]]  # a row stored before schema 2 kept `from` as its sender
-            derived = derive(
+            values = (
                 conv_id,
                 sender_raw,
                 row[c["sender_name"]],
@@ -172,15 +186,22 @@ class Rederiver:
                 properties_dict(row[c["properties"]]),
                 json_list(row[c["amsreferences"]]),
                 owners.get(row[c["run_id"]]),
-                names,
             )
+            derived = derive(*values)  # as the import does: without names first, then with them where wanted
+            if names and wants_names(values[3], conv_id, values[4], derived.text):
+                derived = derive(*values, names)
             for error_type, text in derived.warnings:
                 self._warn(error_type, text, conv_id, msg_id, row[c["content_raw"]])
             details = None if derived.details is None else to_json(derived.details)
             new = (derived.sender_id, derived.sender_name, derived.text, details, derived.edited_at, derived.deleted_at)
             if not _same_values(new, row[_STORED]):
                 changes.messages.append((*new, conv_id, msg_id))
-            if children:
+            if children and (
+                derived.attachments
+                or derived.reactions
+                or derived.mentions
+                or any((conv_id, msg_id) in stored_children[table] for table in CHILD_TABLES)
+            ):
                 version = row[c["version"]]
                 made = {
                     "attachments": {(conv_id, msg_id, *a, version) for a in derived.attachments},
@@ -197,7 +218,7 @@ class Rederiver:
     def _children(self, rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]]:
         first, last = rows[0][_KEY], rows[-1][_KEY]
         found: dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]] = {}
-        for table in ("attachments", "reactions", "mentions"):
+        for table in CHILD_TABLES:
             by_message: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
             for child in self.loader.child_rows(table, first, last):
                 by_message[(child[0], child[1])].add(tuple(child))
@@ -228,11 +249,11 @@ class Rederiver:
             existing[row[0]][row[1]] = row
         senders: dict[str, dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
         runs: dict[str, set[str]] = defaultdict(set)  # the imports that stored a conversation's messages
-        for conv_id, sender_id, sender_raw, name, sent_at, msg_id, run_id in self.loader.senders_of(ids):
+        for conv_id, sender_id, name, from_thread, sent_at, msg_id, run_id in self.loader.senders_of(ids):
             runs[conv_id].add(run_id)
-            authored = bool(name) and not (sender_raw and is_thread(sender_raw))
+            authored = bool(name) and not from_thread
             seen = senders[conv_id].get(sender_id)
-            moment = (sent_at or "", msg_id)
+            moment = ("" if sent_at is None else str(sent_at), msg_id)
             if seen is None or (authored and (seen[2] is None or moment > seen[:2])):
                 senders[conv_id][sender_id] = (*moment, name if authored else None)
         changes = Changes()
@@ -267,10 +288,17 @@ class Rederiver:
     # --- names and replies -----------------------------------------------------------------------
     def names(self, after: list[str] | None = None, checkpoints: bool = True) -> None:
         """Event texts again, now with every display name the archive knows."""
-        if not self.loader.count_rows("messages", NAMED_TYPES_SQL):
+        if not self.loader.count_rows("messages", NAMES_WANTED_SQL):
             self._report("names", 0, 0)
             return
-        self.messages(after, NAMED_TYPES_SQL, self.loader.known_names(), "names", checkpoints)
+        self.messages(after, NAMES_WANTED_SQL, self.loader.known_names(), "names", checkpoints)
+
+    def rederive_keys(self, keys: list[tuple[str, str]], names: dict[str, str]) -> None:
+        """Those messages' texts again, with `names` (a page a transaction, without checkpoints)."""
+        for start in range(0, len(keys), KEY_PAGE):
+            self._check()
+            rows = self.loader.messages_by_key(keys[start : start + KEY_PAGE])
+            self._write(self._rederive(rows, names, children=False), None)
 
     def replies(self) -> int:
         self._check()
@@ -305,12 +333,21 @@ def _same_values(new: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
     return True
 
 
-def finish_import(loader: Loader, run_id: str, stop: threading.Event | None = None) -> int:
+def finish_import(
+    loader: Loader, run_id: str, stop: threading.Event | None = None, wanting: list[tuple[str, str]] | None = None
+) -> int:
     """The end of an import: rows of versions that lost pruned, event texts with every name now known, and
-    replies linked. Rows changed."""
+    replies linked. Rows changed.
+
+    `wanting`: the messages whose text the import made with an id in it (the import knows them), or None
+    to look at every message (a resumed import: the interrupted run's are not known).
+    """
     rederiver = Rederiver(loader, run_id, stop)
     rederiver.changed += loader.prune_children()
-    rederiver.names(checkpoints=False)
+    if wanting is None:
+        rederiver.names(checkpoints=False)
+    elif wanting:
+        rederiver.rederive_keys(wanting, loader.known_names())
     rederiver.replies()
     return rederiver.changed
 
@@ -354,6 +391,8 @@ class Reprocess:
             for stage in _stages_from(checkpoint.get("stage")):
                 after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
                 if stage == "messages":
+                    # rows of versions that lost first: a plain message is not read again, its stale rows go here
+                    rederiver.changed += loader.prune_children()
                     rederiver.messages(after, names=loader.known_names())
                 elif stage == "participants":
                     rederiver.participants(after)

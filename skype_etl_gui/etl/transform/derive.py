@@ -13,7 +13,7 @@ import makes today.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -33,10 +33,10 @@ class Derived(NamedTuple):
     details: dict[str, Any] | None
     edited_at: str | None
     deleted_at: str | None
-    attachments: list[tuple[Any, ...]]  # (position, file_name, file_size, uri, doc_id, media_type)
-    reactions: list[tuple[Any, ...]]  # (emotion, user_id, reacted_at, value)
-    mentions: list[tuple[Any, ...]]  # (position, mentioned_id)
-    warnings: list[tuple[str, str]]  # (error_type, message)
+    attachments: Sequence[tuple[Any, ...]]  # (position, file_name, file_size, uri, doc_id, media_type)
+    reactions: Sequence[tuple[Any, ...]]  # (emotion, user_id, reacted_at, value)
+    mentions: Sequence[tuple[Any, ...]]  # (position, mentioned_id)
+    warnings: Sequence[tuple[str, str]]  # (error_type, message)
     sender_is_author: bool  # the sender came from `from` (so its displayName is that person's name)
 
 
@@ -49,6 +49,8 @@ def sender_of(sender_raw: str | None, conv_id: str | None, content: str | None) 
     """(who sent it, whether that is `from` itself): the thread gives way to the <initiator>, a URL to its id."""
     if not sender_raw:
         return None, False
+    if sender_raw.startswith("8:"):
+        return sender_raw, True  # a person, as nearly all are
     if sender_raw.startswith(("http://", "https://")):
         tail = unquote(sender_raw.rstrip("/").rsplit("/", 1)[-1])
         return (tail or sender_raw), True
@@ -115,17 +117,24 @@ def members_of(conv_id: str, thread: Any, owner_id: str | None) -> list[str]:
     return list(dict.fromkeys(people))
 
 
-def uses_names(message_type: str | None, conv_id: str | None) -> bool:
-    """Whether a message's text names people by the archive's names (re-derived once every name is known)."""
-    return bool(message_type) and (
-        message_type.startswith("ThreadActivity/") or message_type == "Event/Call" or conv_id == CALL_LOGS
-    )
+def wants_names(message_type: str | None, conv_id: str | None, content: str | None, text: str) -> bool:
+    """Whether a text made without the archive's names may read better with them: an event that shows an id.
+
+    The import derives each message as it comes, before the names of people who write later are known,
+    and re-derives these at its end; a reprocess does the same, so both make the same text.
+    """
+    if ":" not in text or not message_type:
+        return False
+    if message_type.startswith("ThreadActivity/") or message_type == "Event/Call":
+        return True
+    return conv_id == CALL_LOGS and (content or "").lstrip().startswith("{")
 
 
-# the same, in SQL both databases read alike (no LIKE: a "%" means a parameter to psycopg2)
-NAMED_TYPES_SQL = (
-    "(substr(message_type, 1, 15) = 'ThreadActivity/' OR message_type = 'Event/Call' "
-    "OR conversation_id = '48:calllogs')"
+# the same, in SQL both databases read alike (no LIKE: a "%" means a parameter to psycopg2; no instr or strpos)
+NAMES_WANTED_SQL = (
+    "((substr(message_type, 1, 15) = 'ThreadActivity/' OR message_type = 'Event/Call' "
+    "OR (conversation_id = '48:calllogs' AND substr(ltrim(content_raw), 1, 1) = '{')) "
+    "AND replace(content_text, ':', '') <> content_text)"
 )
 
 
@@ -141,22 +150,34 @@ def derive(
     names: Mapping[str, str] | None = None,
 ) -> Derived:
     """Everything read from one message's verbatim values (see the module's text)."""
-    warnings: list[tuple[str, str]] = []
+    if (
+        mtype in PERSON_TYPES
+        and content
+        and "<" not in content
+        and "&" not in content
+        and not props
+        and sender_raw
+        and sender_raw.startswith("8:")
+        and conv_id != CALL_LOGS
+    ):  # plain text from a person, as most messages are: what the general path below makes, sooner
+        return Derived(sender_raw, name or None, content, None, None, None, (), (), (), (), True)
+    warnings: list[tuple[str, str]] = []  # filled by _special only
     sender_id, authored = sender_of(sender_raw, conv_id, content)
     if not name:
         name = None
     details: dict[str, Any] | None = None
-    attachments: list[tuple[Any, ...]] = []
-    mentions: list[tuple[Any, ...]] = []
+    attachments: Sequence[tuple[Any, ...]] = ()  # none, as most have: no list made
+    mentions: Sequence[tuple[Any, ...]] = ()
     edited_at = deleted_at = None
     text = ""
     if content:
         if mtype is None or mtype in PERSON_TYPES:
             if "<" in content:
                 text = markup.to_text(content)
-                quote = markup.quote_of(content)
-                if quote is not None:
-                    details = {"quote": quote}
+                if "<quote" in content:
+                    quote = markup.quote_of(content)
+                    if quote is not None:
+                        details = {"quote": quote}
                 if "<at" in content:
                     mentions = list(enumerate(markup.mentions_of(content)))
                 if "<e_m" in content:
@@ -171,7 +192,7 @@ def derive(
             text, details, attachments = _special(
                 conv_id, sender_id, mtype, content, amsreferences, owner_id, names, warnings
             )
-    reactions: list[tuple[Any, ...]] = []
+    reactions: Sequence[tuple[Any, ...]] = ()
     if isinstance(props, dict):
         if "edittime" in props:
             edited_at = millis_to_iso(props["edittime"]) or edited_at

@@ -87,11 +87,17 @@ def media_word(media_type: str | None, message_type: str | None = None) -> str:
     return "File"
 
 
-_URI_OBJECT = re.compile(r"<URIObject\b([^<>]*)>(.*?)(?:</URIObject\s*>|(?=<URIObject\b)|\Z)", re.S | re.I)
+_URI_OBJECT = re.compile(r"<URIObject\b([^<>]*)>", re.I)
+_URI_OBJECT_END = re.compile(r"</URIObject\s*>|<URIObject\b", re.I)
 
 
 def _uri_objects(content: str) -> list[tuple[dict[str, str], str]]:
-    return [(markup.attributes(m.group(1)), m.group(2)) for m in _URI_OBJECT.finditer(content)]
+    """Each <URIObject>'s attributes and inner markup, up to its end tag, the next one, or the end (unclosed)."""
+    found = []
+    for start in _URI_OBJECT.finditer(content):
+        end = _URI_OBJECT_END.search(content, start.end())
+        found.append((markup.attributes(start.group(1)), content[start.end() : end.start() if end else len(content)]))
+    return found
 
 
 def _value_of(inner: str, tag: str) -> str | None:

@@ -36,11 +36,10 @@ _HTML_HINT = re.compile(r"<(?:p|div|br|li|h[1-6]|tr|ul|ol|blockquote)\b", re.I)
 def attributes(tag_text: str) -> dict[str, str]:
     """The attributes of one start tag (names as written, values entity-decoded), in any quote style."""
     found: dict[str, str] = {}
-    for m in _ATTR.finditer(tag_text):
-        value = m.group(2)
-        if value is None:
-            value = m.group(3) if m.group(3) is not None else m.group(4)
-        found.setdefault(m.group(1), html.unescape(value) if "&" in value else value)
+    for name, double, single, bare in _ATTR.findall(tag_text):  # one alternative matched; the others are ""
+        if name not in found:
+            value = double or single or bare
+            found[name] = html.unescape(value) if "&" in value else value
     return found
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..values import json_type, record_id
-from .derive import conversation_kind, derive, members_of, participant_ids
+from .derive import CALL_LOGS, PERSON_TYPES, conversation_kind, derive, members_of, participant_ids, wants_names
 from .encoding import json_or_text, to_json
 from .rows import MAX_VERSION, STORED_TIME, Rows, iso_timestamp, version_number
 
@@ -46,6 +46,8 @@ class Transformer:
         self.run_id = run_id or context.run_id
         self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
         self.owner_id: str | None = None  # the export's userId, once the extractor has read it
+        # (conversation_id, id) of event texts showing an id, which the import's end reads again with names
+        self.wanting_names: list[tuple[str, str]] = []
 
     def conversation_done(self, conv_id: str | None) -> None:
         """Its messages are all seen: what was kept about its senders can go (a million conversations add up)."""
@@ -131,36 +133,63 @@ class Transformer:
             if props is not None:
                 props_json = self._properties(conv_id, msg_id, props)
             ams = get("amsreferences")
-            derived = derive(conv_id, sender, name, mtype, content, props, ams, owner_id)
-            if derived.warnings:
-                for error_type, text in derived.warnings:
-                    self._warn(conv_id, msg_id, error_type, text, content)
-            if derived.attachments:
-                rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
-            if derived.reactions:
-                rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
-            if derived.mentions:
-                rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
-            sender_id = derived.sender_id
-            if sender_id:
-                known_name = derived.sender_name if derived.sender_is_author else None
-                if sender_id not in senders or (known_name and not senders[sender_id]):
-                    senders[sender_id] = bool(known_name)
-                    rows.participants.append((conv_id, sender_id, known_name, "sender"))
-            details = derived.details
+            if (
+                not props
+                and content
+                and mtype in PERSON_TYPES
+                and "<" not in content
+                and "&" not in content
+                and sender
+                and sender.startswith("8:")
+                and conv_id != CALL_LOGS
+            ):
+                # plain text from a person, as most messages are: derive()'s first branch, without the call
+                sender_id, sender_name, text, details, edited_at, deleted_at = (
+                    sender,
+                    name or None,
+                    content,
+                    None,
+                    None,
+                    None,
+                )
+                known_name = sender_name
+            else:
+                derived = derive(conv_id, sender, name, mtype, content, props, ams, owner_id)
+                if derived.warnings:
+                    for error_type, why in derived.warnings:
+                        self._warn(conv_id, msg_id, error_type, why, content)
+                if derived.attachments:
+                    rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
+                if derived.reactions:
+                    rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
+                if derived.mentions:
+                    rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
+                sender_id, sender_name, text, details = (
+                    derived.sender_id,
+                    derived.sender_name,
+                    derived.text,
+                    derived.details,
+                )
+                edited_at, deleted_at = derived.edited_at, derived.deleted_at
+                known_name = sender_name if derived.sender_is_author else None
+                if wants_names(mtype, conv_id, content, text):
+                    self.wanting_names.append((conv_id, msg_id))
+            if sender_id and (sender_id not in senders or (known_name and not senders[sender_id])):
+                senders[sender_id] = bool(known_name)
+                rows.participants.append((conv_id, sender_id, known_name, "sender"))
             add_message(
                 (
                     conv_id,
                     msg_id,
                     sender_id,
-                    derived.sender_name,
+                    sender_name,
                     sent_at,
                     mtype,
                     content,
-                    derived.text,
+                    text,
                     version,
-                    derived.edited_at,
-                    derived.deleted_at,
+                    edited_at,
+                    deleted_at,
                     props_json,
                     None if details is None else encode(details),
                     run_id,
