@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shutil
@@ -10,7 +11,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from . import __version__, applog
@@ -182,20 +183,29 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         context.subscribe("checkpoint", announce)
     interrupted: list[int] = []
-
-    def stop(signum: int, _frame: Any) -> None:
-        interrupted.append(signum)
-        pipeline.cancel()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        summary = pipeline.run(args.export, resume=args.resume, context=context)
+        with _stopped_by_signals(pipeline.cancel, interrupted):
+            summary = pipeline.run(args.export, resume=args.resume, context=context)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if reporter is not None:
             reporter.close()
     return _report(args, summary, interrupted)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(cancel: Callable[[], None], interrupted: list[int]) -> Iterator[None]:
+    """Ctrl+C and SIGTERM call `cancel` (the work stops at its next batch) and are noted in `interrupted`."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        interrupted.append(signum)
+        cancel()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list[int]) -> int:
@@ -318,17 +328,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     interrupted: list[int] = []
     try:
         job = Reprocess(loader, on_progress=None if args.quiet else show)
-
-        def stop(signum: int, _frame: Any) -> None:
-            interrupted.append(signum)
-            job.cancel()
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with _stopped_by_signals(job.cancel, interrupted):
             summary = job.run()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
     finally:
         loader.close()
     status = summary["status"]

@@ -38,8 +38,29 @@ class ErrorRecord:
         )
 
 
+class _OneTransaction:
+    """What an import's batch and a reprocess's changes share: rows that hang off messages, and the run's row."""
+
+    attachments: list[tuple[Any, ...]]
+    reactions: list[tuple[Any, ...]]
+    mentions: list[tuple[Any, ...]]
+    checkpoint: dict[str, Any] | None
+    run_update: dict[str, Any]
+
+    def children(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows that hang off messages, by table."""
+        return {"attachments": self.attachments, "reactions": self.reactions, "mentions": self.mentions}
+
+    def run_fields(self) -> dict[str, Any]:
+        """What this transaction changes in its run's row: counters and the checkpoint."""
+        fields = dict(self.run_update)
+        if self.checkpoint is not None:
+            fields["checkpoint"] = self.checkpoint
+        return fields
+
+
 @dataclass
-class Batch:
+class Batch(_OneTransaction):
     """Everything one transaction writes, and where the export stands once it is written.
 
     The producer fills the rows and the position; the pipeline adds the errors it
@@ -72,17 +93,6 @@ class Batch:
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
 
-    def children(self) -> dict[str, list[tuple[Any, ...]]]:
-        """The rows that hang off messages, by table."""
-        return {"attachments": self.attachments, "reactions": self.reactions, "mentions": self.mentions}
-
-    def run_fields(self) -> dict[str, Any]:
-        """What this batch changes in its run's row: counters and the checkpoint."""
-        fields = dict(self.run_update)
-        if self.checkpoint is not None:
-            fields["checkpoint"] = self.checkpoint
-        return fields
-
     def is_empty(self) -> bool:
         return not (
             self.conversations
@@ -101,7 +111,7 @@ REDERIVED_COLUMNS = ("sender_id", "sender_name", "content_text", "details", "edi
 
 
 @dataclass
-class Changes:
+class Changes(_OneTransaction):
     """What a reprocess (or the end of an import) rewrites in rows already stored: one transaction.
 
     Only what differs from the stored rows is here, so a second reprocess writes nothing.
@@ -118,15 +128,6 @@ class Changes:
     errors: list[ErrorRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
-
-    def children(self) -> dict[str, list[tuple[Any, ...]]]:
-        return {"attachments": self.attachments, "reactions": self.reactions, "mentions": self.mentions}
-
-    def run_fields(self) -> dict[str, Any]:
-        fields = dict(self.run_update)
-        if self.checkpoint is not None:
-            fields["checkpoint"] = self.checkpoint
-        return fields
 
     def changed_rows(self) -> int:
         return (

@@ -48,7 +48,11 @@ def open_existing(database: str | dict[str, Any] | DatabaseTarget) -> Loader:
     target = database if isinstance(database, DatabaseTarget) else parse_database_url(database)
     if target.kind == "sqlite" and target.path is not None and not target.path.exists():
         raise DatabaseError(f"{target.display}: no such database (nothing was imported there yet)")
-    loader = open_loader(target)
+    return _checked(open_loader(target))
+
+
+def _checked(loader: Loader) -> Loader:
+    """Connected, with the schema checked (a database this program did not make, or a newer one, refused)."""
     loader.connect()
     try:
         loader.check_schema()
@@ -71,10 +75,4 @@ def open_for_reading(database: str | dict[str, Any] | DatabaseTarget, missing_ok
         raise DatabaseError(f"{target.display}: no such database (nothing was imported there yet)")
     loader = open_loader(target)
     loader.read_only = True
-    loader.connect()
-    try:
-        loader.check_schema()
-    except BaseException:
-        loader.close()
-        raise
-    return loader
+    return _checked(loader)

@@ -298,12 +298,8 @@ class MainPresenter(QObject):
 
     @Slot(object)
     def _on_reprocessed(self, summary: dict[str, Any]) -> None:
-        self.run_id = summary["run_id"]
-        self.error_count = summary["errors"]
-        self.errors.emit(self.error_count)
-        status = summary["status"]
+        status = self._counted(summary)
         if status == "completed":
-            self.progress.emit({"percent": 100.0})
             text = (
                 f"Reprocessed {summary['messages']:,} messages in {summary['duration_s']:.1f} s: "
                 f"{summary['changed']:,} rows changed."
@@ -314,11 +310,7 @@ class MainPresenter(QObject):
             text = f"Reprocess stopped after {summary['messages']:,} messages. Reprocess again to continue."
         else:
             text = f"Reprocess failed: {summary.get('error')}. The archive is consistent; reprocess again to continue."
-        self._set_state(FINISHED)
-        self.status.emit("Finished." if status == "completed" else text)
-        self.summary.emit(text)
-        if status == "failed":
-            self._pending = Notice("problem", text, "The error log (the Errors button) shows what happened.")
+        self._said(status, text)
         self.reprocess_finished.emit(summary)
 
     @Slot(object)
@@ -393,12 +385,8 @@ class MainPresenter(QObject):
     @Slot(object)
     def _on_finished(self, summary: dict[str, Any]) -> None:
         self.elapsed_timer.stop()
-        self.run_id = summary["run_id"]
-        self.error_count = summary["errors"]
-        self.errors.emit(self.error_count)
-        status = summary["status"]
+        status = self._counted(summary)
         if status == "completed":
-            self.progress.emit({"percent": 100.0})
             text = (
                 f"Done: {summary['messages']:,} messages in {summary['conversations']:,} conversations "
                 f"in {summary['duration_s']:.1f} s into {summary['database']}."
@@ -411,14 +399,27 @@ class MainPresenter(QObject):
             text = f"Stopped after {summary['messages']:,} messages. Press Start to resume."
         else:
             text = f"Failed: {summary.get('error')}. What was imported is kept; press Start to resume."
+        self._said(status, text)
+        if status != "failed" and summary["errors"] and not self.closing:
+            self._pending = Notice("errors", "", count=summary["errors"], completed=status == "completed")
+        self.import_finished.emit(summary)
+
+    def _counted(self, summary: dict[str, Any]) -> str:
+        """A finished run's (import or reprocess) counts, shown; its status."""
+        self.run_id = summary["run_id"]
+        self.error_count = summary["errors"]
+        self.errors.emit(self.error_count)
+        if summary["status"] == "completed":
+            self.progress.emit({"percent": 100.0})
+        return str(summary["status"])
+
+    def _said(self, status: str, text: str) -> None:
+        """The end of a run, told: finished, its line, and a failure's box (once the job's thread has ended)."""
         self._set_state(FINISHED)
         self.status.emit("Finished." if status == "completed" else text)
         self.summary.emit(text)
         if status == "failed":
             self._pending = Notice("problem", text, "The error log (the Errors button) shows what happened.")
-        elif summary["errors"] and not self.closing:
-            self._pending = Notice("errors", "", count=summary["errors"], completed=status == "completed")
-        self.import_finished.emit(summary)
 
     @Slot(object)
     def _on_failed(self, exc: BaseException) -> None:
