@@ -46,8 +46,12 @@ UPSERT_CHILDREN = {table: upserts.upsert_child(table, "VALUES %s") for table in 
 UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
 UPSERT_CONVERSATIONS = upserts.upsert_conversations("VALUES %s", upserts.postgres_differs)
 INSERT_ERRORS = upserts.insert_errors("VALUES %s")
-UPDATE_MESSAGE = upserts.update_messages("%s")
-DELETE_CHILD = {table: upserts.delete_children(table, "%s") for table in upserts.CHILDREN}
+UPDATE_MESSAGES = upserts.update_messages_from_values(
+    {"details": "::jsonb", "edited_at": "::timestamptz", "deleted_at": "::timestamptz"}
+)
+# every value as text (a column of NULLs only would have no type), cast where it is not text
+UPDATE_MESSAGES_ROW = "(" + ", ".join(["%s::text"] * 8) + ")"
+DELETE_CHILDREN = {table: upserts.delete_children_from_values(table) for table in upserts.CHILDREN}
 DELETE_PARTICIPANT = upserts.delete_participant("%s")
 NAME_PARTICIPANT = upserts.name_participant("%s")
 LINK_REPLIES = upserts.link_replies("(messages.details -> 'quote' ->> 'message_id')", upserts.postgres_differs)
@@ -250,13 +254,14 @@ class PostgresLoader(Loader):
 
     def write_changes(self, run_id: str, changes: Changes) -> None:
         def write() -> None:
-            batch = psycopg2.extras.execute_batch
+            batch, values = psycopg2.extras.execute_batch, psycopg2.extras.execute_values
             with self.conn, self.conn.cursor() as cur:
                 if changes.messages:
-                    batch(cur, UPDATE_MESSAGE, _clean_rows(changes.messages), page_size=500)
+                    rows = _clean_rows(changes.messages)
+                    values(cur, UPDATE_MESSAGES, rows, template=UPDATE_MESSAGES_ROW, page_size=1000)
                 for table, rows in changes.children().items():
                     if changes.replaced:
-                        batch(cur, DELETE_CHILD[table], changes.replaced, page_size=500)
+                        values(cur, DELETE_CHILDREN[table], changes.replaced, page_size=1000)
                     if rows:
                         rows = _clean_rows(_dedupe_children(rows, upserts.CHILDREN[table][1]))
                         psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)

@@ -113,6 +113,26 @@ def update_messages(mark: str) -> str:
     return f"UPDATE messages SET {assignments} WHERE conversation_id = {mark} AND id = {mark}"
 
 
+def update_messages_from_values(casts: dict[str, str]) -> str:
+    """The re-derived columns of many messages in one statement (PostgreSQL's execute_values: `VALUES %s`).
+
+    `casts`: the type each column's text is read as, where it is not text."""
+    assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in REDERIVED_COLUMNS)
+    columns = ", ".join((*REDERIVED_COLUMNS, "conversation_id", "id"))
+    return (
+        f"UPDATE messages AS m SET {assignments} FROM (VALUES %s) AS v({columns}) "
+        "WHERE m.conversation_id = v.conversation_id AND m.id = v.id"
+    )
+
+
+def delete_children_from_values(table: str) -> str:
+    """The rows of many messages in one statement (`VALUES %s` of (conversation_id, message_id))."""
+    return (
+        f"DELETE FROM {table} AS t USING (VALUES %s) AS v(conversation_id, message_id) "
+        "WHERE t.conversation_id = v.conversation_id AND t.message_id = v.message_id"
+    )
+
+
 def delete_children(table: str, mark: str) -> str:
     return f"DELETE FROM {table} WHERE conversation_id = {mark} AND message_id = {mark}"
 
