@@ -87,6 +87,7 @@ class Batch(_OneTransaction):
     final: bool = False
     extract_s: float = 0.0  # so far, in the producer: parsing
     transform_s: float = 0.0  # so far: making rows
+    deferred: int = 0  # message rows the importing process reads (Transformer.complete)
     # this batch's messages whose event text shows an id a name may replace at the import's end
     wanting_names: list[tuple[str, str]] = field(default_factory=list)
     # added by the pipeline before it is written

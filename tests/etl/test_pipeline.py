@@ -50,6 +50,33 @@ def test_worker_and_in_process_give_the_same_tables(small_sample: tuple[Path, Sa
     ETLPipeline(one.url, batch_size=300, parallel=False).run(path)
     ETLPipeline(two.url, batch_size=700, parallel=True).run(path)
     assert one.snapshot() == two.snapshot()
+    # the worker leaves a person's RichText with markup to the importing process: the same rows and errors
+    errors = "SELECT phase, severity, error_type, conversation_id, message_id FROM etl_errors ORDER BY 4, 5, 3"
+    assert one.query(errors) == two.query(errors)
+
+
+def test_a_deferred_reading_is_the_same_reading(tmp_path: Path) -> None:
+    """Transformer.defer then complete() (as the worker and the importer do) against reading at once."""
+    from skype_etl_gui.etl import ETLContext, Transformer
+    from skype_etl_gui.etl.transform.rows import DEFERRED
+
+    entries = [
+        message("1", 'Hi <at id="8:bob">Bob</at> &amp; <b>all</b>'),
+        message("2", "<e_m ts_ms='1600000000000'/>"),
+        message("3", "plain", properties={"emotions": [{"key": "heart", "users": [{"mri": "8:bob", "time": 1}]}]}),
+        message("4", '<quote author="8:bob" messageid="1">x</quote>y', **{"from": "19:t@thread.skype"}),
+        message("5", "<URIObject type='Video.1' uri='https://x/objects/0-a'/>", "RichText/Media_Video"),
+    ]
+    at_once, later = Transformer(ETLContext(run_id="r")), Transformer(ETLContext(run_id="r"))
+    later.defer = True
+    expected = at_once.messages("8:anna", entries)
+    rows = later.messages("8:anna", entries)
+    assert rows.deferred == 4 and sum(row[7] == DEFERRED for row in rows.messages) == 4  # not the video
+    rows.messages = later.complete(rows.messages, rows)
+    assert rows.messages == expected.messages
+    for table in ("attachments", "reactions", "mentions"):
+        assert sorted(getattr(rows, table)) == sorted(getattr(expected, table)), table
+    assert {p[:3] for p in rows.participants} == {p[:3] for p in expected.participants}
 
 
 @pytest.mark.parametrize("kind", ["json", "tar", "tar.gz"])

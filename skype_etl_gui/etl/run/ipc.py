@@ -184,6 +184,8 @@ def worker_main(argv: list[str]) -> int:
                 start=settings.get("start"),
                 source=ExportSource(Path(settings["export"]), **settings["source"]),
                 whereabouts=Whereabouts(settings.get("whereabouts")),
+                # SQLite's loading process waits for this one about a third of the time: it reads those
+                defer_derive=settings["target_kind"] == "sqlite",
             )
             producer.run()
         except ExportError as exc:

@@ -95,10 +95,12 @@ class Producer:
         stop: threading.Event | None = None,
         whereabouts: Whereabouts | None = None,
         on_read: Callable[[], None] | None = None,
+        defer_derive: bool = False,
     ) -> None:
         """`start`: a checkpoint to continue from (its position and the counts reached).
 
         `source`: the export as already inspected; `stop`: once set, the next read raises Cancelled.
+        `defer_derive`: leave a person's RichText with markup to the importing process (see Transformer.defer).
         """
         self.context = ETLContext(run_id=run_id)
         position = Position.from_dict(start) if start else None
@@ -107,6 +109,7 @@ class Producer:
         self.extractor.on_read = on_read
         self.transformer = Transformer(self.context, run_id)
         self.transformer.owner_id = start.get("owner_id") if start else None
+        self.transformer.defer = defer_derive
         self.batch_size = batch_size
         self.emit = emit
         # PostgreSQL takes the messages as COPY text, made here (in the worker, off the loader's core)
@@ -195,6 +198,7 @@ class Producer:
                 batch.attachments += rows.attachments
                 batch.reactions += rows.reactions
                 batch.mentions += rows.mentions
+                batch.deferred += rows.deferred
                 batch.participants += rows.participants
                 self.messages += len(rows.messages)
                 if self.extractor.lone_surrogates > self.surrogates_told:

@@ -6,6 +6,7 @@ check at import time that each of these fields is a column of its table.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -62,6 +63,13 @@ _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-
 STORED_TIME = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
 
 
+# in a message row's text: to be read by Transformer.complete() in the importing process (from the row's own
+# content, properties and amsreferences JSON: ijson's objects do not cross processes). A string, so the row
+# stays a tuple of atoms, which the garbage collector stops tracking (an object in it made full collections
+# of 30 ms in the window's process). A real text equal to it would only be read again, to the same result.
+DEFERRED = "\x00skype-etl: read in the importing process\x00"
+
+
 @dataclass
 class Rows:
     """What one chunk of messages becomes."""
@@ -71,6 +79,7 @@ class Rows:
     participants: list[tuple[Any, ...]] = field(default_factory=list)
     reactions: list[tuple[Any, ...]] = field(default_factory=list)
     mentions: list[tuple[Any, ...]] = field(default_factory=list)
+    deferred: int = 0  # message rows whose reading is left to Transformer.complete()
 
 
 def iso_timestamp(value: Any) -> str | None:
@@ -124,9 +133,12 @@ def version_number(value: Any) -> float | None:
     return None
 
 
+_KEY = operator.itemgetter(0, 1)  # a message row's (conversation_id, id)
+
+
 def keep_winners(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """One message row per (conversation, id): the highest version, on a tie the later entry."""
-    if len({(row[0], row[1]) for row in rows}) == len(rows):
+    if len(set(map(_KEY, rows))) == len(rows):
         return rows
     best: dict[tuple[Any, Any], int] = {}
     for index, row in enumerate(rows):

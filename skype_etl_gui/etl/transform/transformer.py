@@ -12,9 +12,19 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..values import json_type, record_id
-from .derive import CALL_LOGS, PERSON_TYPES, conversation_kind, derive, members_of, participant_ids, wants_names
+from .derive import (
+    CALL_LOGS,
+    PERSON_TYPES,
+    conversation_kind,
+    derive,
+    json_list,
+    members_of,
+    participant_ids,
+    properties_dict,
+    wants_names,
+)
 from .encoding import json_or_text, to_json
-from .rows import MAX_VERSION, STORED_TIME, Rows, iso_timestamp, version_number
+from .rows import DEFERRED, MAX_VERSION, STORED_TIME, Rows, iso_timestamp, version_number
 
 
 class ErrorSink(Protocol):
@@ -46,6 +56,8 @@ class Transformer:
         self.run_id = run_id or context.run_id
         self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
         self.owner_id: str | None = None  # the export's userId, once the extractor has read it
+        # a person's RichText with markup is left for complete() in the importing process (a worker for SQLite)
+        self.defer = False
         # (conversation_id, id) of event texts showing an id, which the import's end reads again with names
         self.wanting_names: list[tuple[str, str]] = []
 
@@ -88,7 +100,6 @@ class Transformer:
         add_message = rows.messages.append
         senders = self._senders.setdefault(conv_id, {})
         run_id = self.run_id
-        owner_id = self.owner_id
         stored_form = STORED_TIME.match
         encode = to_json
         for position, msg in enumerate(entries, offset):
@@ -153,27 +164,34 @@ class Transformer:
                     None,
                 )
                 known_name = sender_name
-            else:
-                derived = derive(conv_id, sender, name, mtype, content, props, ams, owner_id)
-                if derived.warnings:
-                    for error_type, why in derived.warnings:
-                        self._warn(conv_id, msg_id, error_type, why, content)
-                if derived.attachments:
-                    rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
-                if derived.reactions:
-                    rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
-                if derived.mentions:
-                    rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
-                sender_id, sender_name, text, details = (
-                    derived.sender_id,
-                    derived.sender_name,
-                    derived.text,
-                    derived.details,
+            elif self.defer and mtype in PERSON_TYPES and conv_id != CALL_LOGS:
+                # read in the importing process (complete()), which has time while this one parses
+                add_message(
+                    (
+                        conv_id,
+                        msg_id,
+                        sender,
+                        name,
+                        sent_at,
+                        mtype,
+                        content,
+                        DEFERRED,
+                        version,
+                        None,
+                        None,
+                        props_json,
+                        None,
+                        run_id,
+                        sender,
+                        None if ams is None else json_or_text(ams),
+                    )
                 )
-                edited_at, deleted_at = derived.edited_at, derived.deleted_at
-                known_name = sender_name if derived.sender_is_author else None
-                if wants_names(mtype, conv_id, content, text):
-                    self.wanting_names.append((conv_id, msg_id))
+                rows.deferred += 1
+                continue
+            else:
+                sender_id, sender_name, text, details, edited_at, deleted_at, known_name = self._derived(
+                    rows, conv_id, msg_id, version, sender, name, mtype, content, props, ams
+                )
             if sender_id and (sender_id not in senders or (known_name and not senders[sender_id])):
                 senders[sender_id] = bool(known_name)
                 rows.participants.append((conv_id, sender_id, known_name, "sender"))
@@ -198,6 +216,90 @@ class Transformer:
                 )
             )
         return rows
+
+    def _derived(
+        self,
+        rows: Rows,
+        conv_id: str,
+        msg_id: str,
+        version: Any,
+        sender: str | None,
+        name: str | None,
+        mtype: str | None,
+        content: str | None,
+        props: Any,
+        ams: Any,
+    ) -> tuple[Any, ...]:
+        """derive() of one message, its rows and warnings noted: (sender_id, sender_name, text, details,
+        edited_at, deleted_at, the name known for the sender)."""
+        derived = derive(conv_id, sender, name, mtype, content, props, ams, self.owner_id)
+        if derived.warnings:
+            for error_type, why in derived.warnings:
+                self._warn(conv_id, msg_id, error_type, why, content)
+        if derived.attachments:
+            rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
+        if derived.reactions:
+            rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
+        if derived.mentions:
+            rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
+        text = derived.text
+        if wants_names(mtype, conv_id, content, text):
+            self.wanting_names.append((conv_id, msg_id))
+        known_name = derived.sender_name if derived.sender_is_author else None
+        return (
+            derived.sender_id,
+            derived.sender_name,
+            text,
+            derived.details,
+            derived.edited_at,
+            derived.deleted_at,
+            known_name,
+        )
+
+    def complete(self, messages: list[tuple[Any, ...]], rows: Rows) -> list[tuple[Any, ...]]:
+        """The message rows with every deferred one read now (see `defer`); their other rows go to `rows`.
+
+        A sender is named once a batch here (the upsert keeps the first name a person was stored with).
+        """
+        done = []
+        named: dict[tuple[str, str], str | None] = {}
+        for row in messages:
+            if row[7] != DEFERRED:
+                done.append(row)
+                continue
+            conv_id, msg_id, version = row[0], row[1], row[8]
+            sender_id, sender_name, text, details, edited_at, deleted_at, known_name = self._derived(
+                rows,
+                conv_id,
+                msg_id,
+                version,
+                row[14],
+                row[3],
+                row[5],
+                row[6],
+                properties_dict(row[11]),
+                json_list(row[15]),
+            )
+            if sender_id and named.get((conv_id, sender_id), None) is None:
+                named[(conv_id, sender_id)] = known_name
+            done.append(
+                (
+                    conv_id,
+                    msg_id,
+                    sender_id,
+                    sender_name,
+                    *row[4:7],
+                    text,
+                    version,
+                    edited_at,
+                    deleted_at,
+                    row[11],
+                    None if details is None else to_json(details),
+                    *row[13:],
+                )
+            )
+        rows.participants += [(conv_id, person, name, "sender") for (conv_id, person), name in named.items()]
+        return done
 
     # --- the rarer paths, out of the loop -----------------------------------------------
     def _warn(self, conv_id: str, msg_id: str | None, error_type: str, message: str, raw: Any = None) -> None:
