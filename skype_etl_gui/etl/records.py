@@ -88,6 +88,8 @@ class Batch(_OneTransaction):
     extract_s: float = 0.0  # so far, in the producer: parsing
     transform_s: float = 0.0  # so far: making rows
     deferred: int = 0  # message rows the importing process reads (Transformer.complete)
+    message_rows: int = 0  # message entries read (one read twice counts twice: then the archive has fewer)
+    quoting: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation_id, id, quoted id)
     # this batch's messages whose event text shows an id a name may replace at the import's end
     wanting_names: list[tuple[str, str]] = field(default_factory=list)
     # added by the pipeline before it is written

@@ -342,3 +342,20 @@ def test_a_busy_sqlite_database_is_waited_for(small_sample: tuple[Path, SampleSt
     assert summary["status"] == "completed", summary["error"]
     assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'ConnectionLost'") >= 1
     assert db.count("messages") == small_sample[1].unique_messages
+
+
+@pytest.mark.parametrize("order", ["older first", "newer first"])
+def test_a_message_stored_twice_keeps_only_its_winning_version_s_rows(tmp_path: Path, any_db: Any, order: str) -> None:
+    """Two versions of one message in different batches: the losing one's mention and quote link go."""
+    older = message("5", '<at id="8:bob">Bob</at> <quote messageid="1">x</quote>', version=1)
+    newer = message("5", "edited, without the mention", version=2)
+    filler = [message(str(n), "filler") for n in range(10, 30)]
+    pair = [older, newer] if order == "older first" else [newer, older]
+    entries = [message("1", "quoted"), pair[0], *filler, pair[1]]
+    path = write_export(tmp_path / "twice.json", export_document([conversation("8:anna", entries)]))
+    summary = ETLPipeline(any_db.url, batch_size=5).run(path)
+    assert summary["status"] == "completed"
+    assert any_db.query("SELECT content_text, reply_to FROM messages WHERE id = '5'") == [
+        ("edited, without the mention", None)
+    ]
+    assert any_db.count("mentions") == 0

@@ -130,9 +130,23 @@ class Loader(ABC):
     def execute_all(self, statements: Sequence[str]) -> int:
         """Fixed statements (no parameters) in one transaction; the rows they changed."""
 
+    @abstractmethod
+    def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        """One statement for each row of parameters, in one transaction; the rows it changed (on PostgreSQL,
+        sent a page at a time, those of each page's last statement: a lower bound)."""
+
     def link_replies(self) -> int:
         """Set `reply_to` where a quote names a message the archive holds (and clear it where not); the rows set."""
         return self.execute_all(self.reply_links)
+
+    def link_quotes(self, quoting: Sequence[tuple[str, str, str]]) -> int:
+        """`reply_to` of these (conversation, id, quoted id), where the quoted message is stored: the rows set."""
+        m = self.mark
+        statement = (
+            f"UPDATE messages SET reply_to = {m} WHERE conversation_id = {m} AND id = {m} AND EXISTS "
+            f"(SELECT 1 FROM messages AS o WHERE o.conversation_id = {m} AND o.id = {m})"
+        )
+        return self.execute_many(statement, [(quoted, conv, msg, conv, quoted) for conv, msg, quoted in quoting])
 
     def prune_children(self) -> int:
         """Attachments, reactions and mentions of a message's other versions (the stored version won): removed."""

@@ -281,6 +281,20 @@ class PostgresLoader(Loader):
 
         self._transaction(write, lambda: self._batch_committed(run_id, changes))
 
+    def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        changed = 0
+
+        def run() -> None:
+            nonlocal changed
+            with self.conn, self.conn.cursor() as cur:
+                changed = 0
+                for page in range(0, len(rows), 1000):
+                    psycopg2.extras.execute_batch(cur, statement, _clean_rows(list(rows[page : page + 1000])))
+                    changed += max(cur.rowcount, 0)
+
+        self._transaction(run)
+        return changed
+
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0
 

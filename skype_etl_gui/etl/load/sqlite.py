@@ -147,6 +147,16 @@ class SQLiteLoader(Loader):
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, changes))
 
+    def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
+        changed = 0
+
+        def run(conn: sqlite3.Connection) -> None:
+            nonlocal changed
+            changed = conn.executemany(statement, rows).rowcount if rows else 0
+
+        self._in_transaction(run, lambda: False)
+        return changed
+
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0
 

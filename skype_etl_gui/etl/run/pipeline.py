@@ -352,6 +352,9 @@ class _Run:
         self.load_s = 0.0
         self.extract_s = self.transform_s = 0.0
         self.wanting_names: list[tuple[str, str]] = []  # (see Batch)
+        self.quoting: list[tuple[str, str, str]] = []  # (see Batch)
+        self.message_rows = 0  # message entries this run read (see Batch.message_rows)
+        self.archive_was_empty = False  # no message was stored when this run began
         self.finisher: Transformer | None = None  # reads what the worker deferred (see Batch.deferred)
         self.completing_s = 0.0
         self.header: tuple[str | None, str | None] = (
@@ -456,7 +459,8 @@ class _Run:
         batch.mentions += rows.mentions
         batch.participants += rows.participants
         batch.wanting_names += finisher.wanting_names
-        finisher.wanting_names = []
+        batch.quoting += finisher.quoting
+        finisher.wanting_names, finisher.quoting = [], []
         self.completing_s += time.perf_counter() - t
 
     def consume(self, batch: Batch) -> None:
@@ -471,6 +475,8 @@ class _Run:
         self.header = (batch.export_user_id or self.header[0], batch.export_date or self.header[1])
         self.extract_s, self.transform_s = batch.extract_s, batch.transform_s
         self.wanting_names += batch.wanting_names
+        self.quoting += batch.quoting
+        self.message_rows += batch.message_rows
         batch.errors = context.drain_errors()  # the producer's and this run's own
         context.update_progress(
             bytes_read=batch.bytes_read,
@@ -549,6 +555,7 @@ class _Run:
         status, error_message = "completed", None
         watch = self.watch = MemoryWatch(context, self._over_memory)
         try:
+            self.archive_was_empty = self.previous is None and self.loader.count_rows("messages") == 0
             if self.parallel:
                 self._produce_in_worker()
             else:
@@ -557,7 +564,11 @@ class _Run:
                 # event texts with every name now known, replies linked: what a reprocess would make
                 # after a resume, the interrupted run's messages may want names too: all are looked at
                 wanting = None if self.previous is not None else self.wanting_names
-                finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting)
+                # into an empty archive, with no message stored twice: nothing is stale, and only this run's
+                # quotes can name a stored message
+                alone = self.archive_was_empty and self.loader.count_rows("messages") == self.message_rows
+                quoting = self.quoting if alone else None
+                finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting, quoting)
         except Cancelled:
             status = "cancelled"
             if self.over_memory is not None:

@@ -264,7 +264,10 @@ class Producer:
         """Hand on the batch; `position` is where it ends (exactly, when a boundary was found)."""
         self.boundary_requested = False
         batch, self.batch = self.batch, Batch()
+        read = len(batch.messages)
         batch.messages = keep_winners(batch.messages)
+        # a message read twice: its rows written once, but its losing version's quote was noted (see Batch)
+        batch.message_rows = read
         if self.copy_rows and batch.messages:
             batch.messages_copy = copy_text(batch.messages, self._nul_removed)
             batch.messages = []
@@ -279,6 +282,7 @@ class Producer:
         batch.final = final
         batch.transform_s = self.transform_s
         batch.wanting_names, self.transformer.wanting_names = self.transformer.wanting_names, []
+        batch.quoting, self.transformer.quoting = self.transformer.quoting, []
         batch.extract_s = max(time.perf_counter() - self.t0 - self.transform_s - self.emit_s, 0.0)
         t = time.perf_counter()
         self.emit(batch)

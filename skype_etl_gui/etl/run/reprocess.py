@@ -334,21 +334,30 @@ def _same_values(new: tuple[Any, ...], stored: tuple[Any, ...]) -> bool:
 
 
 def finish_import(
-    loader: Loader, run_id: str, stop: threading.Event | None = None, wanting: list[tuple[str, str]] | None = None
+    loader: Loader,
+    run_id: str,
+    stop: threading.Event | None = None,
+    wanting: list[tuple[str, str]] | None = None,
+    quoting: list[tuple[str, str, str]] | None = None,
 ) -> int:
     """The end of an import: rows of versions that lost pruned, event texts with every name now known, and
     replies linked. Rows changed.
 
     `wanting`: the messages whose text the import made with an id in it (the import knows them), or None
     to look at every message (a resumed import: the interrupted run's are not known).
+    `quoting`: (conversation, id, quoted id) of every quote, given when the import went into an empty archive
+    and stored no message twice: then no row is stale and only these can link; None: look at all.
     """
     rederiver = Rederiver(loader, run_id, stop)
-    rederiver.changed += loader.prune_children()
+    if quoting is None:
+        rederiver.changed += loader.prune_children()
     if wanting is None:
         rederiver.names(checkpoints=False)
     elif wanting:
         rederiver.rederive_keys(wanting, loader.known_names())
-    rederiver.replies()
+    rederiver._check()
+    rederiver.changed += loader.link_replies() if quoting is None else loader.link_quotes(quoting)
+    rederiver._report("replies", 1, 1)
     return rederiver.changed
 
 

@@ -60,6 +60,7 @@ class Transformer:
         self.defer = False
         # (conversation_id, id) of event texts showing an id, which the import's end reads again with names
         self.wanting_names: list[tuple[str, str]] = []
+        self.quoting: list[tuple[str, str, str]] = []  # (conversation_id, id, the quoted message's id)
 
     def conversation_done(self, conv_id: str | None) -> None:
         """Its messages are all seen: what was kept about its senders can go (a million conversations add up)."""
@@ -245,6 +246,9 @@ class Transformer:
         text = derived.text
         if wants_names(mtype, conv_id, content, text):
             self.wanting_names.append((conv_id, msg_id))
+        quote = derived.details.get("quote") if derived.details else None
+        if quote and isinstance(quote.get("message_id"), str):
+            self.quoting.append((conv_id, msg_id, quote["message_id"]))
         known_name = derived.sender_name if derived.sender_is_author else None
         return (
             derived.sender_id,
