@@ -41,11 +41,19 @@ class ErrorRecord:
 class _OneTransaction:
     """What an import's batch and a reprocess's changes share: rows that hang off messages, and the run's row."""
 
+    participants: list[tuple[Any, ...]]
     attachments: list[tuple[Any, ...]]
     reactions: list[tuple[Any, ...]]
     mentions: list[tuple[Any, ...]]
     checkpoint: dict[str, Any] | None
     run_update: dict[str, Any]
+
+    def add_rows(self, rows: Any) -> None:
+        """A transformer's Rows (besides its messages): the rows that hang off them, and the senders."""
+        self.attachments += rows.attachments
+        self.reactions += rows.reactions
+        self.mentions += rows.mentions
+        self.participants += rows.participants
 
     def children(self) -> dict[str, list[tuple[Any, ...]]]:
         """The rows that hang off messages, by table."""

@@ -454,10 +454,7 @@ class _Run:
         rows = Rows()
         t = time.perf_counter()
         batch.messages = finisher.complete(batch.messages, rows)
-        batch.attachments += rows.attachments
-        batch.reactions += rows.reactions
-        batch.mentions += rows.mentions
-        batch.participants += rows.participants
+        batch.add_rows(rows)
         batch.wanting_names += finisher.wanting_names
         batch.quoting += finisher.quoting
         finisher.wanting_names, finisher.quoting = [], []

@@ -195,11 +195,8 @@ class Producer:
             if event.conversation_id is not None:
                 rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
                 batch.messages += rows.messages
-                batch.attachments += rows.attachments
-                batch.reactions += rows.reactions
-                batch.mentions += rows.mentions
+                batch.add_rows(rows)
                 batch.deferred += rows.deferred
-                batch.participants += rows.participants
                 self.messages += len(rows.messages)
                 if self.extractor.lone_surrogates > self.surrogates_told:
                     self._lone_surrogates(event.conversation_id, event.entries)
