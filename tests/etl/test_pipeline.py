@@ -359,3 +359,18 @@ def test_a_message_stored_twice_keeps_only_its_winning_version_s_rows(tmp_path: 
         ("edited, without the mention", None)
     ]
     assert any_db.count("mentions") == 0
+
+
+def test_too_many_noted_messages_fall_back_to_looking_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_NOTED_KEYS the import's end reads every event and links every quote: the same tables."""
+    from skype_etl_gui.etl.run import pipeline
+    from tests.etl.test_markup_forms import DOC
+
+    path = write_export(tmp_path / "forms.json", DOC)
+    noted, everything = Database(tmp_path / "noted.db"), Database(tmp_path / "all.db")
+    ETLPipeline(noted.url, parallel=False).run(path)
+    monkeypatch.setattr(pipeline, "MAX_NOTED_KEYS", 0)
+    ETLPipeline(everything.url, parallel=False).run(path)
+    assert noted.snapshot() == everything.snapshot()
+    assert everything.query("SELECT id, reply_to FROM messages WHERE reply_to IS NOT NULL") == [("115", "109")]
+    assert everything.one("SELECT content_text FROM messages WHERE id = '101'") == "Anna added Bob Builder"

@@ -286,6 +286,12 @@ class Loader(ABC):
         """Each run's export owner (its userId), for what a reprocess reads relative to the owner."""
         return dict(self._select("SELECT id, export_user_id FROM etl_runs"))
 
+    def is_empty(self, table: str) -> bool:
+        """Whether a table has no row (without counting them: a count of millions takes seconds)."""
+        if table not in COUNTED_TABLES:
+            raise ValueError(f"no table {table!r}")
+        return not self._select(f"SELECT 1 FROM {table} LIMIT 1")
+
     def count_rows(self, table: str, where: str | None = None) -> int:
         if table not in COUNTED_TABLES:
             raise ValueError(f"no table {table!r}")

@@ -48,6 +48,7 @@ from .reprocess import finish_import
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
+MAX_NOTED_KEYS = 200_000  # messages noted for the import's end (names, quotes): about 30 MB at most
 MIN_BATCH_SIZE = 200
 WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
 
@@ -351,8 +352,8 @@ class _Run:
         self.conversations = int(self.start.get("conversations", 0)) if self.start else 0
         self.load_s = 0.0
         self.extract_s = self.transform_s = 0.0
-        self.wanting_names: list[tuple[str, str]] = []  # (see Batch)
-        self.quoting: list[tuple[str, str, str]] = []  # (see Batch)
+        self.wanting_names: list[tuple[str, str]] | None = []  # (see Batch); None: too many to keep
+        self.quoting: list[tuple[str, str, str]] | None = []  # (see Batch); None: too many to keep
         self.message_rows = 0  # message entries this run read (see Batch.message_rows)
         self.archive_was_empty = False  # no message was stored when this run began
         self.finisher: Transformer | None = None  # reads what the worker deferred (see Batch.deferred)
@@ -471,8 +472,15 @@ class _Run:
         # a resumed parse starts after the export's header: keep what the interrupted run recorded
         self.header = (batch.export_user_id or self.header[0], batch.export_date or self.header[1])
         self.extract_s, self.transform_s = batch.extract_s, batch.transform_s
-        self.wanting_names += batch.wanting_names
-        self.quoting += batch.quoting
+        # kept while they stay few; past that, the import's end looks at every message instead
+        if self.wanting_names is not None:
+            self.wanting_names += batch.wanting_names
+            if len(self.wanting_names) > MAX_NOTED_KEYS:
+                self.wanting_names = None
+        if self.quoting is not None:
+            self.quoting += batch.quoting
+            if len(self.quoting) > MAX_NOTED_KEYS:
+                self.quoting = None
         self.message_rows += batch.message_rows
         batch.errors = context.drain_errors()  # the producer's and this run's own
         context.update_progress(
@@ -552,7 +560,7 @@ class _Run:
         status, error_message = "completed", None
         watch = self.watch = MemoryWatch(context, self._over_memory)
         try:
-            self.archive_was_empty = self.previous is None and self.loader.count_rows("messages") == 0
+            self.archive_was_empty = self.previous is None and self.loader.is_empty("messages")
             if self.parallel:
                 self._produce_in_worker()
             else:
@@ -563,7 +571,11 @@ class _Run:
                 wanting = None if self.previous is not None else self.wanting_names
                 # into an empty archive, with no message stored twice: nothing is stale, and only this run's
                 # quotes can name a stored message
-                alone = self.archive_was_empty and self.loader.count_rows("messages") == self.message_rows
+                alone = (
+                    self.archive_was_empty
+                    and self.quoting is not None
+                    and self.loader.count_rows("messages") == self.message_rows
+                )
                 quoting = self.quoting if alone else None
                 finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting, quoting)
         except Cancelled:
