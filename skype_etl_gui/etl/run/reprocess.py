@@ -273,15 +273,15 @@ class Rederiver:
                 if person not in wanted and _not_a_person(person):
                     changes.participants_gone.append((conv_id, person))
             for person, (source, name) in wanted.items():
-                row = stored.get(person)
-                if row is None:
+                had = stored.get(person)
+                if had is None:
                     changes.participants.append((conv_id, person, name, source))
                     continue
                 # a name fills in once (what another export named stays); "" was an earlier version's NULL
-                kept = name if row[2] == "" or (row[2] is None and name) else row[2]
+                kept = name if had[2] == "" or (had[2] is None and name) else had[2]
                 # a member stays one (another export may have listed them); a sender found a member becomes one
-                role = "member" if "member" in (source, row[3]) else (row[3] or source)
-                if (kept, role) != (row[2], row[3]):
+                role = "member" if "member" in (source, had[3]) else (had[3] or source)
+                if (kept, role) != (had[2], had[3]):
                     changes.participant_names.append((kept, role, conv_id, person))
         return changes
 

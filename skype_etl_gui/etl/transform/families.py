@@ -237,7 +237,7 @@ def call(content: str, reading: Reading = NO_NAMES) -> Handled:
         return json_body(content, reading)
     lists = markup.start_tags(content, "partlist")
     attrs = lists[0] if lists else {}
-    people = []
+    people: list[dict[str, Any]] = []
     for part_attrs, inner in markup.elements(content, "part"):
         identity = part_attrs.get("identity") or ""
         name = markup.inner(inner, "name") or None
