@@ -65,10 +65,7 @@ def initiator_of(content: str | None) -> str | None:
     if "<initiator" in content:
         return markup.inner(content, "initiator") or None
     if content.lstrip().startswith("{"):
-        try:
-            data = json.loads(content)
-        except ValueError:
-            return None
+        data = _json_or_none(content)
         found = data.get("initiator") if isinstance(data, dict) else None
         return found if isinstance(found, str) and found else None
     return None
@@ -138,6 +135,21 @@ NAMES_WANTED_SQL = (
 )
 
 
+def is_plain(conv_id: str, sender_raw: str | None, mtype: str | None, content: str | None, props: Any) -> bool:
+    """Plain text from a person, as most messages are: no markup, no entity, no properties. Its text is its
+    content and its sender its `from`; nothing else is derived (the SQL twin is load.base.PLAIN_STORED)."""
+    return bool(
+        mtype in PERSON_TYPES
+        and content
+        and "<" not in content
+        and "&" not in content
+        and not props
+        and sender_raw
+        and sender_raw.startswith("8:")
+        and conv_id != CALL_LOGS
+    )
+
+
 def derive(
     conv_id: str,
     sender_raw: str | None,
@@ -150,16 +162,8 @@ def derive(
     names: Mapping[str, str] | None = None,
 ) -> Derived:
     """Everything read from one message's verbatim values (see the module's text)."""
-    if (
-        mtype in PERSON_TYPES
-        and content
-        and "<" not in content
-        and "&" not in content
-        and not props
-        and sender_raw
-        and sender_raw.startswith("8:")
-        and conv_id != CALL_LOGS
-    ):  # plain text from a person, as most messages are: what the general path below makes, sooner
+    if is_plain(conv_id, sender_raw, mtype, content, props):  # what the general path below makes, sooner
+        assert content is not None and sender_raw is not None
         return Derived(sender_raw, name or None, content, None, None, None, (), (), (), (), True)
     warnings: list[tuple[str, str]] = []  # filled by _special only
     sender_id, authored = sender_of(sender_raw, conv_id, content)

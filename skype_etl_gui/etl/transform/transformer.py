@@ -17,6 +17,7 @@ from .derive import (
     PERSON_TYPES,
     conversation_kind,
     derive,
+    is_plain,
     json_list,
     members_of,
     participant_ids,
@@ -145,50 +146,15 @@ class Transformer:
             if props is not None:
                 props_json = self._properties(conv_id, msg_id, props)
             ams = get("amsreferences")
-            if (
-                not props
-                and content
-                and mtype in PERSON_TYPES
-                and "<" not in content
-                and "&" not in content
-                and sender
-                and sender.startswith("8:")
-                and conv_id != CALL_LOGS
-            ):
-                # plain text from a person, as most messages are: derive()'s first branch, without the call
-                sender_id, sender_name, text, details, edited_at, deleted_at = (
-                    sender,
-                    name or None,
-                    content,
-                    None,
-                    None,
-                    None,
-                )
-                known_name = sender_name
+            if is_plain(conv_id, sender, mtype, content, props):
+                # derive()'s first branch, without the call: most messages are plain
+                sender_id, sender_name, text, known_name = sender, name or None, content, name or None
+                details = edited_at = deleted_at = None
             elif self.defer and mtype in PERSON_TYPES and conv_id != CALL_LOGS:
-                # read in the importing process (complete()), which has time while this one parses
-                add_message(
-                    (
-                        conv_id,
-                        msg_id,
-                        sender,
-                        name,
-                        sent_at,
-                        mtype,
-                        content,
-                        DEFERRED,
-                        version,
-                        None,
-                        None,
-                        props_json,
-                        None,
-                        run_id,
-                        sender,
-                        None if ams is None else json_or_text(ams),
-                    )
-                )
+                # read in the importing process (complete(), from this row), which has time while this one parses
+                sender_id, sender_name, text, known_name = None, name, DEFERRED, None
+                details = edited_at = deleted_at = None
                 rows.deferred += 1
-                continue
             else:
                 sender_id, sender_name, text, details, edited_at, deleted_at, known_name = self._derived(
                     rows, conv_id, msg_id, version, sender, name, mtype, content, props, ams
@@ -213,7 +179,7 @@ class Transformer:
                     None if details is None else encode(details),
                     run_id,
                     sender,
-                    None if ams is None else json_or_text(ams),
+                    _json_or_none(ams),
                 )
             )
         return rows
