@@ -68,6 +68,20 @@ def _clean_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(_clean(v) for v in row) for row in rows]
 
 
+def _upsert_children(cur: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """A message's attachments, reactions or mentions; one statement takes a key once."""
+    if rows:
+        rows = _clean_rows(_dedupe_children(rows, upserts.CHILDREN[table][1]))
+        psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
+
+
+def _upsert_participants(cur: Any, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        psycopg2.extras.execute_values(
+            cur, UPSERT_PARTICIPANTS, _clean_rows(_dedupe_participants(rows)), page_size=1000
+        )
+
+
 def _dedupe_conversations(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """A conversation's start and end rows can share a batch; the later one knows more."""
     return list({row[0]: row for row in rows}.values())
@@ -210,9 +224,7 @@ class PostgresLoader(Loader):
             if batch.conversations:
                 rows = _clean_rows(_dedupe_conversations(batch.conversations))
                 psycopg2.extras.execute_values(cur, UPSERT_CONVERSATIONS, rows, page_size=1000)
-            if batch.participants:
-                rows = _clean_rows(_dedupe_participants(batch.participants))
-                psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
+            _upsert_participants(cur, batch.participants)
             copy = (
                 batch.messages_copy
                 if batch.messages_copy is not None
@@ -221,15 +233,8 @@ class PostgresLoader(Loader):
             if copy:
                 self._load_messages(cur, copy)
             for table, children in batch.children().items():
-                if children:
-                    rows = _clean_rows(_dedupe_children(children, upserts.CHILDREN[table][1]))
-                    psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
-            if batch.errors:
-                rows = [tuple(_clean(v) for v in e.row(run_id)) for e in batch.errors]
-                psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
-            update = batch.run_fields()
-            if update:
-                self._update_run(cur, run_id, update)
+                _upsert_children(cur, table, children)
+            self._errors_and_run(cur, run_id, batch.errors, batch.run_fields())
 
     def _load_messages(self, cur: Any, copy: str) -> None:
         """Straight into messages when nothing is there yet; else through the staging table and a merge."""
@@ -245,6 +250,14 @@ class PostgresLoader(Loader):
         else:
             cur.execute("RELEASE SAVEPOINT direct_copy")
 
+    def _errors_and_run(self, cur: Any, run_id: str, errors: Sequence[ErrorRecord], fields: dict[str, Any]) -> None:
+        """What ends each of a run's transactions: its error rows, and its row's new values."""
+        if errors:
+            rows = [tuple(_clean(v) for v in e.row(run_id)) for e in errors]
+            psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
+        if fields:
+            self._update_run(cur, run_id, fields)
+
     def _update_run(self, cur: Any, run_id: str, fields: dict[str, Any]) -> None:
         fields = self.checked_run_fields(fields)
         assignments = ", ".join(f"{name} = %s" for name in fields)
@@ -259,25 +272,16 @@ class PostgresLoader(Loader):
                 if changes.messages:
                     rows = _clean_rows(changes.messages)
                     values(cur, UPDATE_MESSAGES, rows, template=UPDATE_MESSAGES_ROW, page_size=1000)
-                for table, rows in changes.children().items():
+                for table, children in changes.children().items():
                     if changes.replaced:
                         values(cur, DELETE_CHILDREN[table], changes.replaced, page_size=1000)
-                    if rows:
-                        rows = _clean_rows(_dedupe_children(rows, upserts.CHILDREN[table][1]))
-                        psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
+                    _upsert_children(cur, table, children)
                 if changes.participants_gone:
                     batch(cur, DELETE_PARTICIPANT, changes.participants_gone, page_size=500)
-                if changes.participants:
-                    rows = _clean_rows(_dedupe_participants(changes.participants))
-                    psycopg2.extras.execute_values(cur, UPSERT_PARTICIPANTS, rows, page_size=1000)
+                _upsert_participants(cur, changes.participants)
                 if changes.participant_names:
                     batch(cur, NAME_PARTICIPANT, _clean_rows(changes.participant_names), page_size=500)
-                if changes.errors:
-                    rows = [tuple(_clean(v) for v in e.row(run_id)) for e in changes.errors]
-                    psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
-                update = changes.run_fields()
-                if update:
-                    self._update_run(cur, run_id, update)
+                self._errors_and_run(cur, run_id, changes.errors, changes.run_fields())
 
         self._transaction(write, lambda: self._batch_committed(run_id, changes))
 
@@ -312,10 +316,7 @@ class PostgresLoader(Loader):
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def update() -> None:
             with self.conn, self.conn.cursor() as cur:
-                if errors:
-                    rows = [tuple(_clean(v) for v in e.row(run_id)) for e in errors]
-                    psycopg2.extras.execute_values(cur, INSERT_ERRORS, rows, page_size=1000)
-                self._update_run(cur, run_id, fields)
+                self._errors_and_run(cur, run_id, errors, fields)
 
         finished_at = fields.get("finished_at")
         self._transaction(update, lambda: _plain(self._run_value(run_id, "finished_at")) == finished_at)

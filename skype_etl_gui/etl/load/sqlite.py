@@ -116,11 +116,7 @@ class SQLiteLoader(Loader):
             for table, rows in batch.children().items():
                 if rows:
                     conn.executemany(UPSERT_CHILD[table], rows)
-            if batch.errors:
-                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in batch.errors])
-            update = batch.run_fields()
-            if update:
-                self._update_run(conn, run_id, update)
+            self._errors_and_run(conn, run_id, batch.errors, batch.run_fields())
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, batch))
 
@@ -139,13 +135,18 @@ class SQLiteLoader(Loader):
                 conn.executemany(UPSERT_PARTICIPANT, changes.participants)
             if changes.participant_names:
                 conn.executemany(NAME_PARTICIPANT, changes.participant_names)
-            if changes.errors:
-                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in changes.errors])
-            update = changes.run_fields()
-            if update:
-                self._update_run(conn, run_id, update)
+            self._errors_and_run(conn, run_id, changes.errors, changes.run_fields())
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, changes))
+
+    def _errors_and_run(
+        self, conn: sqlite3.Connection, run_id: str, errors: Sequence[ErrorRecord], fields: dict[str, Any]
+    ) -> None:
+        """What ends each of a run's transactions: its error rows, and its row's new values."""
+        if errors:
+            conn.executemany(INSERT_ERROR, [e.row(run_id) for e in errors])
+        if fields:
+            self._update_run(conn, run_id, fields)
 
     def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
         changed = 0
@@ -169,9 +170,7 @@ class SQLiteLoader(Loader):
 
     def finish_run(self, run_id: str, fields: dict[str, Any], errors: Sequence[ErrorRecord] = ()) -> None:
         def finish(conn: sqlite3.Connection) -> None:
-            if errors:
-                conn.executemany(INSERT_ERROR, [e.row(run_id) for e in errors])
-            self._update_run(conn, run_id, fields)
+            self._errors_and_run(conn, run_id, errors, fields)
 
         finished_at = fields.get("finished_at")
         self._in_transaction(finish, lambda: self._run_value(run_id, "finished_at") == finished_at)
