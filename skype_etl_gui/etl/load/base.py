@@ -210,10 +210,6 @@ class Loader(ABC):
             [*params, limit],
         )
 
-    def plain_rows_sql(self) -> str:
-        """Messages a reprocess need not read: plain text from a person, stored as derive() makes it."""
-        return PLAIN_STORED
-
     def messages_by_key(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
         """REDERIVE_READ of these messages (a few hundred keys at a time)."""
         if not keys:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Cancelled, DatabaseError
-from ..load.base import REDERIVE_READ, Loader
-from ..records import Changes, ErrorRecord
+from ..load.base import PLAIN_STORED, REDERIVE_READ, Loader
+from ..load.upserts import CHILDREN
+from ..records import Changes
 from ..transform.derive import (
     NAMES_WANTED_SQL,
     derive,
@@ -40,12 +41,12 @@ from ..transform.derive import (
 )
 from ..transform.encoding import to_json
 from ..values import utc_now
+from .context import ETLContext
 
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
 CONVERSATION_PAGE = 200
-KEY_PAGE = 200
-CHILD_TABLES = ("attachments", "reactions", "mentions")  # messages read by their keys in one query
+KEY_PAGE = 200  # messages read by their keys in one query
 _COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
 _KEY, _STORED = slice(0, 2), slice(_COLUMN["sender_id"], len(REDERIVE_READ))
 
@@ -87,8 +88,7 @@ class Rederiver:
         self.page = page
         self.changed = 0
         self.examined = 0
-        self.errors: list[ErrorRecord] = []
-        self.error_count = 0
+        self.context = ETLContext(run_id=run_id)  # its warnings, as the import records them
         self.t0 = time.perf_counter()
         self._owners: dict[str, str | None] | None = None
 
@@ -107,16 +107,8 @@ class Rederiver:
         if self.on_progress is not None:
             self.on_progress(ReprocessProgress(stage, done, total, self.changed, time.perf_counter() - self.t0))
 
-    def _warn(self, error_type: str, message: str, conv_id: str | None, msg_id: str | None, raw: Any = None) -> None:
-        self.errors.append(
-            ErrorRecord(
-                "reprocess", "warning", error_type, message, conv_id, msg_id, None if raw is None else str(raw)[:500]
-            )
-        )
-        self.error_count += 1
-
     def _write(self, changes: Changes, checkpoint: dict[str, Any] | None) -> None:
-        changes.errors, self.errors = self.errors, []
+        changes.errors = self.context.drain_errors()
         if checkpoint is not None:
             changes.checkpoint = {
                 "run_id": self.run_id,
@@ -124,7 +116,7 @@ class Rederiver:
                 "messages": self.examined,
                 **checkpoint,
             }
-            changes.run_update = {"messages": self.examined, "errors": self.error_count}
+            changes.run_update = {"messages": self.examined, "errors": self.context.error_count}
         if changes.changed_rows() or changes.errors or checkpoint is not None:
             self.loader.write_changes(self.run_id, changes)
         self.changed += changes.changed_rows()
@@ -144,7 +136,7 @@ class Rederiver:
         """
         if where is None:
             everything = self.loader.count_rows("messages")
-            where = f"NOT {self.loader.plain_rows_sql()}"
+            where = f"NOT {PLAIN_STORED}"
             children = True
         else:
             everything, children = 0, False
@@ -191,7 +183,7 @@ class Rederiver:
             if names and wants_names(values[3], conv_id, values[4], derived.text):
                 derived = derive(*values, names)
             for error_type, text in derived.warnings:
-                self._warn(error_type, text, conv_id, msg_id, row[c["content_raw"]])
+                self.context.record_error("reprocess", "warning", error_type, text, conv_id, msg_id, values[4])
             details = None if derived.details is None else to_json(derived.details)
             new = (derived.sender_id, derived.sender_name, derived.text, details, derived.edited_at, derived.deleted_at)
             if not _same_values(new, row[_STORED]):
@@ -200,25 +192,21 @@ class Rederiver:
                 derived.attachments
                 or derived.reactions
                 or derived.mentions
-                or any((conv_id, msg_id) in stored_children[table] for table in CHILD_TABLES)
+                or any((conv_id, msg_id) in stored_children[table] for table in CHILDREN)
             ):
                 version = row[c["version"]]
-                made = {
-                    "attachments": {(conv_id, msg_id, *a, version) for a in derived.attachments},
-                    "reactions": {(conv_id, msg_id, *r, version) for r in derived.reactions},
-                    "mentions": {(conv_id, msg_id, *m, version) for m in derived.mentions},
-                }
+                # the tables are named as Derived's fields are
+                made = {table: {(conv_id, msg_id, *r, version) for r in getattr(derived, table)} for table in CHILDREN}
                 if any(made[table] != stored_children[table].get((conv_id, msg_id), set()) for table in made):
                     changes.replaced.append((conv_id, msg_id))
-                    changes.attachments += made["attachments"]
-                    changes.reactions += made["reactions"]
-                    changes.mentions += made["mentions"]
+                    for table, written in changes.children().items():
+                        written.extend(made[table])
         return changes
 
     def _children(self, rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]]:
         first, last = rows[0][_KEY], rows[-1][_KEY]
         found: dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]] = {}
-        for table in CHILD_TABLES:
+        for table in CHILDREN:
             by_message: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
             for child in self.loader.child_rows(table, first, last):
                 by_message[(child[0], child[1])].add(tuple(child))
@@ -300,12 +288,11 @@ class Rederiver:
             rows = self.loader.messages_by_key(keys[start : start + KEY_PAGE])
             self._write(self._rederive(rows, names, children=False), None)
 
-    def replies(self) -> int:
+    def replies(self, quoting: list[tuple[str, str, str]] | None = None) -> None:
+        """`reply_to` where a quote names a stored message: all of them, or only these (see finish_import)."""
         self._check()
-        linked = self.loader.link_replies()
-        self.changed += linked
+        self.changed += self.loader.link_replies() if quoting is None else self.loader.link_quotes(quoting)
         self._report("replies", 1, 1)
-        return linked
 
 
 def _not_a_person(person: str) -> bool:
@@ -355,9 +342,7 @@ def finish_import(
         rederiver.names(checkpoints=False)
     elif wanting:
         rederiver.rederive_keys(wanting, loader.known_names())
-    rederiver._check()
-    rederiver.changed += loader.link_replies() if quoting is None else loader.link_quotes(quoting)
-    rederiver._report("replies", 1, 1)
+    rederiver.replies(quoting)
     return rederiver.changed
 
 
@@ -414,20 +399,19 @@ class Reprocess:
         except Exception as exc:  # noqa: BLE001 - recorded as a failed (resumable) run, told to the caller
             error = str(exc) if isinstance(exc, DatabaseError) else f"{type(exc).__name__}: {exc}"
             status = "failed"
-            rederiver.errors.append(ErrorRecord("reprocess", "fatal", type(exc).__name__, str(exc)))
-            rederiver.error_count += 1
+            rederiver.context.record_error("reprocess", "fatal", type(exc).__name__, str(exc))
         duration = round(time.perf_counter() - t0, 3)
         fields = {
             "status": status,
             "finished_at": utc_now(),
             "duration_s": duration,
             "messages": rederiver.examined,
-            "errors": rederiver.error_count,
+            "errors": rederiver.context.error_count,
             "error_message": error,
             "telemetry": {"changed_rows": rederiver.changed},
         }
         try:
-            loader.finish_run(self.run_id, fields, errors=rederiver.errors)
+            loader.finish_run(self.run_id, fields, errors=rederiver.context.drain_errors())
         except Exception as exc:  # noqa: BLE001 - the database went away at the very end
             status, error = "failed", error or f"could not record the end of the reprocess: {exc}"
         return {
@@ -435,7 +419,7 @@ class Reprocess:
             "status": status,
             "messages": rederiver.examined,
             "changed": rederiver.changed,
-            "errors": rederiver.error_count,
+            "errors": rederiver.context.error_count,
             "duration_s": duration,
             "resumed": previous is not None,
             "database": loader.display_url,
