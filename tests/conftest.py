@@ -77,12 +77,12 @@ def write_export(path: Path, document: Any, kind: str = "json") -> Path:
 
 
 SNAPSHOT_ORDER = {
-    "conversations": "id",
-    "messages": "conversation_id, id",
-    "participants": "conversation_id, participant_id",
-    "attachments": "conversation_id, message_id, position",
-    "reactions": "conversation_id, message_id, emotion, user_id",
-    "mentions": "conversation_id, message_id, position",
+    "conversations": "owner_id, id",
+    "messages": "owner_id, conversation_id, id",
+    "participants": "owner_id, conversation_id, participant_id",
+    "attachments": "owner_id, conversation_id, message_id, position",
+    "reactions": "owner_id, conversation_id, message_id, emotion, user_id",
+    "mentions": "owner_id, conversation_id, message_id, position",
 }
 JSON_COLUMNS = {"properties", "details", "thread_properties"}
 

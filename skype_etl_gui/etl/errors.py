@@ -7,6 +7,10 @@ class ExportError(Exception):
     """The input cannot be imported. Raised before anything is written (exit 2)."""
 
 
+class AlreadyImporting(ExportError):
+    """A live process is importing the same export into the same database: rejected before anything is written."""
+
+
 class ExportReadError(Exception):
     """The input broke part way through (truncated JSON, a tar cut short)."""
 

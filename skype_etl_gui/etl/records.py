@@ -91,15 +91,17 @@ class Batch(_OneTransaction):
     bytes_read: int = 0
     bytes_total: int = 0
     export_user_id: str | None = None
+    owner_id: str = ""  # whose the export's conversations are (its userId, or fallback_owner without one)
     export_date: str | None = None
     final: bool = False
     extract_s: float = 0.0  # so far, in the producer: parsing
     transform_s: float = 0.0  # so far: making rows
     deferred: int = 0  # message rows the importing process reads (Transformer.complete)
     message_rows: int = 0  # message entries read (one read twice counts twice: then the archive has fewer)
-    quoting: list[tuple[str, str, str]] = field(default_factory=list)  # (conversation_id, id, quoted id)
-    # this batch's messages whose event text shows an id a name may replace at the import's end
-    wanting_names: list[tuple[str, str]] = field(default_factory=list)
+    # (owner_id, conversation_id, id, quoted id)
+    quoting: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # this batch's messages whose event text shows an id a name may replace at the import's end (their keys)
+    wanting_names: list[tuple[str, str, str]] = field(default_factory=list)
     # added by the pipeline before it is written
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
@@ -128,14 +130,18 @@ class Changes(_OneTransaction):
     Only what differs from the stored rows is here, so a second reprocess writes nothing.
     """
 
-    messages: list[tuple[Any, ...]] = field(default_factory=list)  # REDERIVED_COLUMNS..., conversation_id, id
-    replaced: list[tuple[str, str]] = field(default_factory=list)  # messages whose children are made anew
+    # REDERIVED_COLUMNS..., owner_id, conversation_id, id
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    # (owner_id, conversation_id, id) of messages whose children are made anew
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
     attachments: list[tuple[Any, ...]] = field(default_factory=list)
     reactions: list[tuple[Any, ...]] = field(default_factory=list)
     mentions: list[tuple[Any, ...]] = field(default_factory=list)
-    participants_gone: list[tuple[str, str]] = field(default_factory=list)  # (conversation_id, participant_id)
+    # (owner_id, conversation_id, participant_id)
+    participants_gone: list[tuple[str, str, str]] = field(default_factory=list)
     participants: list[tuple[Any, ...]] = field(default_factory=list)  # new rows
-    participant_names: list[tuple[Any, ...]] = field(default_factory=list)  # (name, source, conversation_id, id)
+    # (name, source, owner_id, conversation_id, participant_id)
+    participant_names: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[ErrorRecord] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from skype_etl_gui.etl import open_loader
-from skype_etl_gui.etl.load.schema import SCHEMA_VERSION, create_statements, upgrade_steps
+from skype_etl_gui.etl.load.schema import SCHEMA_VERSION, Step, create_statements, upgrade_steps
 from skype_etl_gui.etl.load.schema.tables import TABLES
 
 V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
@@ -47,14 +47,14 @@ def test_the_migration_keeps_every_row_and_the_export_s_from(tmp_path: Path) -> 
     shutil.copy(V010 / "archive.db", archive)
     before = sqlite3.connect(archive).execute("SELECT conversation_id, id, sender_id FROM messages").fetchall()
     with open_loader(f"sqlite:///{archive}") as loader:
-        assert loader.ensure_schema() == 2
+        assert loader.ensure_schema() == 3
         assert loader.table_counts()["messages"] == 399
         assert loader.table_counts()["reactions"] == 0
     conn = sqlite3.connect(archive)
     after = conn.execute("SELECT conversation_id, id, sender_raw FROM messages").fetchall()
     assert sorted(after) == sorted(before)  # the export's `from`, verbatim, until a reprocess re-reads the sender
-    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]
-    assert {row[0] for row in conn.execute("SELECT DISTINCT kind FROM etl_runs")} == {"import"}
+    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (3,)]
+    assert {row[0] for row in conn.execute("SELECT DISTINCT kind FROM etl_runs")} == {"import", "migrate"}
 
 
 def pg_shape(url: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def test_a_postgres_archive_of_release_0_1_0_migrates_to_the_tables_of_a_new_dat
 
 def test_a_new_database_is_made_in_one_step() -> None:
     for dialect in ("sqlite", "postgresql"):
-        assert upgrade_steps(dialect, 0) == [(SCHEMA_VERSION, create_statements(dialect))]
+        assert upgrade_steps(dialect, 0) == [Step(SCHEMA_VERSION, "tables", create_statements(dialect), last=True)]
         assert upgrade_steps(dialect, SCHEMA_VERSION) == []
     assert "BIGSERIAL PRIMARY KEY" in "\n".join(create_statements("postgresql"))
     assert "INTEGER PRIMARY KEY AUTOINCREMENT" in "\n".join(create_statements("sqlite"))

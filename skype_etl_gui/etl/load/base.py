@@ -17,12 +17,14 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from ..errors import Cancelled, DatabaseError, DatabaseTerminalError, DatabaseTransientError
+from ..liveness import is_gone
 from ..records import REDERIVED_COLUMNS, Batch, Changes, ErrorRecord
 from ..urls import DatabaseTarget
-from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION
+from ..values import utc_now
+from .schema import COUNTED_TABLES, ERROR_FIELDS, RUN_FIELDS, SCHEMA_VERSION, Step
 from .upserts import CHILDREN, prune_children
 
-RESUMABLE = ("running", "failed", "cancelled")
+RESUMABLE = ("interrupted", "failed", "cancelled")  # "interrupted": recorded as running, its process gone
 # plain text from a person (no markup, no entity, no properties), stored as derive()'s first branch makes it:
 # a reprocess would find nothing to change there, so it does not read them (both databases read this alike)
 PLAIN_STORED = (
@@ -34,6 +36,7 @@ PLAIN_STORED = (
 )
 # what a reprocess reads of each message: the verbatim values, who stored it, and what was derived before
 REDERIVE_READ = (
+    "owner_id",
     "conversation_id",
     "id",
     "sender_raw",
@@ -93,6 +96,8 @@ class Loader(ABC):
         self.stop: threading.Event | None = None
         self.retry_for_s = RETRY_FOR_S
         self.read_only = False  # connect() opens a connection that cannot write (see registry.open_for_reading)
+        # told of each step of a migration of an archive made by an earlier version: (what, step, steps)
+        self.on_migrate: Callable[[str, int, int], None] | None = None
 
     @property
     def display_url(self) -> str:
@@ -139,14 +144,17 @@ class Loader(ABC):
         """Set `reply_to` where a quote names a message the archive holds (and clear it where not); the rows set."""
         return self.execute_all(self.reply_links)
 
-    def link_quotes(self, quoting: Sequence[tuple[str, str, str]]) -> int:
-        """`reply_to` of these (conversation, id, quoted id), where the quoted message is stored: the rows set."""
+    def link_quotes(self, quoting: Sequence[tuple[str, str, str, str]]) -> int:
+        """`reply_to` of these (owner, conversation, id, quoted id), where the quoted message is stored: the rows
+        set."""
         m = self.mark
         statement = (
-            f"UPDATE messages SET reply_to = {m} WHERE conversation_id = {m} AND id = {m} AND EXISTS "
-            f"(SELECT 1 FROM messages AS o WHERE o.conversation_id = {m} AND o.id = {m})"
+            f"UPDATE messages SET reply_to = {m} WHERE owner_id = {m} AND conversation_id = {m} AND id = {m} AND "
+            f"EXISTS (SELECT 1 FROM messages AS o WHERE o.owner_id = {m} AND o.conversation_id = {m} AND o.id = {m})"
         )
-        return self.execute_many(statement, [(quoted, conv, msg, conv, quoted) for conv, msg, quoted in quoting])
+        return self.execute_many(
+            statement, [(quoted, owner, conv, msg, owner, conv, quoted) for owner, conv, msg, quoted in quoting]
+        )
 
     def prune_children(self) -> int:
         """Attachments, reactions and mentions of a message's other versions (the stored version won): removed."""
@@ -188,6 +196,16 @@ class Loader(ABC):
         )
         return [_run_dict(row) for row in rows]
 
+    def live_runs(self, kind: str = "import") -> list[dict[str, Any]]:
+        """Runs of that kind whose process is still at work, newest first."""
+        runs = self.runs(limit=1000)
+        return [run for run in runs if run["status"] == "running" and (run.get("kind") or "import") == kind]
+
+    def beat(self, run_id: str) -> None:
+        """A run that writes nothing for a while (paused) says it is still there."""
+        beat = f"UPDATE etl_runs SET heartbeat_at = {self.mark} WHERE id = {self.mark}"
+        self.execute_many(beat, [(utc_now(), run_id)])
+
     def unfinished_runs(self, kind: str = "import") -> list[dict[str, Any]]:
         """Runs of that kind that stopped before completing (cancelled, failed, killed while running), newest first."""
         return [
@@ -196,67 +214,83 @@ class Loader(ABC):
 
     # --- reading what a reprocess re-derives ------------------------------------------------------
     def message_page(self, after: Sequence[str] | None, limit: int, where: str | None = None) -> list[tuple[Any, ...]]:
-        """REDERIVE_READ of the next `limit` messages after the key `after`, in key order."""
+        """REDERIVE_READ of the next `limit` messages after the key `after` (owner, conversation, id), in key
+        order."""
         clauses, params = [], []
         if after is not None:
-            clauses.append(f"(conversation_id, id) > ({self.mark}, {self.mark})")
+            m = self.mark
+            clauses.append(f"(owner_id, conversation_id, id) > ({m}, {m}, {m})")
             params += list(after)
         if where:
             clauses.append(where)
         condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         columns = ", ".join(REDERIVE_READ)
         return self._select(
-            f"SELECT {columns} FROM messages{condition} ORDER BY conversation_id, id LIMIT {self.mark}",
+            f"SELECT {columns} FROM messages{condition} ORDER BY owner_id, conversation_id, id LIMIT {self.mark}",
             [*params, limit],
         )
 
-    def messages_by_key(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
-        """REDERIVE_READ of these messages (a few hundred keys at a time)."""
+    def messages_by_key(self, keys: Sequence[tuple[str, str, str]]) -> list[tuple[Any, ...]]:
+        """REDERIVE_READ of these messages (their (owner, conversation, id); a few hundred at a time)."""
         if not keys:
             return []
         m = self.mark
-        matches = " OR ".join(f"(conversation_id = {m} AND id = {m})" for _ in keys)
+        matches = " OR ".join(f"(owner_id = {m} AND conversation_id = {m} AND id = {m})" for _ in keys)
         return self._select(
             f"SELECT {', '.join(REDERIVE_READ)} FROM messages WHERE {matches}", [v for key in keys for v in key]
         )
 
     def child_rows(self, table: str, first: Sequence[str], last: Sequence[str]) -> list[tuple[Any, ...]]:
-        """The attachments, reactions or mentions of the messages from key `first` to key `last`."""
+        """The attachments, reactions or mentions of the messages from key `first` to key `last` (each an
+        (owner, conversation, id))."""
         columns = ", ".join(CHILDREN[table][0])
         m = self.mark
         return self._select(
-            f"SELECT {columns} FROM {table} WHERE (conversation_id, message_id) >= ({m}, {m}) "
-            f"AND (conversation_id, message_id) <= ({m}, {m})",
+            f"SELECT {columns} FROM {table} WHERE (owner_id, conversation_id, message_id) >= ({m}, {m}, {m}) "
+            f"AND (owner_id, conversation_id, message_id) <= ({m}, {m}, {m})",
             [*first, *last],
         )
 
-    def conversation_page(self, after: str | None, limit: int) -> list[tuple[Any, ...]]:
-        """(id, thread_properties, run_id) of the next conversations after `after`, in id order."""
-        condition = f" WHERE id > {self.mark}" if after is not None else ""
-        params: list[Any] = [after] if after is not None else []
+    def conversation_page(self, after: Sequence[str] | None, limit: int) -> list[tuple[Any, ...]]:
+        """(owner_id, id, thread_properties, run_id) of the next conversations after the key `after` (owner, id),
+        in key order."""
+        m = self.mark
+        condition = f" WHERE (owner_id, id) > ({m}, {m})" if after is not None else ""
+        params: list[Any] = list(after) if after is not None else []
         return self._select(
-            f"SELECT id, thread_properties, run_id FROM conversations{condition} ORDER BY id LIMIT {self.mark}",
+            f"SELECT owner_id, id, thread_properties, run_id FROM conversations{condition} "
+            f"ORDER BY owner_id, id LIMIT {m}",
             [*params, limit],
         )
 
-    def participants_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        marks = ", ".join(self.mark for _ in conversation_ids)
-        return self._select(
-            "SELECT conversation_id, participant_id, display_name, source FROM participants "
-            f"WHERE conversation_id IN ({marks})",
-            list(conversation_ids),
+    def _conversations_are(self, keys: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+        """A condition that a row is of one of these conversations ((owner, id) each), and its parameters."""
+        m = self.mark
+        return (
+            "(" + " OR ".join(f"(owner_id = {m} AND conversation_id = {m})" for _ in keys) + ")",
+            [value for key in keys for value in key],
         )
 
-    def senders_of(self, conversation_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        """Who sent what in these conversations, summed up in the database (never a row a message):
-        (conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest id, run_id)."""
-        marks = ", ".join(self.mark for _ in conversation_ids)
+    def participants_of(self, conversations: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """(owner_id, conversation_id, participant_id, display_name, source) of these conversations' people."""
+        condition, params = self._conversations_are(conversations)
+        return self._select(
+            f"SELECT owner_id, conversation_id, participant_id, display_name, source FROM participants "
+            f"WHERE {condition}",
+            params,
+        )
+
+    def senders_of(self, conversations: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """Who sent what in these conversations ((owner, id) each), summed up in the database (never a row a
+        message): (owner_id, conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest id,
+        run_id)."""
+        condition, params = self._conversations_are(conversations)
         from_thread = "(substr(sender_raw, 1, 3) = '19:' OR replace(sender_raw, '@thread.', '') <> sender_raw)"
         return self._select(
-            f"SELECT conversation_id, sender_id, sender_name, {from_thread} AS from_thread, max(sent_at), max(id), "
-            f"run_id FROM messages WHERE conversation_id IN ({marks}) AND sender_id IS NOT NULL "
-            "GROUP BY conversation_id, sender_id, sender_name, from_thread, run_id",
-            list(conversation_ids),
+            f"SELECT owner_id, conversation_id, sender_id, sender_name, {from_thread} AS from_thread, max(sent_at), "
+            f"max(id), run_id FROM messages WHERE {condition} AND sender_id IS NOT NULL "
+            "GROUP BY owner_id, conversation_id, sender_id, sender_name, from_thread, run_id",
+            params,
         )
 
     def known_names(self) -> dict[str, str]:
@@ -279,8 +313,9 @@ class Loader(ABC):
         return names
 
     def run_owners(self) -> dict[str, str | None]:
-        """Each run's export owner (its userId), for what a reprocess reads relative to the owner."""
-        return dict(self._select("SELECT id, export_user_id FROM etl_runs"))
+        """Each run's export owner (its userId, or the owner it was given without one), for what a reprocess
+        reads relative to the owner."""
+        return dict(self._select("SELECT id, coalesce(owner_id, export_user_id) FROM etl_runs"))
 
     def is_empty(self, table: str) -> bool:
         """Whether a table has no row (without counting them: a count of millions takes seconds)."""
@@ -414,6 +449,10 @@ class Loader(ABC):
             stored = json.loads(stored)
         return isinstance(stored, dict) and stored.get("created_at") == batch.checkpoint.get("created_at")
 
+    def _migrating(self, step: Step, number: int, steps: int, current: int) -> None:
+        if current and self.on_migrate is not None:  # a new database is made, not migrated
+            self.on_migrate(step.name, number, steps)
+
     def check_schema(self) -> int:
         """The schema version, read only: a database this program did not make, or a newer one, is refused."""
         try:
@@ -453,4 +492,6 @@ def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
     for key in ("checkpoint", "telemetry"):
         if isinstance(run.get(key), str):
             run[key] = json.loads(run[key])
+    if run["status"] == "running" and is_gone(run):
+        run["status"] = "interrupted"  # killed, or its machine lost power: it can be resumed
     return run

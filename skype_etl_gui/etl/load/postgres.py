@@ -10,7 +10,7 @@ table, where the highest version wins and a tie goes to the later entry.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,7 @@ UPDATE_MESSAGES = upserts.update_messages_from_values(
     {"details": "::jsonb", "edited_at": "::timestamptz", "deleted_at": "::timestamptz"}
 )
 # every value as text (a column of NULLs only would have no type), cast where it is not text
-UPDATE_MESSAGES_ROW = "(" + ", ".join(["%s::text"] * 8) + ")"
+UPDATE_MESSAGES_ROW = "(" + ", ".join(["%s::text"] * 9) + ")"
 DELETE_CHILDREN = {table: upserts.delete_children_from_values(table) for table in upserts.CHILDREN}
 DELETE_PARTICIPANT = upserts.delete_participant("%s")
 NAME_PARTICIPANT = upserts.name_participant("%s")
@@ -71,7 +71,7 @@ def _clean_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 def _upsert_children(cur: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
     """A message's attachments, reactions or mentions; one statement takes a key once."""
     if rows:
-        rows = _clean_rows(_dedupe_children(rows, upserts.CHILDREN[table][1]))
+        rows = _clean_rows(_dedupe_children(rows, upserts.child_key(table)))
         psycopg2.extras.execute_values(cur, UPSERT_CHILDREN[table], rows, page_size=1000)
 
 
@@ -84,29 +84,32 @@ def _upsert_participants(cur: Any, rows: list[tuple[Any, ...]]) -> None:
 
 def _dedupe_conversations(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """A conversation's start and end rows can share a batch; the later one knows more."""
-    return list({row[0]: row for row in rows}.values())
+    return list({(row[-1], row[0]): row for row in rows}.values())
 
 
 def _dedupe_participants(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """One row per participant, as the row-by-row upsert would leave it: the first source, the first name."""
-    by_key: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+    by_key: dict[tuple[Any, Any, Any], tuple[Any, ...]] = {}
     for row in rows:
-        key = (row[0], row[1])
+        key = (row[-1], row[0], row[1])  # (owner, conversation, person)
         kept = by_key.get(key)
         if kept is None:
             by_key[key] = row
         elif kept[2] is None and row[2] is not None:
-            by_key[key] = (kept[0], kept[1], row[2], kept[3])
+            by_key[key] = (*kept[:2], row[2], *kept[3:])
     return list(by_key.values())
 
 
-def _dedupe_children(rows: list[tuple[Any, ...]], keys: int) -> list[tuple[Any, ...]]:
+def _dedupe_children(rows: list[tuple[Any, ...]], key_of: Callable[[tuple[Any, ...]], Any]) -> list[tuple[Any, ...]]:
     """One row per key (one statement cannot touch a row twice): the highest message version, on a tie the later."""
     by_key: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in rows:
-        key = row[:keys]
+        key = key_of(row)
         kept = by_key.get(key)
-        if kept is None or (row[-1] if row[-1] is not None else -1) >= (kept[-1] if kept[-1] is not None else -1):
+        version, kept_version = row[-2], kept[-2] if kept is not None else None  # message_version, before owner_id
+        if kept is None or (version if version is not None else -1) >= (
+            kept_version if kept_version is not None else -1
+        ):
             by_key[key] = row
     return list(by_key.values())
 
@@ -154,10 +157,23 @@ class PostgresLoader(Loader):
                 current = cur.fetchone()[0] or 0
                 if current > SCHEMA_VERSION:
                     raise self.newer_schema(current)
-                for version, statements in upgrade_steps("postgresql", current):
-                    for statement in statements:
-                        cur.execute(statement)
-                    cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+            steps = upgrade_steps("postgresql", current)
+            for number, step in enumerate(steps, 1):  # a transaction a step, each under the lock
+                with conn, conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(hashtext('skype_etl_gui schema'))")
+                    cur.execute("SELECT max(version) FROM schema_version")
+                    if (cur.fetchone()[0] or 0) >= step.version:
+                        continue  # another process migrated it meanwhile
+                    done = False
+                    if step.done is not None:
+                        cur.execute(step.done)
+                        done = bool(cur.fetchone()[0])
+                    if not done:
+                        self._migrating(step, number, len(steps), current)
+                        for statement in step.statements:
+                            cur.execute(statement)
+                    if step.last:
+                        cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (step.version,))
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
         self._prepare_session()

@@ -80,11 +80,18 @@ class SQLiteLoader(Loader):
             current = row[0] or 0
             if current > SCHEMA_VERSION:
                 raise self.newer_schema(current)
-            for version, statements in upgrade_steps("sqlite", current):
+            steps = upgrade_steps("sqlite", current)
+            for number, step in enumerate(steps, 1):
                 self.conn.execute("BEGIN IMMEDIATE")
-                for statement in statements:
-                    self.conn.execute(statement)
-                self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                if (self.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0) >= step.version:
+                    self.conn.execute("COMMIT")  # another process migrated it meanwhile
+                    continue
+                if step.done is None or not self.conn.execute(step.done).fetchone()[0]:
+                    self._migrating(step, number, len(steps), current)
+                    for statement in step.statements:
+                        self.conn.execute(statement)
+                if step.last:
+                    self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (step.version,))
                 self.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:

@@ -8,7 +8,9 @@ stored a row and is never overwritten.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import Any
 
 from ..records import REDERIVED_COLUMNS
 from ..transform.rows import (
@@ -44,35 +46,44 @@ def _any_changed(columns: list[str], alias: str, differs: Differs) -> str:
     return " OR ".join(differs(f"excluded.{c}", f"{alias}.{c}") for c in columns)
 
 
-MESSAGE_UPDATE = [c for c in MESSAGE_FIELDS if c not in ("conversation_id", "id", "run_id")]
-CONVERSATION_UPDATE = [c for c in CONVERSATION_FIELDS if c not in ("id", "run_id")]
+MESSAGE_KEY = ("owner_id", "conversation_id", "id")
+CONVERSATION_KEY = ("owner_id", "id")
+PARTICIPANT_KEY = ("owner_id", "conversation_id", "participant_id")
+MESSAGE_UPDATE = [c for c in MESSAGE_FIELDS if c not in (*MESSAGE_KEY, "run_id")]
+CONVERSATION_UPDATE = [c for c in CONVERSATION_FIELDS if c not in (*CONVERSATION_KEY, "run_id")]
 
 
 def upsert_messages(source: str, differs: Differs) -> str:
     """`source`: the VALUES or SELECT clause that provides the rows."""
     return (
         f"INSERT INTO messages AS m ({_cols(MESSAGE_FIELDS)}) {source} "
-        f"ON CONFLICT (conversation_id, id) DO UPDATE SET {_set(MESSAGE_UPDATE)} "
+        f"ON CONFLICT ({_cols(MESSAGE_KEY)}) DO UPDATE SET {_set(MESSAGE_UPDATE)} "
         "WHERE coalesce(excluded.version, -1) > coalesce(m.version, -1) "
         "OR (coalesce(excluded.version, -1) = coalesce(m.version, -1) "
         f"AND ({_any_changed(MESSAGE_UPDATE, 'm', differs)}))"
     )
 
 
-# the rows that hang off a message: their fields, and how many of the first make the key
+# the rows that hang off a message: their fields, and their key (the owner's, then the message's, then their own)
 CHILDREN = {
-    "attachments": (ATTACHMENT_FIELDS, 3),
-    "reactions": (REACTION_FIELDS, 4),
-    "mentions": (MENTION_FIELDS, 3),
+    "attachments": (ATTACHMENT_FIELDS, ("owner_id", "conversation_id", "message_id", "position")),
+    "reactions": (REACTION_FIELDS, ("owner_id", "conversation_id", "message_id", "emotion", "user_id")),
+    "mentions": (MENTION_FIELDS, ("owner_id", "conversation_id", "message_id", "position")),
 }
+
+
+def child_key(table: str) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A child row's key, from the row (its fields in CHILDREN's order)."""
+    fields, key = CHILDREN[table]
+    return operator.itemgetter(*(fields.index(column) for column in key))
 
 
 def upsert_child(table: str, source: str) -> str:
     """A message's attachment, reaction or mention: it follows its message's version."""
-    fields, keys = CHILDREN[table]
+    fields, key = CHILDREN[table]
     return (
         f"INSERT INTO {table} AS a ({_cols(fields)}) {source} "
-        f"ON CONFLICT ({_cols(fields[:keys])}) DO UPDATE SET {_set(list(fields[keys:]))} "
+        f"ON CONFLICT ({_cols(key)}) DO UPDATE SET {_set([f for f in fields if f not in key])} "
         "WHERE coalesce(excluded.message_version, -1) >= coalesce(a.message_version, -1)"
     )
 
@@ -80,7 +91,7 @@ def upsert_child(table: str, source: str) -> str:
 def upsert_participants(source: str) -> str:
     return (
         f"INSERT INTO participants AS p ({_cols(PARTICIPANT_FIELDS)}) {source} "
-        "ON CONFLICT (conversation_id, participant_id) DO UPDATE SET display_name = excluded.display_name "
+        f"ON CONFLICT ({_cols(PARTICIPANT_KEY)}) DO UPDATE SET display_name = excluded.display_name "
         "WHERE p.display_name IS NULL AND excluded.display_name IS NOT NULL"
     )
 
@@ -88,7 +99,7 @@ def upsert_participants(source: str) -> str:
 def upsert_conversations(source: str, differs: Differs) -> str:
     return (
         f"INSERT INTO conversations AS c ({_cols(CONVERSATION_FIELDS)}) {source} "
-        f"ON CONFLICT (id) DO UPDATE SET {_set(CONVERSATION_UPDATE)} "
+        f"ON CONFLICT ({_cols(CONVERSATION_KEY)}) DO UPDATE SET {_set(CONVERSATION_UPDATE)} "
         f"WHERE {_any_changed(CONVERSATION_UPDATE, 'c', differs)}"
     )
 
@@ -110,7 +121,11 @@ def placeholders(columns: tuple[str, ...] | int) -> str:
 def update_messages(mark: str) -> str:
     """The re-derived columns of one message (REDERIVED_COLUMNS, then its key)."""
     assignments = ", ".join(f"{column} = {mark}" for column in REDERIVED_COLUMNS)
-    return f"UPDATE messages SET {assignments} WHERE conversation_id = {mark} AND id = {mark}"
+    return f"UPDATE messages SET {assignments} WHERE {_key_is(MESSAGE_KEY, mark)}"
+
+
+def _key_is(key: tuple[str, ...], mark: str) -> str:
+    return " AND ".join(f"{column} = {mark}" for column in key)
 
 
 def update_messages_from_values(casts: dict[str, str]) -> str:
@@ -118,41 +133,42 @@ def update_messages_from_values(casts: dict[str, str]) -> str:
 
     `casts`: the type each column's text is read as, where it is not text."""
     assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in REDERIVED_COLUMNS)
-    columns = ", ".join((*REDERIVED_COLUMNS, "conversation_id", "id"))
+    columns = ", ".join((*REDERIVED_COLUMNS, *MESSAGE_KEY))
     return (
         f"UPDATE messages AS m SET {assignments} FROM (VALUES %s) AS v({columns}) "
-        "WHERE m.conversation_id = v.conversation_id AND m.id = v.id"
+        "WHERE m.owner_id = v.owner_id AND m.conversation_id = v.conversation_id AND m.id = v.id"
     )
 
 
+CHILD_OF = ("owner_id", "conversation_id", "message_id")  # which message a child row hangs off
+
+
 def delete_children_from_values(table: str) -> str:
-    """The rows of many messages in one statement (`VALUES %s` of (conversation_id, message_id))."""
+    """The rows of many messages in one statement (`VALUES %s` of (owner_id, conversation_id, message_id))."""
     return (
-        f"DELETE FROM {table} AS t USING (VALUES %s) AS v(conversation_id, message_id) "
-        "WHERE t.conversation_id = v.conversation_id AND t.message_id = v.message_id"
+        f"DELETE FROM {table} AS t USING (VALUES %s) AS v({_cols(CHILD_OF)}) "
+        "WHERE t.owner_id = v.owner_id AND t.conversation_id = v.conversation_id AND t.message_id = v.message_id"
     )
 
 
 def delete_children(table: str, mark: str) -> str:
-    return f"DELETE FROM {table} WHERE conversation_id = {mark} AND message_id = {mark}"
+    return f"DELETE FROM {table} WHERE {_key_is(CHILD_OF, mark)}"
 
 
 def delete_participant(mark: str) -> str:
-    return f"DELETE FROM participants WHERE conversation_id = {mark} AND participant_id = {mark}"
+    return f"DELETE FROM participants WHERE {_key_is(PARTICIPANT_KEY, mark)}"
 
 
 def name_participant(mark: str) -> str:
     """A participant's name and source (member or sender) as a fresh import makes them."""
-    return (
-        f"UPDATE participants SET display_name = {mark}, source = {mark} "
-        f"WHERE conversation_id = {mark} AND participant_id = {mark}"
-    )
+    return f"UPDATE participants SET display_name = {mark}, source = {mark} WHERE {_key_is(PARTICIPANT_KEY, mark)}"
 
 
 def link_replies(quoted: str, differs: Differs) -> list[str]:
     """`reply_to` from the quote's message id (`quoted`: that id in the dialect's JSON words), where it is stored."""
     stored = (
-        f"EXISTS (SELECT 1 FROM messages AS o WHERE o.conversation_id = messages.conversation_id AND o.id = {quoted})"
+        "EXISTS (SELECT 1 FROM messages AS o WHERE o.owner_id = messages.owner_id "
+        f"AND o.conversation_id = messages.conversation_id AND o.id = {quoted})"
     )
     return [
         f"UPDATE messages SET reply_to = NULL WHERE reply_to IS NOT NULL "
@@ -166,6 +182,7 @@ def prune_children(table: str) -> str:
     """A child row of a version its message no longer has: the import of a newer (or an older) version left it."""
     return (
         f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM messages AS m "
-        f"WHERE m.conversation_id = {table}.conversation_id AND m.id = {table}.message_id "
+        f"WHERE m.owner_id = {table}.owner_id AND m.conversation_id = {table}.conversation_id "
+        f"AND m.id = {table}.message_id "
         f"AND coalesce(m.version, -1) <> coalesce({table}.message_version, -1))"
     )

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
+from ..errors import AlreadyImporting, Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
+from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
 from ..redact import redact_text
@@ -230,6 +231,14 @@ class ETLPipeline:
             raise ExportError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
     def _unfinished(self, loader: Loader, path: Path, source: ExportSource, export_fingerprint: str) -> Prepared:
+        """The unfinished import of this export to offer for resuming; ExportError when a live process is
+        importing this very export into this database (nothing is written then)."""
+        live = next((r for r in loader.live_runs() if r["export_fingerprint"] == export_fingerprint), None)
+        if live is not None:
+            raise AlreadyImporting(
+                f"{path}: {who(live)} is importing this export into {loader.display_url} now (run {live['id']}, "
+                f"started {live['started_at']}); wait for it to finish, or stop it and resume"
+            )
         runs = loader.unfinished_runs()
         same = next((r for r in runs if r["export_fingerprint"] == export_fingerprint), None)
         resolved = str(path.resolve())
@@ -346,14 +355,14 @@ class _Run:
         if self.start is not None:
             context.restore_checkpoint(self.start)
             # a resumed parse starts after the export's header: its owner is what the interrupted run recorded
-            self.start = {**self.start, "owner_id": (previous or {}).get("export_user_id")}
+            self.start = {**self.start, "owner_id": _owner_of(previous or {})}
         self.messages_skipped = int(self.start.get("messages", 0)) if self.start else 0
         self.messages = self.messages_skipped
         self.conversations = int(self.start.get("conversations", 0)) if self.start else 0
         self.load_s = 0.0
         self.extract_s = self.transform_s = 0.0
-        self.wanting_names: list[tuple[str, str]] | None = []  # (see Batch); None: too many to keep
-        self.quoting: list[tuple[str, str, str]] | None = []  # (see Batch); None: too many to keep
+        self.wanting_names: list[tuple[str, str, str]] | None = []  # (see Batch); None: too many to keep
+        self.quoting: list[tuple[str, str, str, str]] | None = []  # (see Batch); None: too many to keep
         self.message_rows = 0  # message entries this run read (see Batch.message_rows)
         self.archive_was_empty = False  # no message was stored when this run began
         self.finisher: Transformer | None = None  # reads what the worker deferred (see Batch.deferred)
@@ -362,6 +371,7 @@ class _Run:
             (previous.get("export_user_id"), previous.get("export_date")) if previous else (None, None)
         )
         self.fingerprint = export_fingerprint
+        self.owner = _owner_of(previous or {})  # whose the export's conversations are (see Producer._owner)
         self.over_memory: float | None = None  # the memory use that stopped the run
         self.over_where: dict[str, Any] = {}  # where the producer was reading then
         self.watch: MemoryWatch | None = None
@@ -451,7 +461,7 @@ class _Run:
         finisher = self.finisher
         if finisher is None:
             finisher = self.finisher = Transformer(self.context, self.context.run_id)
-        finisher.owner_id = batch.export_user_id or self.header[0]
+        finisher.owner_id = batch.owner_id or self.owner
         rows = Rows()
         t = time.perf_counter()
         batch.messages = finisher.complete(batch.messages, rows)
@@ -471,6 +481,7 @@ class _Run:
         self.messages = batch.messages_done
         # a resumed parse starts after the export's header: keep what the interrupted run recorded
         self.header = (batch.export_user_id or self.header[0], batch.export_date or self.header[1])
+        self.owner = batch.owner_id or self.owner
         self.extract_s, self.transform_s = batch.extract_s, batch.transform_s
         # kept while they stay few; past that, the import's end looks at every message instead
         if self.wanting_names is not None:
@@ -496,6 +507,7 @@ class _Run:
                 "conversations": self.conversations,
                 "messages": self.messages,
                 "errors": context.error_count,
+                "heartbeat_at": utc_now(),
             }
             t = time.perf_counter()
             try:
@@ -519,6 +531,8 @@ class _Run:
             "export_fingerprint": self.fingerprint,
             "export_size": self.source.size,
             "export_user_id": self.header[0],
+            "owner_id": self.owner,
+            **liveness(),
             "export_date": self.header[1],
             "database_url": self.loader.display_url,
             "status": "running",
@@ -528,6 +542,7 @@ class _Run:
         if self.previous is not None:
             # the new run takes over the old one's checkpoint, in the same transaction that retires it
             run.update(resumed_from=self.previous["id"], checkpoint=self.start)
+        running(self.context.run_id)
         self.loader.start_run(run, supersedes=self.previous["id"] if self.previous else None)
         self.run_started = True
 
@@ -547,7 +562,9 @@ class _Run:
         if not pipeline._running.is_set():
             pipeline._holding.set()
             self.context.update_progress(force=True)
-            pipeline._running.wait()
+            while not pipeline._running.wait(HEARTBEAT_EVERY_S):
+                if self.run_started and not pipeline._cancel.is_set():
+                    self.loader.beat(self.context.run_id)  # paused, not gone
             pipeline._holding.clear()
         if pipeline._cancel.is_set():
             raise Cancelled()
@@ -604,7 +621,10 @@ class _Run:
             context.record_error("load", "fatal", type(exc).__name__, str(exc), raw=traceback.format_exc())
         finally:
             watch.stop()
-        return self._finish(status, error_message)
+        try:
+            return self._finish(status, error_message)
+        finally:
+            stopped(context.run_id)
 
     def _over_memory(self, rss_mb: float) -> None:
         """The watch saw the run past its memory limit: stop it now, as failed and resumable."""
@@ -738,3 +758,8 @@ def _failure_exception(failure: ProducerFailure) -> Exception:
     if failure.kind == "read":
         return ExportReadError(failure.message)
     return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
+
+
+def _owner_of(run: dict[str, Any]) -> str:
+    """The owner an import stored its export's conversations under (a run of schema 2 recorded only the userId)."""
+    return run.get("owner_id") or run.get("export_user_id") or ""

@@ -25,12 +25,13 @@ from ..extract import (
     Extractor,
     MessageChunk,
     Position,
+    fingerprint,
 )
 from ..extract.depth import LIMIT_IN_MESSAGE
 from ..records import Batch
 from ..transform import Transformer
 from ..transform.encoding import copy_text
-from ..transform.rows import keep_winners
+from ..transform.rows import fallback_owner, keep_winners
 from ..values import record_id
 from .context import ETLContext
 
@@ -108,7 +109,8 @@ class Producer:
         self.extractor = Extractor(export_path, start=position, source=source, stop=stop, **options)
         self.extractor.on_read = on_read
         self.transformer = Transformer(self.context, run_id)
-        self.transformer.owner_id = start.get("owner_id") if start else None
+        self.transformer.owner_id = (start.get("owner_id") or "") if start else ""
+        self.export_path = export_path
         self.transformer.defer = defer_derive
         self.batch_size = batch_size
         self.emit = emit
@@ -160,7 +162,8 @@ class Producer:
             done = event.offset + len(event.entries) if isinstance(event, MessageChunk) else 0
             self.whereabouts.note(event.conversation_id, event.index, done)
         if isinstance(event, ConversationStart):
-            self.transformer.owner_id = self.extractor.header.user_id or self.transformer.owner_id
+            if not self.transformer.owner_id:
+                self._owner()
             self._conversation(event.header)
         elif isinstance(event, ConversationEnd):
             if event.repaired_bytes:
@@ -201,6 +204,20 @@ class Producer:
                 if self.extractor.lone_surrogates > self.surrogates_told:
                     self._lone_surrogates(event.conversation_id, event.entries)
             self.position = Position(event.index, event.offset + len(event.entries))
+
+    def _owner(self) -> None:
+        """Whose the export is, fixed before its first conversation: its userId, or (without one) an owner of its
+        own made from its content, so that it never merges with another export's conversations."""
+        owner = self.extractor.header.user_id
+        if not owner:
+            owner = fallback_owner(fingerprint(self.export_path))
+            self.context.record_error(
+                "extract",
+                "warning",
+                "MissingUserId",
+                f"the export names no owner (userId); its conversations are stored as {owner}'s",
+            )
+        self.transformer.owner_id = owner
 
     def _too_deep(self, conv_id: str | None, msg_id: Any, left_out: int) -> None:
         where = "the message" if msg_id is not None else "the conversation's header"
@@ -275,6 +292,7 @@ class Producer:
         batch.bytes_read = self.extractor.bytes_read if not final else self.extractor.bytes_total
         batch.bytes_total = self.extractor.bytes_total
         batch.export_user_id = self.extractor.header.user_id
+        batch.owner_id = self.transformer.owner_id
         batch.export_date = self.extractor.header.export_date
         batch.final = final
         batch.transform_s = self.transform_s

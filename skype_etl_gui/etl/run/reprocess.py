@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Cancelled, DatabaseError
+from ..liveness import liveness, running, stopped
 from ..load.base import PLAIN_STORED, REDERIVE_READ, Loader
 from ..load.upserts import CHILDREN
 from ..records import Changes
@@ -48,7 +49,7 @@ PAGE = 2000  # messages a transaction
 CONVERSATION_PAGE = 200
 KEY_PAGE = 200  # messages read by their keys in one query
 _COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
-_KEY, _STORED = slice(0, 2), slice(_COLUMN["sender_id"], len(REDERIVE_READ))
+_KEY, _STORED = slice(0, 3), slice(_COLUMN["sender_id"], len(REDERIVE_READ))  # the key: (owner, conversation, id)
 
 
 @dataclass
@@ -116,7 +117,11 @@ class Rederiver:
                 "messages": self.examined,
                 **checkpoint,
             }
-            changes.run_update = {"messages": self.examined, "errors": self.context.error_count}
+            changes.run_update = {
+                "messages": self.examined,
+                "errors": self.context.error_count,
+                "heartbeat_at": utc_now(),
+            }
         if changes.changed_rows() or changes.errors or checkpoint is not None:
             self.loader.write_changes(self.run_id, changes)
         self.changed += changes.changed_rows()
@@ -165,7 +170,7 @@ class Rederiver:
         owners = self.owners
         c = _COLUMN
         for row in rows:
-            conv_id, msg_id = row[0], row[1]
+            owner, conv_id, msg_id = row[0], row[1], row[2]
             sender_raw = row[c["sender_raw"]]
             if sender_raw is None:
                 sender_raw = row[c["sender_id"]]  # a row stored before schema 2 kept `from` as its sender
@@ -177,7 +182,7 @@ class Rederiver:
                 row[c["content_raw"]],
                 properties_dict(row[c["properties"]]),
                 json_list(row[c["amsreferences"]]),
-                owners.get(row[c["run_id"]]),
+                owner or owners.get(row[c["run_id"]]),  # a thread's ('') as its import read it: by its owner
             )
             derived = derive(*values)  # as the import does: without names first, then with them where wanted
             if names and wants_names(values[3], conv_id, values[4], derived.text):
@@ -187,34 +192,38 @@ class Rederiver:
             details = None if derived.details is None else to_json(derived.details)
             new = (derived.sender_id, derived.sender_name, derived.text, details, derived.edited_at, derived.deleted_at)
             if not _same_values(new, row[_STORED]):
-                changes.messages.append((*new, conv_id, msg_id))
+                changes.messages.append((*new, owner, conv_id, msg_id))
             if children and (
                 derived.attachments
                 or derived.reactions
                 or derived.mentions
-                or any((conv_id, msg_id) in stored_children[table] for table in CHILDREN)
+                or any((owner, conv_id, msg_id) in stored_children[table] for table in CHILDREN)
             ):
                 version = row[c["version"]]
                 # the tables are named as Derived's fields are
-                made = {table: {(conv_id, msg_id, *r, version) for r in getattr(derived, table)} for table in CHILDREN}
-                if any(made[table] != stored_children[table].get((conv_id, msg_id), set()) for table in made):
-                    changes.replaced.append((conv_id, msg_id))
+                made = {
+                    table: {(conv_id, msg_id, *r, version, owner) for r in getattr(derived, table)}
+                    for table in CHILDREN
+                }
+                key = (owner, conv_id, msg_id)
+                if any(made[table] != stored_children[table].get(key, set()) for table in made):
+                    changes.replaced.append(key)
                     for table, written in changes.children().items():
                         written.extend(made[table])
         return changes
 
-    def _children(self, rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]]:
+    def _children(self, rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str, str], set[tuple[Any, ...]]]]:
         first, last = rows[0][_KEY], rows[-1][_KEY]
-        found: dict[str, dict[tuple[str, str], set[tuple[Any, ...]]]] = {}
+        found: dict[str, dict[tuple[str, str, str], set[tuple[Any, ...]]]] = {}
         for table in CHILDREN:
-            by_message: dict[tuple[str, str], set[tuple[Any, ...]]] = defaultdict(set)
+            by_message: dict[tuple[str, str, str], set[tuple[Any, ...]]] = defaultdict(set)
             for child in self.loader.child_rows(table, first, last):
-                by_message[(child[0], child[1])].add(tuple(child))
+                by_message[(child[-1], child[0], child[1])].add(tuple(child))  # its owner is its last field
             found[table] = by_message
         return found
 
     # --- participants ----------------------------------------------------------------------------
-    def participants(self, after: str | None = None) -> None:
+    def participants(self, after: list[str] | None = None) -> None:
         """Members and senders as a fresh import makes them; what another export added is kept."""
         total = self.loader.count_rows("conversations")
         done = 0
@@ -223,54 +232,54 @@ class Rederiver:
             conversations = self.loader.conversation_page(after, CONVERSATION_PAGE)
             if not conversations:
                 break
-            ids = [row[0] for row in conversations]
             changes = self._participants(conversations)
             done += len(conversations)
-            after = ids[-1]
+            after = list(conversations[-1][:2])
             self._write(changes, {"stage": "participants", "after": after})
             self._report("participants", done, total)
 
     def _participants(self, conversations: list[tuple[Any, ...]]) -> Changes:
-        ids = [row[0] for row in conversations]
-        existing: dict[str, dict[str, tuple[Any, ...]]] = defaultdict(dict)
-        for row in self.loader.participants_of(ids):
-            existing[row[0]][row[1]] = row
-        senders: dict[str, dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
-        runs: dict[str, set[str]] = defaultdict(set)  # the imports that stored a conversation's messages
-        for conv_id, sender_id, name, from_thread, sent_at, msg_id, run_id in self.loader.senders_of(ids):
-            runs[conv_id].add(run_id)
+        keys = [(row[0], row[1]) for row in conversations]
+        existing: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = defaultdict(dict)
+        for row in self.loader.participants_of(keys):
+            existing[(row[0], row[1])][row[2]] = row[1:]  # (conversation, person, name, source)
+        senders: dict[tuple[str, str], dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
+        runs: dict[tuple[str, str], set[str]] = defaultdict(set)  # the imports that stored a conversation's messages
+        for owner, conv_id, sender_id, name, from_thread, sent_at, msg_id, run_id in self.loader.senders_of(keys):
+            runs[(owner, conv_id)].add(run_id)
             authored = bool(name) and not from_thread
-            seen = senders[conv_id].get(sender_id)
+            seen = senders[(owner, conv_id)].get(sender_id)
             moment = ("" if sent_at is None else str(sent_at), msg_id)
             if seen is None or (authored and (seen[2] is None or moment > seen[:2])):
-                senders[conv_id][sender_id] = (*moment, name if authored else None)
+                senders[(owner, conv_id)][sender_id] = (*moment, name if authored else None)
         changes = Changes()
         owners = self.owners
-        for conv_id, thread, run_id in conversations:
+        for owner, conv_id, thread, run_id in conversations:
+            key = (owner, conv_id)
             thread = properties_dict(thread)
-            # each export's owner is a member of its one-to-one chat (an earlier version let two share one)
-            members = members_of(conv_id, thread, owners.get(run_id))
-            for other in sorted(runs[conv_id] - {run_id}, key=str):
+            # the owner is a member of their one-to-one chat (an earlier version let two owners share one)
+            members = members_of(conv_id, thread, owner or owners.get(run_id))
+            for other in sorted(runs[key] - {run_id}, key=str):
                 members += [m for m in members_of(conv_id, thread, owners.get(other)) if m not in members]
             wanted: dict[str, tuple[str, str | None]] = {m: ("member", None) for m in members}
-            for sender_id, (_, _, name) in senders[conv_id].items():
+            for sender_id, (_, _, name) in senders[key].items():
                 source = wanted.get(sender_id, ("sender", None))[0]
                 wanted[sender_id] = (source, name)
-            stored = existing[conv_id]
+            stored = existing[key]
             for person in stored:
                 if person not in wanted and _not_a_person(person):
-                    changes.participants_gone.append((conv_id, person))
+                    changes.participants_gone.append((owner, conv_id, person))
             for person, (source, name) in wanted.items():
                 had = stored.get(person)
                 if had is None:
-                    changes.participants.append((conv_id, person, name, source))
+                    changes.participants.append((conv_id, person, name, source, owner))
                     continue
                 # a name fills in once (what another export named stays); "" was an earlier version's NULL
                 kept = name if had[2] == "" or (had[2] is None and name) else had[2]
                 # a member stays one (another export may have listed them); a sender found a member becomes one
                 role = "member" if "member" in (source, had[3]) else (had[3] or source)
                 if (kept, role) != (had[2], had[3]):
-                    changes.participant_names.append((kept, role, conv_id, person))
+                    changes.participant_names.append((kept, role, owner, conv_id, person))
         return changes
 
     # --- names and replies -----------------------------------------------------------------------
@@ -281,14 +290,14 @@ class Rederiver:
             return
         self.messages(after, NAMES_WANTED_SQL, self.loader.known_names(), "names", checkpoints)
 
-    def rederive_keys(self, keys: list[tuple[str, str]], names: dict[str, str]) -> None:
+    def rederive_keys(self, keys: list[tuple[str, str, str]], names: dict[str, str]) -> None:
         """Those messages' texts again, with `names` (a page a transaction, without checkpoints)."""
         for start in range(0, len(keys), KEY_PAGE):
             self._check()
             rows = self.loader.messages_by_key(keys[start : start + KEY_PAGE])
             self._write(self._rederive(rows, names, children=False), None)
 
-    def replies(self, quoting: list[tuple[str, str, str]] | None = None) -> None:
+    def replies(self, quoting: list[tuple[str, str, str, str]] | None = None) -> None:
         """`reply_to` where a quote names a stored message: all of them, or only these (see finish_import)."""
         self._check()
         self.changed += self.loader.link_replies() if quoting is None else self.loader.link_quotes(quoting)
@@ -324,8 +333,8 @@ def finish_import(
     loader: Loader,
     run_id: str,
     stop: threading.Event | None = None,
-    wanting: list[tuple[str, str]] | None = None,
-    quoting: list[tuple[str, str, str]] | None = None,
+    wanting: list[tuple[str, str, str]] | None = None,
+    quoting: list[tuple[str, str, str, str]] | None = None,
 ) -> int:
     """The end of an import: rows of versions that lost pruned, event texts with every name now known, and
     replies linked. Rows changed.
@@ -374,9 +383,20 @@ class Reprocess:
             "status": "running",
             "started_at": started,
             "conversations": loader.count_rows("conversations"),
+            **liveness(),
         }
         if previous is not None:
             run.update(resumed_from=previous["id"], checkpoint=checkpoint or None)
+        running(self.run_id)
+        try:
+            return self._run(run, previous, checkpoint, t0)
+        finally:
+            stopped(self.run_id)
+
+    def _run(
+        self, run: dict[str, Any], previous: dict[str, Any] | None, checkpoint: dict[str, Any], t0: float
+    ) -> dict[str, Any]:
+        loader = self.loader
         loader.start_run(run, supersedes=previous["id"] if previous else None)
         rederiver = Rederiver(loader, self.run_id, self.stop, self.on_progress, self.page)
         rederiver.examined = int(checkpoint.get("messages", 0)) if checkpoint else 0
@@ -384,6 +404,8 @@ class Reprocess:
         try:
             for stage in _stages_from(checkpoint.get("stage")):
                 after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
+                if not isinstance(after, list) or len(after) != (3 if stage in ("messages", "names") else 2):
+                    after = None  # the stage from its start: a checkpoint of schema 2 named keys without owners
                 if stage == "messages":
                     # rows of versions that lost first: a plain message is not read again, its stale rows go here
                     rederiver.changed += loader.prune_children()

@@ -30,6 +30,7 @@ MESSAGE_FIELDS = (
     "run_id",
     "sender_raw",
     "amsreferences",
+    "owner_id",
 )
 ATTACHMENT_FIELDS = (
     "conversation_id",
@@ -41,10 +42,20 @@ ATTACHMENT_FIELDS = (
     "doc_id",
     "media_type",
     "message_version",
+    "owner_id",
 )
-REACTION_FIELDS = ("conversation_id", "message_id", "emotion", "user_id", "reacted_at", "value", "message_version")
-MENTION_FIELDS = ("conversation_id", "message_id", "position", "mentioned_id", "message_version")
-PARTICIPANT_FIELDS = ("conversation_id", "participant_id", "display_name", "source")
+REACTION_FIELDS = (
+    "conversation_id",
+    "message_id",
+    "emotion",
+    "user_id",
+    "reacted_at",
+    "value",
+    "message_version",
+    "owner_id",
+)
+MENTION_FIELDS = ("conversation_id", "message_id", "position", "mentioned_id", "message_version", "owner_id")
+PARTICIPANT_FIELDS = ("conversation_id", "participant_id", "display_name", "source", "owner_id")
 CONVERSATION_FIELDS = (
     "id",
     "display_name",
@@ -55,7 +66,9 @@ CONVERSATION_FIELDS = (
     "properties",
     "thread_properties",
     "run_id",
+    "owner_id",
 )
+# every row's last field is its owner (see owner_of); a message row's key is (owner, conversation, id)
 VERSION_INDEX = MESSAGE_FIELDS.index("version")
 MAX_VERSION = float(2**63)
 
@@ -133,7 +146,18 @@ def version_number(value: Any) -> float | None:
     return None
 
 
-_KEY = operator.itemgetter(0, 1)  # a message row's (conversation_id, id)
+_KEY = operator.itemgetter(0, 1)  # a message row's (conversation_id, id): one export has one owner per conversation
+
+
+def owner_of(conversation_id: str, export_owner: str) -> str:
+    """Whose a conversation is: a thread (19:...) is shared by the exports of all its members (''), any other
+    conversation belongs to the account that exported it."""
+    return "" if conversation_id.startswith("19:") else export_owner
+
+
+def fallback_owner(export_fingerprint: str) -> str:
+    """The owner of an export without a userId: its own, from its content, never another export's."""
+    return "export:" + export_fingerprint.rsplit(":", 1)[-1][:16]
 
 
 def keep_winners(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

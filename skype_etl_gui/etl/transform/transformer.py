@@ -25,7 +25,7 @@ from .derive import (
     wants_names,
 )
 from .encoding import json_or_text, to_json
-from .rows import DEFERRED, MAX_VERSION, STORED_TIME, Rows, iso_timestamp, version_number
+from .rows import DEFERRED, MAX_VERSION, STORED_TIME, Rows, iso_timestamp, owner_of, version_number
 
 
 class ErrorSink(Protocol):
@@ -56,12 +56,12 @@ class Transformer:
         self.context = context
         self.run_id = run_id or context.run_id
         self._senders: dict[str, dict[str, bool]] = {}  # sender -> has a name been stored
-        self.owner_id: str | None = None  # the export's userId, once the extractor has read it
+        self.owner_id: str = ""  # the export's owner: its userId (or fallback_owner), set before its conversations
         # a person's RichText with markup is left for complete() in the importing process (a worker for SQLite)
         self.defer = False
-        # (conversation_id, id) of event texts showing an id, which the import's end reads again with names
-        self.wanting_names: list[tuple[str, str]] = []
-        self.quoting: list[tuple[str, str, str]] = []  # (conversation_id, id, the quoted message's id)
+        # (owner_id, conversation_id, id) of event texts showing an id, which the import's end reads again with names
+        self.wanting_names: list[tuple[str, str, str]] = []
+        self.quoting: list[tuple[str, str, str, str]] = []  # (owner_id, conversation_id, id, the quoted message's id)
 
     def conversation_done(self, conv_id: str | None) -> None:
         """Its messages are all seen: what was kept about its senders can go (a million conversations add up)."""
@@ -79,6 +79,7 @@ class Transformer:
         topic = thread.get("topic") if thread else None
         members = participant_ids(thread.get("members")) if thread else []
         count = thread.get("membercount") if thread else None
+        owner = owner_of(conv_id, self.owner_id)
         name = header.get("displayName")
         version = header.get("version")
         row = (
@@ -91,8 +92,10 @@ class Transformer:
             _json_or_none(header.get("properties")),
             _json_or_none(thread),
             self.run_id,
+            owner,
         )
-        participants = [(conv_id, member, None, "member") for member in members_of(conv_id, thread, self.owner_id)]
+        members = members_of(conv_id, thread, self.owner_id or None)
+        participants = [(conv_id, member, None, "member", owner) for member in members]
         return row, participants
 
     # --- messages --------------------------------------------------------------------
@@ -102,6 +105,7 @@ class Transformer:
         add_message = rows.messages.append
         senders = self._senders.setdefault(conv_id, {})
         run_id = self.run_id
+        owner = owner_of(conv_id, self.owner_id)
         stored_form = STORED_TIME.match
         encode = to_json
         for position, msg in enumerate(entries, offset):
@@ -157,11 +161,11 @@ class Transformer:
                 rows.deferred += 1
             else:
                 sender_id, sender_name, text, details, edited_at, deleted_at, known_name = self._derived(
-                    rows, conv_id, msg_id, version, sender, name, mtype, content, props, ams
+                    rows, owner, conv_id, msg_id, version, sender, name, mtype, content, props, ams
                 )
             if sender_id and (sender_id not in senders or (known_name and not senders[sender_id])):
                 senders[sender_id] = bool(known_name)
-                rows.participants.append((conv_id, sender_id, known_name, "sender"))
+                rows.participants.append((conv_id, sender_id, known_name, "sender", owner))
             add_message(
                 (
                     conv_id,
@@ -180,6 +184,7 @@ class Transformer:
                     run_id,
                     sender,
                     _json_or_none(ams),
+                    owner,
                 )
             )
         return rows
@@ -187,6 +192,7 @@ class Transformer:
     def _derived(
         self,
         rows: Rows,
+        owner: str,
         conv_id: str,
         msg_id: str,
         version: Any,
@@ -199,22 +205,22 @@ class Transformer:
     ) -> tuple[Any, ...]:
         """derive() of one message, its rows and warnings noted: (sender_id, sender_name, text, details,
         edited_at, deleted_at, the name known for the sender)."""
-        derived = derive(conv_id, sender, name, mtype, content, props, ams, self.owner_id)
+        derived = derive(conv_id, sender, name, mtype, content, props, ams, self.owner_id or None)
         if derived.warnings:
             for error_type, why in derived.warnings:
                 self._warn(conv_id, msg_id, error_type, why, content)
         if derived.attachments:
-            rows.attachments += [(conv_id, msg_id, *a, version) for a in derived.attachments]
+            rows.attachments += [(conv_id, msg_id, *a, version, owner) for a in derived.attachments]
         if derived.reactions:
-            rows.reactions += [(conv_id, msg_id, *r, version) for r in derived.reactions]
+            rows.reactions += [(conv_id, msg_id, *r, version, owner) for r in derived.reactions]
         if derived.mentions:
-            rows.mentions += [(conv_id, msg_id, *m, version) for m in derived.mentions]
+            rows.mentions += [(conv_id, msg_id, *m, version, owner) for m in derived.mentions]
         text = derived.text
         if wants_names(mtype, conv_id, content, text):
-            self.wanting_names.append((conv_id, msg_id))
+            self.wanting_names.append((owner, conv_id, msg_id))
         quote = derived.details.get("quote") if derived.details else None
         if quote and isinstance(quote.get("message_id"), str):
-            self.quoting.append((conv_id, msg_id, quote["message_id"]))
+            self.quoting.append((owner, conv_id, msg_id, quote["message_id"]))
         known_name = derived.sender_name if derived.sender_is_author else None
         return (
             derived.sender_id,
@@ -232,14 +238,15 @@ class Transformer:
         A sender is named once a batch here (the upsert keeps the first name a person was stored with).
         """
         done = []
-        named: dict[tuple[str, str], str | None] = {}
+        named: dict[tuple[str, str, str], str | None] = {}
         for row in messages:
             if row[7] != DEFERRED:
                 done.append(row)
                 continue
-            conv_id, msg_id, version = row[0], row[1], row[8]
+            conv_id, msg_id, version, owner = row[0], row[1], row[8], row[-1]
             sender_id, sender_name, text, details, edited_at, deleted_at, known_name = self._derived(
                 rows,
+                owner,
                 conv_id,
                 msg_id,
                 version,
@@ -250,8 +257,8 @@ class Transformer:
                 properties_dict(row[11]),
                 json_list(row[15]),
             )
-            if sender_id and named.get((conv_id, sender_id), None) is None:
-                named[(conv_id, sender_id)] = known_name
+            if sender_id and named.get((owner, conv_id, sender_id), None) is None:
+                named[(owner, conv_id, sender_id)] = known_name
             done.append(
                 (
                     conv_id,
@@ -268,7 +275,9 @@ class Transformer:
                     *row[13:],
                 )
             )
-        rows.participants += [(conv_id, person, name, "sender") for (conv_id, person), name in named.items()]
+        rows.participants += [
+            (conv_id, person, name, "sender", owner) for (owner, conv_id, person), name in named.items()
+        ]
         return done
 
     # --- the rarer paths, out of the loop -----------------------------------------------

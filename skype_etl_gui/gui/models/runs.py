@@ -14,7 +14,8 @@ STATUS_TEXT = {
     "completed": "completed",
     "failed": "failed (can be resumed)",
     "cancelled": "cancelled (can be resumed)",
-    "running": "interrupted, or still running",
+    "running": "running",
+    "interrupted": "interrupted (can be resumed)",
     "resumed": "resumed by a later run",
 }
 COLUMNS = [

@@ -7,7 +7,10 @@ function of the dialect, so one declaration serves SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ...transform.rows import (
     ATTACHMENT_FIELDS,
@@ -26,11 +29,24 @@ from .tables import (
     MESSAGES,
     PARTICIPANTS,
     REACTIONS,
+    RUN_CONVERSATIONS,
     TABLES,
     Table,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transaction of a migration: a new database is one, a version may be several (one a table), so that a
+    long migration shows progress and, stopped, continues with the step it was in."""
+
+    version: int  # the schema version this step is part of
+    name: str  # what it migrates, as progress shows it
+    statements: list[str]
+    done: str | None = None  # a query whose first value is not zero once the step is in: it is then not run again
+    last: bool = False  # the version's last step: the version is recorded with it
 
 
 def _add_columns(table: Table, names: tuple[str, ...], dialect: str) -> list[str]:
@@ -53,8 +69,124 @@ def _to_2(dialect: str) -> list[str]:
     ]
 
 
-# version reached -> its statements in a dialect
-MIGRATIONS: dict[int, Callable[[str], list[str]]] = {2: _to_2}
+# the table rows of schema 3 take their owner from; each keeps its own columns, owner_id comes last
+OWNED = (CONVERSATIONS, MESSAGES, PARTICIPANTS, ATTACHMENTS, REACTIONS, MENTIONS)
+_NOW = {"sqlite": "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", "postgresql": "now()"}
+_POSITION = {"sqlite": "instr", "postgresql": "strpos"}
+
+
+def _run_owner(run_column: str, dialect: str) -> str:
+    """A run's owner as an import of this version gives it: its userId, or one made from its fingerprint."""
+    position = _POSITION[dialect]
+    return (
+        "(SELECT coalesce(r.export_user_id, 'export:' || substr(r.export_fingerprint, "
+        f"{position}(r.export_fingerprint, ':') + 1, 16)) FROM etl_runs AS r WHERE r.id = {run_column})"
+    )
+
+
+def _owner(table: Table, dialect: str) -> str:
+    """Whose an existing row is: '' in a thread; else the owner of its conversation's first import."""
+    if table is CONVERSATIONS:
+        first_import = _run_owner("conversations.run_id", dialect)
+        return f"CASE WHEN substr(id, 1, 3) = '19:' THEN '' ELSE coalesce({first_import}, '') END"
+    conversation = f"(SELECT c.owner_id FROM conversations AS c WHERE c.id = {table.name}.conversation_id)"
+    fallback = f", {_run_owner(table.name + '.run_id', dialect)}" if "run_id" in table.column_names else ""
+    return f"CASE WHEN substr(conversation_id, 1, 3) = '19:' THEN '' ELSE coalesce({conversation}{fallback}, '') END"
+
+
+def _conversation(table: Table) -> str:
+    return "id" if table is CONVERSATIONS else "conversation_id"
+
+
+def _has_owner(table: Table, dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"SELECT count(*) FROM pragma_table_info('{table.name}') WHERE name = 'owner_id'"
+    return (
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+        f"AND table_name = '{table.name}' AND column_name = 'owner_id'"
+    )
+
+
+def _owned(table: Table, dialect: str) -> list[str]:
+    """A table of schema 2 with its owners, in one transaction. SQLite cannot change a key: the table is made
+    again and its rows copied; PostgreSQL adds the column and changes the key in place."""
+    owner = _owner(table, dialect)
+    if dialect == "sqlite":
+        old = [c for c in table.column_names if c != "owner_id"]
+        new = dataclasses.replace(table, name=f"{table.name}_3", indexes=())
+        statements = [
+            f"DROP TABLE IF EXISTS {new.name}",
+            *new.create(dialect),
+            f"INSERT INTO {new.name} ({', '.join(old)}, owner_id) SELECT {', '.join(old)}, {owner} FROM {table.name}",
+            f"DROP TABLE {table.name}",
+            f"ALTER TABLE {new.name} RENAME TO {table.name}",
+        ]
+        return statements + table.create(dialect)[1:]
+    statements = [
+        f"ALTER TABLE {table.name} ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        f"UPDATE {table.name} SET owner_id = {owner} WHERE substr({_conversation(table)}, 1, 3) <> '19:'",
+        f"ALTER TABLE {table.name} ALTER COLUMN owner_id DROP DEFAULT",
+        f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey, ADD PRIMARY KEY ({', '.join(table.primary_key)})",
+    ]
+    for index in table.indexes:
+        statements += [f"DROP INDEX IF EXISTS {index.name}"]
+    return statements + table.create(dialect)[1:]
+
+
+def _to_3(dialect: str) -> list[Step]:
+    """Schema 3: owners (several exports in one archive), the runs' processes, the reconciliation.
+
+    One transaction a table, each skipped once done (a stopped migration continues). Where an earlier version
+    mixed two owners' one-to-one chats into one conversation, its rows are kept, all under the first import's
+    owner, with one warning row a conversation (of a run of its own, kind 'migrate')."""
+    steps = [
+        Step(
+            3,
+            "etl_runs",
+            [
+                *_add_columns(ETL_RUNS, ("owner_id", "pid", "host", "heartbeat_at"), dialect),
+                *RUN_CONVERSATIONS.create(dialect),
+            ],
+            done=_has_owner(ETL_RUNS, dialect),
+        )
+    ]
+    for table in OWNED:
+        statements = _owned(table, dialect)
+        if table is CONVERSATIONS:  # the other tables find their conversation by its id while they migrate
+            statements.append("CREATE INDEX IF NOT EXISTS migrating_conversations ON conversations (id)")
+        steps.append(Step(3, table.name, statements, done=_has_owner(table, dialect)))
+    run_id = "migrate-3-" + uuid.uuid4().hex[:12]
+    now = _NOW[dialect]
+    owners = "coalesce(r.export_user_id, '')"
+    steps.append(
+        Step(
+            3,
+            "owners",
+            [
+                "DROP INDEX IF EXISTS migrating_conversations",
+                f"UPDATE etl_runs SET owner_id = {_run_owner('etl_runs.id', dialect)} WHERE owner_id IS NULL "
+                "AND coalesce(kind, 'import') = 'import'",
+                "INSERT INTO etl_runs (id, kind, status, started_at, finished_at, conversations, messages) "
+                f"VALUES ('{run_id}', 'migrate', 'completed', {now}, {now}, 0, 0)",
+                "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, error_type, message) "
+                f"SELECT '{run_id}', {now}, 'migrate', 'warning', c.id, 'MixedOwners', "
+                "'the exports of ' || count(DISTINCT " + owners + ") || ' accounts were mixed in this one-to-one "
+                "chat by an earlier version; all its rows are kept, under ' || c.owner_id || ' (whose export was "
+                "imported first)' "
+                "FROM conversations AS c JOIN messages AS m ON m.owner_id = c.owner_id AND m.conversation_id = c.id "
+                "JOIN etl_runs AS r ON r.id = m.run_id WHERE c.owner_id <> '' "
+                f"GROUP BY c.owner_id, c.id HAVING count(DISTINCT {owners}) > 1",
+                f"UPDATE etl_runs SET errors = (SELECT count(*) FROM etl_errors WHERE run_id = '{run_id}') "
+                f"WHERE id = '{run_id}'",
+            ],
+            last=True,
+        )
+    )
+    return steps
+
+
+# version reached -> its steps in a dialect (a list of statements is one step)
+MIGRATIONS: dict[int, Callable[[str], list[str] | list[Step]]] = {2: _to_2, 3: _to_3}
 
 RUN_FIELDS = ETL_RUNS.column_names
 ERROR_FIELDS = ETL_ERRORS.column_names
@@ -66,11 +198,18 @@ def create_statements(dialect: str) -> list[str]:
     return [statement for table in TABLES for statement in table.create(dialect)]
 
 
-def upgrade_steps(dialect: str, current: int) -> list[tuple[int, list[str]]]:
-    """(version reached, its statements) from `current` to SCHEMA_VERSION; a new database in one step."""
+def upgrade_steps(dialect: str, current: int) -> list[Step]:
+    """The steps from `current` to SCHEMA_VERSION, in order; a new database is one step."""
     if current == 0:
-        return [(SCHEMA_VERSION, create_statements(dialect))]
-    return [(version, MIGRATIONS[version](dialect)) for version in range(current + 1, SCHEMA_VERSION + 1)]
+        return [Step(SCHEMA_VERSION, "tables", create_statements(dialect), last=True)]
+    steps: list[Step] = []
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        made = MIGRATIONS[version](dialect)
+        if made and isinstance(made[0], Step):
+            steps += [s for s in made if isinstance(s, Step)]
+        else:
+            steps.append(Step(version, f"schema {version}", [s for s in made if isinstance(s, str)], last=True))
+    return steps
 
 
 def _check_rows_fit(table: Table, fields: tuple[str, ...]) -> None:

@@ -77,6 +77,10 @@ class Table:
         return statements
 
 
+# whose a row is: the export owner's id, or '' for a thread every member's export shares (schema 3)
+OWNER = Column("owner_id", "text", not_null=True)
+
+
 def _cols(*specs: tuple[str, str] | Column) -> tuple[Column, ...]:
     return tuple(s if isinstance(s, Column) else Column(*s) for s in specs)
 
@@ -93,8 +97,10 @@ CONVERSATIONS = Table(
         ("properties", "json"),
         ("thread_properties", "json"),
         ("run_id", "text"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("id",),
+    primary_key=("owner_id", "id"),
 )
 MESSAGES = Table(
     "messages",
@@ -117,11 +123,13 @@ MESSAGES = Table(
         ("sender_raw", "text"),
         ("amsreferences", "json"),
         ("reply_to", "text"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("conversation_id", "id"),
+    primary_key=("owner_id", "conversation_id", "id"),
     indexes=(
-        Index("messages_by_time", ("conversation_id", "sent_at")),
-        Index("messages_by_sender", ("sender_id",)),
+        Index("messages_by_time", ("owner_id", "conversation_id", "sent_at")),
+        Index("messages_by_sender", ("sender_id", "sent_at")),
     ),
 )
 PARTICIPANTS = Table(
@@ -131,8 +139,11 @@ PARTICIPANTS = Table(
         Column("participant_id", "text", not_null=True),
         ("display_name", "text"),
         ("source", "text"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("conversation_id", "participant_id"),
+    primary_key=("owner_id", "conversation_id", "participant_id"),
+    indexes=(Index("participants_by_person", ("participant_id",)),),
 )
 ATTACHMENTS = Table(
     "attachments",
@@ -146,8 +157,10 @@ ATTACHMENTS = Table(
         ("doc_id", "text"),
         ("media_type", "text"),
         ("message_version", "real"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("conversation_id", "message_id", "position"),
+    primary_key=("owner_id", "conversation_id", "message_id", "position"),
 )
 REACTIONS = Table(
     "reactions",
@@ -159,8 +172,10 @@ REACTIONS = Table(
         ("reacted_at", "time"),
         ("value", "text"),
         ("message_version", "real"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("conversation_id", "message_id", "emotion", "user_id"),
+    primary_key=("owner_id", "conversation_id", "message_id", "emotion", "user_id"),
     indexes=(Index("reactions_by_user", ("user_id",)),),
 )
 MENTIONS = Table(
@@ -171,8 +186,10 @@ MENTIONS = Table(
         Column("position", "int", not_null=True),
         Column("mentioned_id", "text", not_null=True),
         ("message_version", "real"),
+        # schema 3
+        OWNER,
     ),
-    primary_key=("conversation_id", "message_id", "position"),
+    primary_key=("owner_id", "conversation_id", "message_id", "position"),
     indexes=(Index("mentions_by_person", ("mentioned_id",)),),
 )
 ETL_RUNS = Table(
@@ -199,6 +216,12 @@ ETL_RUNS = Table(
         ("error_message", "text"),
         # schema 2
         Column("kind", "text", default="'import'"),
+        # schema 3: whose the export is, as stored (its userId, or one made from its fingerprint without one),
+        # and who is running it: its process, that process's machine, and when it last wrote
+        ("owner_id", "text"),
+        ("pid", "int"),
+        ("host", "text"),
+        ("heartbeat_at", "time"),
     ),
     primary_key=("id",),
     indexes=(Index("etl_runs_by_fingerprint", ("export_fingerprint", "started_at")),),
@@ -219,6 +242,30 @@ ETL_ERRORS = Table(
     ),
     indexes=(Index("etl_errors_by_run", ("run_id", "severity")),),
 )
-TABLES = (CONVERSATIONS, MESSAGES, PARTICIPANTS, ATTACHMENTS, REACTIONS, MENTIONS, ETL_RUNS, ETL_ERRORS)
+# what each run found of each conversation: the reconciliation (schema 3)
+RUN_CONVERSATIONS = Table(
+    "run_conversations",
+    _cols(
+        Column("run_id", "text", not_null=True),
+        Column("owner_id", "text", not_null=True),
+        Column("conversation_id", "text", not_null=True),
+        ("display_name", "text"),
+        Column("in_export", "bigint", not_null=True, default="0"),  # message records in the export
+        Column("stored", "bigint", not_null=True, default="0"),  # new, updated, or already there and unchanged
+        Column("skipped", "bigint", not_null=True, default="0"),  # each with its etl_errors row
+    ),
+    primary_key=("run_id", "owner_id", "conversation_id"),
+)
+TABLES = (
+    CONVERSATIONS,
+    MESSAGES,
+    PARTICIPANTS,
+    ATTACHMENTS,
+    REACTIONS,
+    MENTIONS,
+    ETL_RUNS,
+    ETL_ERRORS,
+    RUN_CONVERSATIONS,
+)
 # rows that hang off a message and follow its version
 MESSAGE_CHILDREN = (ATTACHMENTS, REACTIONS, MENTIONS)
