@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from . import __version__, applog
 from .errors_file import write_errors
 from .etl import ETLPipeline
-from .etl.errors import REJECTED, DatabaseError, DatabaseUrlError, ExportError
+from .etl.errors import REJECTED, AlreadyImporting, DatabaseError, DatabaseUrlError, ExportError
 from .etl.load import RESUMABLE, ErrorFilter, Loader, open_for_reading
 from .etl.redact import redact_text
 from .etl.run.context import SEVERITIES, Progress
@@ -388,6 +388,7 @@ COMMANDS = {
     "sample": cmd_sample,
 }
 HINTS = {
+    AlreadyImporting: "",  # first: it is an ExportError, and the message says what to do
     ExportError: "choose the .tar from Skype's export page or the messages.json inside it",
     DatabaseUrlError: "",
     DatabaseError: "check the database URL, that the server runs and that you may write there",

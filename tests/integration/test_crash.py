@@ -86,7 +86,11 @@ def test_sigkill_then_resume(
         except psutil.NoSuchProcess:
             pass
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
-    assert any_db.one("SELECT status FROM etl_runs") == "running"
+    assert any_db.one("SELECT status FROM etl_runs") == "running"  # as the killed process left it
+    listed = subprocess.run(
+        [sys.executable, "-m", "skype_etl_gui", "runs", "--db", any_db.url], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "interrupted (can be resumed)" in listed.stdout  # its process is gone
     stored = any_db.count("messages")
     assert 0 < stored < stats.unique_messages
 

@@ -51,6 +51,7 @@ REDERIVE_READ = (
     *REDERIVED_COLUMNS,
 )
 RETRY_FOR_S = 30.0  # how long a lost database is tried again before the run fails (resumable)
+BUSY_FOR_S = 600.0  # how long another process's transactions are waited for (imports side by side into SQLite)
 FIRST_DELAY_S, LONGEST_DELAY_S = 0.5, 8.0
 T = TypeVar("T")
 # what a text search looks in
@@ -375,6 +376,10 @@ class Loader(ABC):
     def _transient(self, exc: BaseException) -> bool | None:
         """True when the error passes (retry), False when it does not, None when it is not the database's."""
 
+    def _busy(self, exc: BaseException) -> bool:
+        """Whether the failure is another process's write in progress (SQLite's lock), which is waited for."""
+        return False
+
     @abstractmethod
     def _reason(self, exc: BaseException) -> str:
         """The database's message, in one line, without a password."""
@@ -401,13 +406,16 @@ class Loader(ABC):
                 reason = self._reason(exc)
                 if not transient:
                     raise DatabaseTerminalError(f"{self.display_url}: {reason}") from None
-                if waited >= self.retry_for_s:
+                busy = self._busy(exc)
+                if waited >= (BUSY_FOR_S if busy else self.retry_for_s):
                     raise DatabaseTransientError(
                         f"{self.display_url}: the database could not be reached for {waited:.0f} s ({reason}); "
                         "what was committed is kept: resume once it is back"
                     ) from None
                 attempt += 1
-                if self.on_retry is not None:
+                if busy:
+                    delay = FIRST_DELAY_S  # another process's transaction: it ends soon, and nothing is lost
+                elif self.on_retry is not None:
                     self.on_retry(f"lost the database ({reason}); reconnecting, try {attempt}")
                 self._pause(delay)
                 waited += delay

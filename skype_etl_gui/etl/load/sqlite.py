@@ -46,7 +46,7 @@ class SQLiteLoader(Loader):
             else:
                 _make_private(path)
                 self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-                self.conn.execute("PRAGMA journal_mode=WAL")
+                self._transaction(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))  # waits for a busy file
                 self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
@@ -74,6 +74,17 @@ class SQLiteLoader(Loader):
             self._conn = None
 
     def ensure_schema(self) -> int:
+        """Make or migrate the tables; another process doing the same (or writing) is waited for."""
+        version = 0
+
+        def ensure() -> None:
+            nonlocal version
+            version = self._ensure_schema()
+
+        self._transaction(ensure)
+        return version
+
+    def _ensure_schema(self) -> int:
         try:
             self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
@@ -96,6 +107,8 @@ class SQLiteLoader(Loader):
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            if self._busy(exc):
+                raise  # waited for, and tried again
             raise DatabaseError(f"{self.display_url}: not a usable SQLite database ({exc})") from exc
         return SCHEMA_VERSION
 
@@ -207,6 +220,9 @@ class SQLiteLoader(Loader):
     def _transient(self, exc: BaseException) -> bool | None:
         if not isinstance(exc, sqlite3.Error):
             return None
+        return self._busy(exc)  # the only failure of a file that passes
+
+    def _busy(self, exc: BaseException) -> bool:
         text = str(exc).lower()
         return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
