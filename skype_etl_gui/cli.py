@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--quiet", action="store_true", help="no progress output")
     imp.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    runs = commands.add_parser("runs", help="list import runs")
+    runs = commands.add_parser("runs", help="list import runs, or one run with what it found of each conversation")
+    runs.add_argument("run_id", nargs="?", metavar="RUN_ID", help="this run: its reconciliation, per conversation")
     runs.add_argument("--db", metavar="URL")
     runs.add_argument("--json", action="store_true")
     runs.add_argument("--debug", action="store_true")
@@ -265,6 +266,8 @@ def _reader(args: argparse.Namespace) -> Loader:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    if args.run_id:
+        return _one_run(args)
     with _reader(args) as loader:
         runs = loader.runs()
     if args.json:
@@ -286,6 +289,39 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{run['conversations'] or 0:,} conversations, {run['messages'] or 0:,} messages, "
             f"{run['errors'] or 0:,} errors  {run['export_path']}"
         )
+    return EXIT_OK
+
+
+def _one_run(args: argparse.Namespace) -> int:
+    """A run and its reconciliation: for each conversation, the records in the export, stored and skipped."""
+    with _reader(args) as loader:
+        run = loader.run(args.run_id)
+        if run is None:
+            raise DatabaseError(f"{loader.display_url}: no run {args.run_id} (see: skype-etl runs)")
+        conversations = loader.reconciliation(args.run_id)
+    if args.json:
+        print(json.dumps({**run, "conversations": conversations}, default=str))
+        return EXIT_OK
+    print(
+        f"{run['id']}  {run['started_at']}  {run['status']}  {run.get('kind') or 'import'}  "
+        f"{run['export_path'] or ''}  owner {run.get('owner_id') or run.get('export_user_id') or '-'}"
+    )
+    if not conversations:
+        print("No conversations counted (a run of an earlier version, or one that counts none).")
+        return EXIT_OK
+    print(f"{'in export':>10} {'stored':>10} {'skipped':>8}  conversation")
+    for row in conversations:
+        name = f" ({row['display_name']})" if row["display_name"] else ""
+        where = row["id"] or "(conversations without an id)"
+        owner = f"  [owner {row['owner_id']}]" if row["owner_id"] else ""
+        flag = "" if row["adds_up"] else f"  DOES NOT ADD UP ({row['skip_rows']:,} error rows)"
+        print(f"{row['in_export']:>10,} {row['stored']:>10,} {row['skipped']:>8,}  {where}{name}{owner}{flag}")
+    unbalanced = sum(not row["adds_up"] for row in conversations)
+    total = [sum(row[k] for row in conversations) for k in ("in_export", "stored", "skipped")]
+    print(
+        f"{total[0]:>10,} {total[1]:>10,} {total[2]:>8,}  in all; "
+        + (f"{unbalanced} conversation(s) do not add up" if unbalanced else "every conversation adds up")
+    )
     return EXIT_OK
 
 

@@ -102,13 +102,20 @@ class Batch(_OneTransaction):
     quoting: list[tuple[str, str, str, str]] = field(default_factory=list)
     # this batch's messages whose event text shows an id a name may replace at the import's end (their keys)
     wanting_names: list[tuple[str, str, str]] = field(default_factory=list)
+    # the reconciliation: (owner_id, conversation_id) -> [message records read, stored, skipped] in this batch
+    tally: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     # added by the pipeline before it is written
     checkpoint: dict[str, Any] | None = None
     run_update: dict[str, Any] = field(default_factory=dict)
 
+    def tally_rows(self, run_id: str) -> list[tuple[Any, ...]]:
+        """run_conversations rows of this batch's counts (added to what the run counted before)."""
+        return [(run_id, owner, conv, *counts) for (owner, conv), counts in self.tally.items()]
+
     def is_empty(self) -> bool:
         return not (
-            self.conversations
+            self.tally
+            or self.conversations
             or self.participants
             or self.messages
             or self.messages_copy

@@ -197,6 +197,60 @@ class Loader(ABC):
         )
         return [_run_dict(row) for row in rows]
 
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run, or None when there is no such run."""
+        rows = self._select(f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs WHERE id = {self.mark}", (run_id,))
+        return _run_dict(rows[0]) if rows else None
+
+    def reconciliation(self, run_id: str) -> list[dict[str, Any]]:
+        """What the run found of each conversation: `in_export` (message records in the export), `stored` (new,
+        updated, or already there and unchanged), `skipped`; `skip_rows` (the etl_errors rows of skipped records,
+        over the runs it continued too) and `adds_up`: in_export == stored + skipped, each skip with its row.
+
+        A row with the id '' stands for the conversations without an id (one error row for each of those)."""
+        m = self.mark
+        rows = self._select(
+            "SELECT t.owner_id, t.conversation_id, c.display_name, t.in_export, t.stored, t.skipped "
+            "FROM run_conversations AS t LEFT JOIN conversations AS c ON c.owner_id = t.owner_id "
+            f"AND c.id = t.conversation_id WHERE t.run_id = {m} ORDER BY t.owner_id, t.conversation_id",
+            (run_id,),
+        )
+        chain = self._run_chain(run_id)
+        marks = ", ".join(m for _ in chain)
+        skip_rows = dict(
+            self._select(
+                f"SELECT conversation_id, count(*) FROM etl_errors WHERE run_id IN ({marks}) AND severity = 'error' "
+                "AND phase = 'transform' AND conversation_id IS NOT NULL GROUP BY conversation_id",
+                chain,
+            )
+        )
+        found = []
+        for owner, conv_id, name, in_export, stored, skipped in rows:
+            errors = int(skip_rows.get(conv_id, 0)) if conv_id else int(skipped)
+            found.append(
+                {
+                    "owner_id": owner,
+                    "id": conv_id,
+                    "display_name": name,
+                    "in_export": int(in_export),
+                    "stored": int(stored),
+                    "skipped": int(skipped),
+                    "skip_rows": errors,
+                    "adds_up": int(in_export) == int(stored) + int(skipped) and errors == int(skipped),
+                }
+            )
+        return found
+
+    def _run_chain(self, run_id: str) -> list[str]:
+        """The run and the runs it continued (resumed_from), newest first."""
+        chain = [run_id]
+        while len(chain) < 1000:
+            rows = self._select(f"SELECT resumed_from FROM etl_runs WHERE id = {self.mark}", (chain[-1],))
+            if not rows or not rows[0][0] or rows[0][0] in chain:
+                break
+            chain.append(rows[0][0])
+        return chain
+
     def live_runs(self, kind: str = "import") -> list[dict[str, Any]]:
         """Runs of that kind whose process is still at work, newest first."""
         runs = self.runs(limit=1000)

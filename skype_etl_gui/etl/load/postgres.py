@@ -46,6 +46,8 @@ UPSERT_CHILDREN = {table: upserts.upsert_child(table, "VALUES %s") for table in 
 UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
 UPSERT_CONVERSATIONS = upserts.upsert_conversations("VALUES %s", upserts.postgres_differs)
 INSERT_ERRORS = upserts.insert_errors("VALUES %s")
+ADD_TALLY = upserts.add_tally("VALUES %s")
+CARRY_TALLY = upserts.carry_tally("%s")
 UPDATE_MESSAGES = upserts.update_messages_from_values(
     {"details": "::jsonb", "edited_at": "::timestamptz", "deleted_at": "::timestamptz"}
 )
@@ -201,6 +203,7 @@ class PostgresLoader(Loader):
                 )
                 if supersedes:
                     cur.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = %s", (supersedes,))
+                    cur.execute(CARRY_TALLY, (run["id"], supersedes))
 
         self._transaction(insert, lambda: self._run_value(run["id"], "id") is not None)
 
@@ -250,6 +253,8 @@ class PostgresLoader(Loader):
                 self._load_messages(cur, copy)
             for table, children in batch.children().items():
                 _upsert_children(cur, table, children)
+            if batch.tally:
+                psycopg2.extras.execute_values(cur, ADD_TALLY, batch.tally_rows(run_id), page_size=1000)
             self._errors_and_run(cur, run_id, batch.errors, batch.run_fields())
 
     def _load_messages(self, cur: Any, copy: str) -> None:

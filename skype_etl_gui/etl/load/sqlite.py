@@ -15,7 +15,7 @@ from ..errors import DatabaseError
 from ..records import Batch, Changes, ErrorRecord
 from ..transform.rows import CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 from . import upserts
-from .base import RUN_FIELDS, Loader
+from .base import BUSY_FOR_S, FIRST_DELAY_S, RUN_FIELDS, Loader, T
 from .schema import SCHEMA_VERSION, upgrade_steps
 
 UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
@@ -25,6 +25,8 @@ UPSERT_CHILD = {
 UPSERT_PARTICIPANT = upserts.upsert_participants(upserts.placeholders(PARTICIPANT_FIELDS))
 UPSERT_CONVERSATION = upserts.upsert_conversations(upserts.placeholders(CONVERSATION_FIELDS), upserts.sqlite_differs)
 INSERT_ERROR = upserts.insert_errors(upserts.placeholders(9))
+ADD_TALLY = upserts.add_tally(upserts.placeholders(6))
+CARRY_TALLY = upserts.carry_tally("?")
 UPDATE_MESSAGE = upserts.update_messages("?")
 DELETE_CHILD = {table: upserts.delete_children(table, "?") for table in upserts.CHILDREN}
 DELETE_PARTICIPANT = upserts.delete_participant("?")
@@ -46,7 +48,7 @@ class SQLiteLoader(Loader):
             else:
                 _make_private(path)
                 self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-                self._transaction(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))  # waits for a busy file
+                self._while_busy(lambda: self.conn.execute("PRAGMA journal_mode=WAL"))
                 self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
@@ -75,14 +77,7 @@ class SQLiteLoader(Loader):
 
     def ensure_schema(self) -> int:
         """Make or migrate the tables; another process doing the same (or writing) is waited for."""
-        version = 0
-
-        def ensure() -> None:
-            nonlocal version
-            version = self._ensure_schema()
-
-        self._transaction(ensure)
-        return version
+        return self._while_busy(self._ensure_schema)
 
     def _ensure_schema(self) -> int:
         try:
@@ -122,6 +117,7 @@ class SQLiteLoader(Loader):
             )
             if supersedes:
                 conn.execute("UPDATE etl_runs SET status = 'resumed' WHERE id = ?", (supersedes,))
+                conn.execute(CARRY_TALLY, (run["id"], supersedes))
 
         self._in_transaction(insert, lambda: self._run_value(run["id"], "id") is not None)
 
@@ -136,6 +132,8 @@ class SQLiteLoader(Loader):
             for table, rows in batch.children().items():
                 if rows:
                     conn.executemany(UPSERT_CHILD[table], rows)
+            if batch.tally:
+                conn.executemany(ADD_TALLY, batch.tally_rows(run_id))
             self._errors_and_run(conn, run_id, batch.errors, batch.run_fields())
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, batch))
@@ -221,6 +219,19 @@ class SQLiteLoader(Loader):
         if not isinstance(exc, sqlite3.Error):
             return None
         return self._busy(exc)  # the only failure of a file that passes
+
+    def _while_busy(self, action: Callable[[], T]) -> T:
+        """`action`, tried again while another process holds the file's lock (its transactions are short); any
+        other failure as it comes."""
+        waited = 0.0
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not self._busy(exc) or waited >= BUSY_FOR_S:
+                    raise
+            self._pause(FIRST_DELAY_S)
+            waited += FIRST_DELAY_S
 
     def _busy(self, exc: BaseException) -> bool:
         text = str(exc).lower()

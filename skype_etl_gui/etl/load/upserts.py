@@ -104,6 +104,25 @@ def upsert_conversations(source: str, differs: Differs) -> str:
     )
 
 
+def add_tally(source: str) -> str:
+    """A batch's counts of each conversation, added to what its run counted before (the reconciliation)."""
+    return (
+        "INSERT INTO run_conversations AS t (run_id, owner_id, conversation_id, in_export, stored, skipped) "
+        f"{source} ON CONFLICT (run_id, owner_id, conversation_id) DO UPDATE SET "
+        "in_export = t.in_export + excluded.in_export, stored = t.stored + excluded.stored, "
+        "skipped = t.skipped + excluded.skipped"
+    )
+
+
+def carry_tally(mark: str) -> str:
+    """A resumed run starts with the counts of the run it continues (what that one committed)."""
+    return (
+        "INSERT INTO run_conversations (run_id, owner_id, conversation_id, in_export, stored, skipped) "
+        f"SELECT {mark}, owner_id, conversation_id, in_export, stored, skipped FROM run_conversations "
+        f"WHERE run_id = {mark}"
+    )
+
+
 def insert_errors(source: str) -> str:
     return (
         "INSERT INTO etl_errors (run_id, created_at, phase, severity, conversation_id, message_id, error_type, "

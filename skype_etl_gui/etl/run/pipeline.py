@@ -595,6 +595,7 @@ class _Run:
                 )
                 quoting = self.quoting if alone else None
                 finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting, quoting)
+                self._reconcile()
         except Cancelled:
             status = "cancelled"
             if self.over_memory is not None:
@@ -625,6 +626,21 @@ class _Run:
             return self._finish(status, error_message)
         finally:
             stopped(context.run_id)
+
+    def _reconcile(self) -> None:
+        """Every conversation's records add up: read = stored + skipped, each skip with its error row; a
+        conversation that does not is an error of its own (nothing may be lost silently)."""
+        for row in self.loader.reconciliation(self.context.run_id):
+            if not row["adds_up"]:
+                where = row["id"] or "the conversations without an id"
+                self.context.record_error(
+                    "load",
+                    "error",
+                    "Reconciliation",
+                    f"{where}: {row['in_export']:,} message records in the export, {row['stored']:,} stored and "
+                    f"{row['skipped']:,} skipped ({row['skip_rows']:,} with their error row) do not add up",
+                    row["id"] or None,
+                )
 
     def _over_memory(self, rss_mb: float) -> None:
         """The watch saw the run past its memory limit: stop it now, as failed and resumable."""

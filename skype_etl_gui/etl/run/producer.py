@@ -31,7 +31,7 @@ from ..extract.depth import LIMIT_IN_MESSAGE
 from ..records import Batch
 from ..transform import Transformer
 from ..transform.encoding import copy_text
-from ..transform.rows import fallback_owner, keep_winners
+from ..transform.rows import fallback_owner, keep_winners, owner_of
 from ..values import record_id
 from .context import ETLContext
 
@@ -164,6 +164,8 @@ class Producer:
         if isinstance(event, ConversationStart):
             if not self.transformer.owner_id:
                 self._owner()
+            if event.conversation_id is not None:
+                self._tally(event.conversation_id)
             self._conversation(event.header)
         elif isinstance(event, ConversationEnd):
             if event.repaired_bytes:
@@ -171,6 +173,9 @@ class Producer:
             self._conversation(event.header)
             self.transformer.conversation_done(event.conversation_id)
             if event.conversation_id is None:
+                counts = self._tally("")  # one row for every conversation without an id
+                counts[0] += event.message_count
+                counts[2] += event.message_count
                 self.context.record_error(
                     "transform",
                     "error",
@@ -197,6 +202,10 @@ class Producer:
                 self._too_deep(event.conversation_id, entry.get("id") if isinstance(entry, dict) else None, left_out)
             if event.conversation_id is not None:
                 rows = self.transformer.messages(event.conversation_id, event.entries, event.offset)
+                counts = self._tally(event.conversation_id)
+                counts[0] += len(event.entries)
+                counts[1] += len(rows.messages)
+                counts[2] += rows.skipped
                 batch.messages += rows.messages
                 batch.add_rows(rows)
                 batch.deferred += rows.deferred
@@ -204,6 +213,11 @@ class Producer:
                 if self.extractor.lone_surrogates > self.surrogates_told:
                     self._lone_surrogates(event.conversation_id, event.entries)
             self.position = Position(event.index, event.offset + len(event.entries))
+
+    def _tally(self, conv_id: str) -> list[int]:
+        """This batch's counts of a conversation: [records read, stored, skipped]."""
+        owner = owner_of(conv_id, self.transformer.owner_id) if conv_id else self.transformer.owner_id
+        return self.batch.tally.setdefault((owner, conv_id), [0, 0, 0])
 
     def _owner(self) -> None:
         """Whose the export is, fixed before its first conversation: its userId, or (without one) an owner of its

@@ -93,6 +93,7 @@ class Rows:
     reactions: list[tuple[Any, ...]] = field(default_factory=list)
     mentions: list[tuple[Any, ...]] = field(default_factory=list)
     deferred: int = 0  # message rows whose reading is left to Transformer.complete()
+    skipped: int = 0  # entries not stored (each with its etl_errors row)
 
 
 def iso_timestamp(value: Any) -> str | None:

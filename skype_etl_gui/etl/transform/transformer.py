@@ -111,6 +111,7 @@ class Transformer:
         for position, msg in enumerate(entries, offset):
             if not isinstance(msg, dict):
                 self._skip(conv_id, position, msg, "InvalidMessage", f"is {json_type(msg)}, not an object")
+                rows.skipped += 1
                 continue
             get = msg.get
             msg_id = get("id")
@@ -123,6 +124,7 @@ class Transformer:
             if type(msg_id) is not str or not msg_id:
                 msg_id = self._repair_id(conv_id, position, msg, msg_id)
                 if msg_id is None:
+                    rows.skipped += 1
                     continue
             if type(mtype) is not str:
                 self._warn(

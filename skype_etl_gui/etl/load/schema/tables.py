@@ -248,8 +248,7 @@ RUN_CONVERSATIONS = Table(
     _cols(
         Column("run_id", "text", not_null=True),
         Column("owner_id", "text", not_null=True),
-        Column("conversation_id", "text", not_null=True),
-        ("display_name", "text"),
+        Column("conversation_id", "text", not_null=True),  # '' for the conversations without an id
         Column("in_export", "bigint", not_null=True, default="0"),  # message records in the export
         Column("stored", "bigint", not_null=True, default="0"),  # new, updated, or already there and unchanged
         Column("skipped", "bigint", not_null=True, default="0"),  # each with its etl_errors row
