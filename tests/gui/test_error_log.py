@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from skype_etl_gui.etl import ETLPipeline, open_loader
 from skype_etl_gui.etl.hints import HINTS
 from skype_etl_gui.etl.load import ERROR_FIELDS
 from skype_etl_gui.gui.models.errors import PAGE_ROWS
+from skype_etl_gui.gui.models.runs import MISMATCH
 from skype_etl_gui.gui.views.error_log import ErrorLogWindow
 from skype_etl_gui.gui.views.run_history import RunHistoryWindow
 from skype_etl_gui.paths import log_dir
@@ -384,6 +386,29 @@ def test_run_history_shows_command_line_runs(qtbot: Any, tmp_path: Path, db: Dat
     assert history.model.rowCount() == 1
     cells = [history.model.index(0, c).data() for c in range(history.model.columnCount())]
     assert cells[1] == "bad.json" and cells[4] == "completed" and cells[7] == str(len(KNOWN_ERRORS))
+
+
+def test_run_history_shows_what_each_conversation_counted(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    done = ETLPipeline(db.url).run(write_bad_export(tmp_path / "bad.json"))
+    # a conversation that does not add up, as a bug would leave it
+    db.execute("UPDATE run_conversations SET stored = stored - 1 WHERE conversation_id = '8:good'")
+    history = open_history(qtbot, db.url)
+    assert history.details.objectName() == "reconciliationTable"
+    assert history.select_run(done["run_id"])
+    model = history.details.model()
+    qtbot.waitUntil(lambda: model.rowCount() == 4, timeout=10_000)
+    rows = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
+    assert rows[0] == ["Anna — 8:good", "8:live:.cid.me", "1", "0", "0"]  # what does not add up comes first
+    assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) == MISMATCH
+    assert "Does not add up" in model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert ["Anna — 8:bad", "8:live:.cid.me", "9", "7", "2"] in rows
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    assert history.details_note.text() == (
+        "4 conversations: 11 message records in the export, 7 stored, 3 skipped. 1 do not add up: see the rows "
+        "marked red."
+    )
+    if os.environ.get("SKYPE_ETL_SCREENSHOTS"):
+        history.grab().save(os.path.join(os.environ["SKYPE_ETL_SCREENSHOTS"], "run-history.png"))
 
 
 def test_help_opens_the_log_folder(qtbot: Any, tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from ...units import duration_text
 from .errors import Index
@@ -114,4 +115,67 @@ class RunTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section][1] if 0 <= section < len(COLUMNS) else None
+        return None
+
+
+RECONCILIATION_COLUMNS = [
+    ("id", "Conversation"),
+    ("owner_id", "Owner"),
+    ("in_export", "In export"),
+    ("stored", "Stored"),
+    ("skipped", "Skipped"),
+]
+RECONCILIATION_NUMERIC = {"in_export", "stored", "skipped"}
+MISMATCH = QColor(255, 205, 205)  # a conversation whose records do not add up
+
+
+class ReconciliationModel(QAbstractTableModel):
+    """One run's conversations: records in the export, stored and skipped; a row that does not add up stands out."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, Any]] = []
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = sorted(rows, key=lambda row: (row["adds_up"], row["owner_id"], row["id"]))  # mismatches first
+        self.endResetModel()
+
+    def mismatches(self) -> int:
+        return sum(not row["adds_up"] for row in self.rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
+        return 0 if parent.isValid() else len(RECONCILIATION_COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        key = RECONCILIATION_COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.BackgroundRole and not row["adds_up"]:
+            return MISMATCH
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if not row["adds_up"]:
+                return (
+                    f"Does not add up: {row['in_export']:,} in the export, {row['stored']:,} stored, "
+                    f"{row['skipped']:,} skipped, {row['skip_rows']:,} error rows for skipped records"
+                )
+            return f"{row['skipped']:,} skipped, each in the error log" if row["skipped"] else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in RECONCILIATION_NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if key == "id":
+            where = row["id"] or "(conversations without an id)"
+            return f"{row['display_name']} — {where}" if row.get("display_name") else where
+        if key == "owner_id":
+            return row["owner_id"] or "shared thread"
+        return f"{int(row[key]):,}"
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return RECONCILIATION_COLUMNS[section][1] if 0 <= section < len(RECONCILIATION_COLUMNS) else None
         return None

@@ -7,18 +7,21 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ...etl.load import RESUMABLE
-from ..models.runs import RunTableModel
+from ..models.runs import ReconciliationModel, RunTableModel
 from ..reading import DatabaseReader
 
 
 class HistoryPresenter(QObject):
     note = Signal(str)  # how many runs, or why none can be shown
     loaded = Signal()  # the model holds what the database holds now
+    reconciled = Signal(str)  # the selected run's conversations are in `details`: a line that sums them up
 
     def __init__(self, database: str | dict[str, Any], busy_run_id: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.busy_run_id = busy_run_id  # the import running in the window now: not resumable
         self.model = RunTableModel(self)
+        self.details = ReconciliationModel(self)  # the selected run's, per conversation
+        self.shown_run: str | None = None
         self.reader = DatabaseReader(database, self)
         self.reader.answered.connect(self._on_runs)
         self.reader.failed.connect(self._on_failed)
@@ -37,19 +40,50 @@ class HistoryPresenter(QObject):
         self.note.emit("Reading…")
         self.reader.ask("runs", lambda loader: loader.runs(limit=10_000))
 
+    def show_run(self, run_id: str | None) -> None:
+        """Read what a run found of each conversation (or show nothing)."""
+        self.shown_run = run_id
+        if run_id is None:
+            self.details.set_rows([])
+            self.reconciled.emit("")
+            return
+        self.reconciled.emit("Reading…")
+        self.reader.ask(("reconciliation", run_id), lambda loader: loader.reconciliation(run_id))
+
     @Slot(bool)
     def _on_opened(self, exists: bool) -> None:
         if not exists:
             self.note.emit("No imports in this database yet.")
 
     @Slot(object, object)
-    def _on_runs(self, tag: Any, runs: list[dict[str, Any]] | None) -> None:
+    def _on_runs(self, tag: Any, runs: Any) -> None:
+        if isinstance(tag, tuple):
+            self._on_reconciliation(tag[1], runs or [])
+            return
         self.waiting -= 1
         runs = runs or []
         self.model.set_runs(runs)
         count = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")
         self.note.emit(count if runs else "No imports in this database yet.")
         self.loaded.emit()
+
+    def _on_reconciliation(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        if run_id != self.shown_run:
+            return  # another run was selected meanwhile
+        self.details.set_rows(rows)
+        if not rows:
+            self.reconciled.emit("No conversations counted for this run (an earlier version's, or not an import).")
+            return
+        totals = [sum(row[k] for row in rows) for k in ("in_export", "stored", "skipped")]
+        counted = (
+            f"{len(rows):,} conversations: {totals[0]:,} message records in the export, "
+            f"{totals[1]:,} stored, {totals[2]:,} skipped"
+        )
+        mismatches = self.details.mismatches()
+        if mismatches:
+            self.reconciled.emit(f"{counted}. {mismatches:,} do not add up: see the rows marked red.")
+        else:
+            self.reconciled.emit(f"{counted}. Every conversation adds up.")
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

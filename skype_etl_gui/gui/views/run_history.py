@@ -6,7 +6,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..models.runs import COLUMN_SAMPLES
 from ..presenters.history import HistoryPresenter
@@ -38,7 +46,25 @@ class RunHistoryWindow(QWidget):
         self._size_columns()
         self.table.doubleClicked.connect(lambda _: self.show_errors())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        layout.addWidget(self.table, 1)
+        details = QWidget()
+        below = QVBoxLayout(details)
+        below.setContentsMargins(0, 0, 0, 0)
+        self.details_note = plain_label("reconciliationNote", "")
+        self.details = QTableView()
+        self.details.setObjectName("reconciliationTable")
+        self.details.setModel(self.presenter.details)
+        self.details.verticalHeader().setVisible(False)
+        self.details.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        below.addWidget(self.details_note)
+        below.addWidget(self.details, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self.presenter.reconciled.connect(self.details_note.setText)
+        self.table.selectionModel().selectionChanged.connect(self._show_selected)
         row = QHBoxLayout()
         self.note = plain_label("runHistoryNote", "Reading…")
         self.resume_button = push_button(
@@ -70,6 +96,12 @@ class RunHistoryWindow(QWidget):
     @Slot()
     def _loaded(self) -> None:
         self._update_buttons()
+        self._show_selected()
+
+    @Slot()
+    def _show_selected(self, *_: Any) -> None:
+        run = self.selected_run()
+        self.presenter.show_run(str(run["id"]) if run is not None else None)
 
     def selected_run(self) -> dict[str, Any] | None:
         rows = self.table.selectionModel().selectedRows()
