@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true")
     runs.add_argument("--debug", action="store_true")
 
+    db = commands.add_parser("db", help="the archive's database: roles for a shared archive on PostgreSQL")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    grant = db_commands.add_parser("grant-reader", help="let a PostgreSQL role read the archive, and only read it")
+    grant.add_argument("role", metavar="ROLE", help="an existing role (CREATE ROLE name LOGIN PASSWORD '…')")
+    grant.add_argument("--db", metavar="URL", help="postgresql://owner@host/archive (an importer that made it)")
+    grant.add_argument("--debug", action="store_true")
+
     errors = commands.add_parser("errors", help="list skipped or repaired records and failures")
     errors.add_argument("--db", metavar="URL")
     errors.add_argument("--run", metavar="ID", help="only this run's (see: skype-etl runs)")
@@ -162,9 +169,20 @@ class ProgressReporter:
 
 
 # --- commands ---------------------------------------------------------------------------
+def _show_migration(step: str, number: int, steps: int) -> None:
+    """An archive of an earlier version is migrated before the work: a line a step (a table may take a while)."""
+    from .etl.load.schema import SCHEMA_VERSION
+
+    print(
+        f"Migrating the archive to schema {SCHEMA_VERSION}: {step} ({number} of {steps})", file=sys.stderr, flush=True
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     url = _database(args, announce=not args.quiet)
     pipeline = ETLPipeline(url, batch_size=args.batch_size, memory_limit_mb=args.memory_limit)
+    if not args.quiet:
+        pipeline.on_migrate = _show_migration
     context = pipeline.new_context()
     reporter = None
     if not args.quiet:
@@ -325,6 +343,19 @@ def _one_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """`db grant-reader ROLE`: SELECT on the archive's tables for a role, now and for tables made later."""
+    from .etl.load import open_existing
+
+    loader = open_existing(_database(args, announce=False))  # an archive that exists; granting is a write
+    try:
+        loader.grant_reader(args.role)
+    finally:
+        loader.close()
+    print(f"{args.role} can now read the archive in {loader.display_url} (and only read it).")
+    return EXIT_OK
+
+
 def cmd_errors(args: argparse.Namespace) -> int:
     with _reader(args) as loader:
         ids = loader.error_ids(ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
@@ -349,6 +380,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
     url = _database(args, announce=not args.quiet)
     loader = open_existing(url)
+    if not args.quiet:
+        loader.on_migrate = _show_migration
     last = [0.0]
 
     def show(p: ReprocessProgress) -> None:
@@ -420,6 +453,7 @@ COMMANDS = {
     "import": cmd_import,
     "runs": cmd_runs,
     "errors": cmd_errors,
+    "db": cmd_db,
     "reprocess": cmd_reprocess,
     "sample": cmd_sample,
 }

@@ -197,6 +197,13 @@ class Loader(ABC):
         )
         return [_run_dict(row) for row in rows]
 
+    def grant_reader(self, role: str) -> None:
+        """Let a database role read the archive and nothing more (PostgreSQL: a shared archive on a server)."""
+        raise DatabaseError(
+            f"{self.display_url}: a SQLite archive is a file: share it read-only with the file's permissions "
+            "(grant-reader is for an archive on a PostgreSQL server)"
+        )
+
     def run(self, run_id: str) -> dict[str, Any] | None:
         """One run, or None when there is no such run."""
         rows = self._select(f"SELECT {', '.join(RUN_FIELDS)} FROM etl_runs WHERE id = {self.mark}", (run_id,))
@@ -520,6 +527,11 @@ class Loader(ABC):
         try:
             rows = self._select("SELECT max(version) FROM schema_version")
         except DatabaseError as exc:
+            if "permission denied" in str(exc):
+                raise DatabaseError(
+                    f"{self.display_url}: permission denied: this role may not read the archive; its owner can "
+                    "allow it with: skype-etl db grant-reader ROLE"
+                ) from exc
             raise DatabaseError(
                 f"{self.display_url}: not an archive of Skype exports (no import was ever made into it)"
             ) from exc

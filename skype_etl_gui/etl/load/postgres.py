@@ -342,6 +342,31 @@ class PostgresLoader(Loader):
         finished_at = fields.get("finished_at")
         self._transaction(update, lambda: _plain(self._run_value(run_id, "finished_at")) == finished_at)
 
+    def grant_reader(self, role: str) -> None:
+        """SELECT on every table of the archive's schema, now and made later by this user, and nothing else."""
+        from psycopg2 import sql
+
+        try:
+            with self.conn, self.conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                if cur.fetchone() is None:
+                    raise DatabaseError(
+                        f"{self.display_url}: there is no role {role!r} on the server; create it first "
+                        f"(CREATE ROLE {sql.Identifier(role).as_string(cur)} LOGIN PASSWORD '…')"
+                    )
+                cur.execute("SELECT current_database(), current_schema()")
+                database, schema = cur.fetchone()
+                who, where = sql.Identifier(role), sql.Identifier(schema)
+                for statement in (
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), who),
+                    sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(where, who),
+                    sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(where, who),
+                    sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(where, who),
+                ):
+                    cur.execute(statement)
+        except psycopg2.Error as exc:
+            raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
+
     mark = "%s"
     _icu = False
 

@@ -31,6 +31,7 @@ from ..extract import ExportSource, fingerprint, inspect_export
 from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
+from ..load.schema import SCHEMA_VERSION
 from ..redact import redact_text
 from ..transform import Transformer
 from ..transform.rows import Rows
@@ -155,6 +156,8 @@ class ETLPipeline:
         self._holding = threading.Event()
         self._lock = threading.Lock()
         self._on_cancel: list[Callable[[], None]] = []
+        # told of each step while an archive of an earlier version is migrated: (what, step, steps)
+        self.on_migrate: Callable[[str, int, int], None] = _log_migration
 
     # --- control, safe from any thread ---------------------------------------------
     def pause(self) -> None:
@@ -215,6 +218,7 @@ class ETLPipeline:
         """
         path, source, export_fingerprint = self._inspect(export_path)
         loader = open_loader(self.target)
+        loader.on_migrate = self.on_migrate
         loader.connect()
         try:
             loader.ensure_schema()
@@ -283,6 +287,7 @@ class ETLPipeline:
             context.record_error("load", "warning", "ConnectionLost", message)
 
         loader.on_retry = connection_lost
+        loader.on_migrate = self.on_migrate
         loader.stop = self._cancel
         loader.retry_for_s = self.retry_for_s
         loader.connect()
@@ -774,6 +779,10 @@ def _failure_exception(failure: ProducerFailure) -> Exception:
     if failure.kind == "read":
         return ExportReadError(failure.message)
     return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
+
+
+def _log_migration(step: str, number: int, steps: int) -> None:
+    log.info("migrating the archive to schema %s: %s (%s of %s)", SCHEMA_VERSION, step, number, steps)
 
 
 def _owner_of(run: dict[str, Any]) -> str:
