@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import sqlite3
 import tarfile
 import tempfile
@@ -346,3 +347,20 @@ def fill_error_log(db: Database, count: int, runs: int = 2) -> Database:
         )
     conn.close()
     return db
+
+
+V010 = Path(__file__).resolve().parent / "data" / "v0.1.0"  # an archive release 0.1.0 made, and its exports
+
+
+@pytest.fixture
+def old_archive(any_db: Any, tmp_path: Path) -> Iterator[Any]:
+    """A copy of the archive release 0.1.0 made, on the kind of database `any_db` is (which stays empty)."""
+    if isinstance(any_db, Database):
+        shutil.copy(V010 / "archive.db", tmp_path / "old.db")
+        yield Database(tmp_path / "old.db")
+        return
+    name = any_db.server.restore(V010 / "archive-postgres.sql")
+    try:
+        yield PgDatabase(any_db.server, name)
+    finally:
+        any_db.server.drop_database(name)

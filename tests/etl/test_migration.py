@@ -10,7 +10,7 @@ import pytest
 from skype_etl_gui.etl import DatabaseError, open_loader
 from skype_etl_gui.etl.load import postgres, sqlite
 from skype_etl_gui.etl.load.schema import SCHEMA_VERSION, upgrade_steps
-from tests.etl.test_reprocess import MIXED, old_archive  # noqa: F401 - the fixture
+from tests.etl.test_reprocess import MIXED
 
 A, B = "8:live:.cid.5a1b2c3d4e5f6a7b", "8:live:bob.other"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,10 @@ from skype_etl_gui.etl.errors import DatabaseError
 from skype_etl_gui.etl.load import open_existing
 from skype_etl_gui.etl.run import reprocess as reprocessing
 from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
-from tests.conftest import SNAPSHOT_ORDER, Database, PgDatabase
+from tests.conftest import SNAPSHOT_ORDER
 
 V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
 EXPORTS = ("export-a.tar", "export-b.json")  # in the order archive.db was made
-
-
-@pytest.fixture
-def old_archive(any_db: Any, tmp_path: Path) -> Iterator[Any]:
-    """A copy of the archive release 0.1.0 made, on the kind of database `any_db` is (which stays empty)."""
-    if isinstance(any_db, Database):
-        shutil.copy(V010 / "archive.db", tmp_path / "old.db")
-        yield Database(tmp_path / "old.db")
-        return
-    name = any_db.server.restore(V010 / "archive-postgres.sql")
-    try:
-        yield PgDatabase(any_db.server, name)
-    finally:
-        any_db.server.drop_database(name)
 
 
 def reprocess(url: str, **options: Any) -> dict[str, Any]:
