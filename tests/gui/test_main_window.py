@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton, QTableView
 
-from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.etl import ETLPipeline, liveness
 from skype_etl_gui.gui.jobs import Job
 from skype_etl_gui.gui.main_window import MainWindow
 from skype_etl_gui.sample import SampleStats, write_sample
@@ -441,3 +442,24 @@ def test_reprocess_of_a_missing_database_is_one_clear_message(qtbot: Any, tmp_pa
     box = problem(qtbot, window)
     assert "no such database" in box.text()
     assert not db.exists()
+
+
+def test_the_same_export_being_imported_by_a_live_process_is_refused(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database
+) -> None:
+    """Another import of this export holds (paused, alive): Start says who imports it, and writes nothing."""
+    other = ETLPipeline(db.url, batch_size=100, parallel=False)
+    other.pause()
+    thread = threading.Thread(target=lambda: other.run(export[0]))
+    thread.start()
+    try:
+        assert other.wait_until_holding(30)
+        before = db.snapshot(), db.count("etl_runs")
+        window = make_window(qtbot, export[0], db)
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+        box = problem(qtbot, window)
+        assert f"process {os.getpid()} on {liveness.HOST} is importing this export" in box.text()
+        assert (db.snapshot(), db.count("etl_runs")) == before
+    finally:
+        other.resume()
+        thread.join(60)
