@@ -131,6 +131,7 @@ class Loader(ABC):
         """Rewritten rows, errors, checkpoint and run counters, all in one transaction."""
 
     reply_links: Sequence[str] = ()  # the dialect's statements of link_replies
+    quoted_id = ""  # the dialect's SQL for the id of the message a stored message quotes (in its details)
 
     @abstractmethod
     def execute_all(self, statements: Sequence[str]) -> int:
@@ -151,10 +152,12 @@ class Loader(ABC):
         m = self.mark
         statement = (
             f"UPDATE messages SET reply_to = {m} WHERE owner_id = {m} AND conversation_id = {m} AND id = {m} AND "
+            f"{self.quoted_id} = {m} AND "  # the stored version quotes it (a losing version's quote was noted too)
             f"EXISTS (SELECT 1 FROM messages AS o WHERE o.owner_id = {m} AND o.conversation_id = {m} AND o.id = {m})"
         )
         return self.execute_many(
-            statement, [(quoted, owner, conv, msg, owner, conv, quoted) for owner, conv, msg, quoted in quoting]
+            statement,
+            [(quoted, owner, conv, msg, quoted, owner, conv, quoted) for owner, conv, msg, quoted in quoting],
         )
 
     def prune_children(self) -> int:
@@ -297,9 +300,13 @@ class Loader(ABC):
         if not keys:
             return []
         m = self.mark
-        matches = " OR ".join(f"(owner_id = {m} AND conversation_id = {m} AND id = {m})" for _ in keys)
+        # joined with the keys as a table: the planner looks each one up (hundreds of ORs take PostgreSQL long to plan)
+        wanted = ", ".join(f"({m}, {m}, {m})" for _ in keys)
+        columns = ", ".join(f"m.{column}" for column in REDERIVE_READ)
         return self._select(
-            f"SELECT {', '.join(REDERIVE_READ)} FROM messages WHERE {matches}", [v for key in keys for v in key]
+            f"WITH k(o, c, i) AS (VALUES {wanted}) SELECT {columns} FROM k JOIN messages AS m "
+            "ON m.owner_id = k.o AND m.conversation_id = k.c AND m.id = k.i",
+            [v for key in keys for v in key],
         )
 
     def child_rows(self, table: str, first: Sequence[str], last: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -325,20 +332,21 @@ class Loader(ABC):
             [*params, limit],
         )
 
-    def _conversations_are(self, keys: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
-        """A condition that a row is of one of these conversations ((owner, id) each), and its parameters."""
+    def _of_conversations(self, keys: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+        """`WITH k(o, c) AS (VALUES ...)`: these conversations ((owner, id) each) as a table to join, and its
+        parameters (hundreds of ORs take PostgreSQL long to plan)."""
         m = self.mark
         return (
-            "(" + " OR ".join(f"(owner_id = {m} AND conversation_id = {m})" for _ in keys) + ")",
+            f"WITH k(o, c) AS (VALUES {', '.join(f'({m}, {m})' for _ in keys)}) ",
             [value for key in keys for value in key],
         )
 
     def participants_of(self, conversations: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
         """(owner_id, conversation_id, participant_id, display_name, source) of these conversations' people."""
-        condition, params = self._conversations_are(conversations)
+        keys, params = self._of_conversations(conversations)
         return self._select(
-            f"SELECT owner_id, conversation_id, participant_id, display_name, source FROM participants "
-            f"WHERE {condition}",
+            f"{keys}SELECT p.owner_id, p.conversation_id, p.participant_id, p.display_name, p.source FROM k "
+            "JOIN participants AS p ON p.owner_id = k.o AND p.conversation_id = k.c",
             params,
         )
 
@@ -346,12 +354,14 @@ class Loader(ABC):
         """Who sent what in these conversations ((owner, id) each), summed up in the database (never a row a
         message): (owner_id, conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest id,
         run_id)."""
-        condition, params = self._conversations_are(conversations)
-        from_thread = "(substr(sender_raw, 1, 3) = '19:' OR replace(sender_raw, '@thread.', '') <> sender_raw)"
+        keys, params = self._of_conversations(conversations)
+        raw = "m.sender_raw"
+        from_thread = f"(substr({raw}, 1, 3) = '19:' OR replace({raw}, '@thread.', '') <> {raw})"
         return self._select(
-            f"SELECT owner_id, conversation_id, sender_id, sender_name, {from_thread} AS from_thread, max(sent_at), "
-            f"max(id), run_id FROM messages WHERE {condition} AND sender_id IS NOT NULL "
-            "GROUP BY owner_id, conversation_id, sender_id, sender_name, from_thread, run_id",
+            f"{keys}SELECT m.owner_id, m.conversation_id, m.sender_id, m.sender_name, {from_thread} AS from_thread, "
+            "max(m.sent_at), max(m.id), m.run_id FROM k JOIN messages AS m ON m.owner_id = k.o "
+            "AND m.conversation_id = k.c WHERE m.sender_id IS NOT NULL "
+            "GROUP BY m.owner_id, m.conversation_id, m.sender_id, m.sender_name, from_thread, m.run_id",
             params,
         )
 

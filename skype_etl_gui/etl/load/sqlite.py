@@ -31,11 +31,13 @@ UPDATE_MESSAGE = upserts.update_messages("?")
 DELETE_CHILD = {table: upserts.delete_children(table, "?") for table in upserts.CHILDREN}
 DELETE_PARTICIPANT = upserts.delete_participant("?")
 NAME_PARTICIPANT = upserts.name_participant("?")
-LINK_REPLIES = upserts.link_replies("json_extract(messages.details, '$.quote.message_id')", upserts.sqlite_differs)
+QUOTED_ID = "json_extract(messages.details, '$.quote.message_id')"
+LINK_REPLIES = upserts.link_replies(QUOTED_ID, upserts.sqlite_differs)
 
 
 class SQLiteLoader(Loader):
     reply_links = LINK_REPLIES
+    quoted_id = QUOTED_ID
 
     def connect(self) -> None:
         path = self.target.path

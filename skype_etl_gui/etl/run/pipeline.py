@@ -591,15 +591,12 @@ class _Run:
                 # event texts with every name now known, replies linked: what a reprocess would make
                 # after a resume, the interrupted run's messages may want names too: all are looked at
                 wanting = None if self.previous is not None else self.wanting_names
-                # into an empty archive, with no message stored twice: nothing is stale, and only this run's
-                # quotes can name a stored message
-                alone = (
-                    self.archive_was_empty
-                    and self.quoting is not None
-                    and self.loader.count_rows("messages") == self.message_rows
-                )
+                # into an empty archive that no other import wrote to meanwhile, only this run's quotes can name a
+                # stored message; and with no message stored twice, no child row is stale
+                alone = self.archive_was_empty and self.quoting is not None and not self._others_meanwhile()
+                once = alone and self.loader.count_rows("messages") == self.message_rows
                 quoting = self.quoting if alone else None
-                finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting, quoting)
+                finish_import(self.loader, context.run_id, self.pipeline._cancel, wanting, quoting, prune=not once)
                 self._reconcile()
         except Cancelled:
             status = "cancelled"
@@ -631,6 +628,14 @@ class _Run:
             return self._finish(status, error_message)
         finally:
             stopped(context.run_id)
+
+    def _others_meanwhile(self) -> bool:
+        """Whether another import wrote to the archive while this one ran (side by side)."""
+        return any(
+            run["id"] != self.context.run_id
+            and (run["status"] == "running" or (run["finished_at"] or "") > self.started_at)
+            for run in self.loader.runs(limit=100)
+        )
 
     def _reconcile(self) -> None:
         """Every conversation's records add up: read = stored + skipped, each skip with its error row; a

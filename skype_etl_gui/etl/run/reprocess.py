@@ -335,17 +335,19 @@ def finish_import(
     stop: threading.Event | None = None,
     wanting: list[tuple[str, str, str]] | None = None,
     quoting: list[tuple[str, str, str, str]] | None = None,
+    prune: bool = True,
 ) -> int:
     """The end of an import: rows of versions that lost pruned, event texts with every name now known, and
     replies linked. Rows changed.
 
     `wanting`: the messages whose text the import made with an id in it (the import knows them), or None
     to look at every message (a resumed import: the interrupted run's are not known).
-    `quoting`: (conversation, id, quoted id) of every quote, given when the import went into an empty archive
-    and stored no message twice: then no row is stale and only these can link; None: look at all.
+    `quoting`: (owner, conversation, id, quoted id) of every quote, given when the import went into an empty
+    archive that no other import wrote to meanwhile: then only these can link; None: look at all.
+    `prune`: False when no message was stored twice (no child row can be of a losing version).
     """
     rederiver = Rederiver(loader, run_id, stop)
-    if quoting is None:
+    if prune:
         rederiver.changed += loader.prune_children()
     if wanting is None:
         rederiver.names(checkpoints=False)
