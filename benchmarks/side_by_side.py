@@ -5,6 +5,8 @@ userId). Each is imported alone into a fresh database, then both at once (two `s
 started together) into another fresh one. The ratio: the pair's wall time over the longer import alone.
 
 The target (issue 15): on PostgreSQL, at most 1.3x. SQLite takes turns by transaction and is shown for comparison.
+Each line says how many cores the machine kept busy: an import alone that keeps every core busy leaves the
+second nothing to run on, and the pair then takes the sum of the two, whatever the database does.
 
     python benchmarks/side_by_side.py --messages 150000 --repeat 2
 """
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psutil
 from harness import ROOT, arguments, fresh_database, postgres_server
 
 OTHER_OWNER = "8:live:.cid.0ther0wner0000ab"  # as long as the sample's: the JSON is rewritten in place
@@ -58,26 +61,35 @@ def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def timed(exports: list[str], url: str) -> float:
-    """Wall time of importing `exports` into `url`, all started at once."""
-    t0 = time.perf_counter()
+def busy_s() -> float:
+    """CPU seconds the whole machine spent busy so far (the importers, their workers and the database server)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def timed(exports: list[str], url: str) -> tuple[float, float]:
+    """Wall time of importing `exports` into `url`, all started at once, and the cores kept busy meanwhile."""
+    t0, busy0 = time.perf_counter(), busy_s()
     processes = [start(export, url) for export in exports]
     for process in processes:
         summary = finish(process)
         assert summary["status"] == "completed", summary
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    return seconds, (busy_s() - busy0) / seconds
 
 
-def measure(exports: list[str], target: Callable[[], tuple[str, Callable[[], None]]], repeat: int) -> dict[str, float]:
-    best: dict[str, float] = {}
+def measure(
+    exports: list[str], target: Callable[[], tuple[str, Callable[[], None]]], repeat: int
+) -> dict[str, tuple[float, float]]:
+    best: dict[str, tuple[float, float]] = {}
     for _ in range(repeat):
         for label, chosen in (("first alone", exports[:1]), ("second alone", exports[1:]), ("both at once", exports)):
             url, cleanup = target()
             try:
-                seconds = timed(chosen, url)
+                result = timed(chosen, url)
             finally:
                 cleanup()
-            best[label] = min(best.get(label, seconds), seconds)
+            best[label] = min(best.get(label, result), result)
     return best
 
 
@@ -99,12 +111,13 @@ def main() -> None:
             results["postgresql"] = measure(exports, lambda: fresh_database(server), args.repeat)
         finally:
             server.stop()
-    print(f"two exports of {args.messages:,} message entries each, two owners; best of {args.repeat}")
+    cores = psutil.cpu_count() or 1
+    print(f"two exports of {args.messages:,} message entries each, two owners; best of {args.repeat}; {cores} cores")
     for target, best in results.items():
-        longer = max(best["first alone"], best["second alone"])
-        for label, seconds in best.items():
-            print(f"{target + ': ' + label:<28}: {seconds:6.2f} s")
-        ratio = best["both at once"] / longer
+        longer = max(best["first alone"][0], best["second alone"][0])
+        for label, (seconds, busy) in best.items():
+            print(f"{target + ': ' + label:<28}: {seconds:6.2f} s, {busy:.1f} of {cores} cores busy")
+        ratio = best["both at once"][0] / longer
         print(f"{target + ': ratio':<28}: {ratio:.2f}x the longer alone (target 1.3x on PostgreSQL)")
 
 

@@ -569,7 +569,10 @@ class _Run:
             self.context.update_progress(force=True)
             while not pipeline._running.wait(HEARTBEAT_EVERY_S):
                 if self.run_started and not pipeline._cancel.is_set():
-                    self.loader.beat(self.context.run_id)  # paused, not gone
+                    try:
+                        self.loader.beat(self.context.run_id)  # paused, not gone
+                    except (DatabaseError, Cancelled):
+                        log.info("run %s: could not write its heartbeat while paused", self.context.run_id)
             pipeline._holding.clear()
         if pipeline._cancel.is_set():
             raise Cancelled()
