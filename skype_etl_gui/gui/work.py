@@ -38,8 +38,18 @@ UPDATE_EVERY_S = 0.25  # a few updates a second are all a person can read
 
 # --- the import ----------------------------------------------------------------------------------------
 def check_export(handle: JobHandle, pipeline: ETLPipeline, export: str) -> Prepared:
-    """The export inspected once, the database opened and migrated, an unfinished import of it looked up."""
-    return pipeline.prepare(export)
+    """The export inspected once, the database opened and migrated, an unfinished import of it looked up.
+
+    Each step of a migration (an archive of an earlier version) is emitted as ("migrating", (step, n, steps))."""
+    told = pipeline.on_migrate
+    pipeline.on_migrate = lambda step, number, steps: (
+        told(step, number, steps),
+        handle.emit(("migrating", (step, number, steps))),
+    )
+    try:
+        return pipeline.prepare(export)
+    finally:
+        pipeline.on_migrate = told
 
 
 class _Reporter:

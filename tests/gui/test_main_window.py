@@ -463,3 +463,16 @@ def test_the_same_export_being_imported_by_a_live_process_is_refused(
     finally:
         other.resume()
         thread.join(60)
+
+
+def test_an_archive_of_an_earlier_version_is_updated_with_progress(qtbot: Any, tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    shutil.copy(V010_ARCHIVE, db.path)
+    window = make_window(qtbot, V010_ARCHIVE.parent / "export-b.json", db)
+    said: list[str] = []
+    window.presenter.status.connect(said.append)
+    summary = run_to_end(qtbot, window)
+    assert summary["status"] == "completed"
+    steps = [text for text in said if text.startswith("Updating the archive made by an earlier version")]
+    assert any("messages (" in text for text in steps) and steps[-1].endswith("owners (9 of 9)…")
+    assert db.one("SELECT max(version) FROM schema_version") == 3

@@ -210,11 +210,19 @@ class MainPresenter(QObject):
         self.summary.emit("")
         self.errors.emit(0)
         job = Job(work.check_export, pipeline, self._export, name="check", on_quit=pipeline.cancel)
+        job.yielded.connect(self._on_check_event)
         job.returned.connect(self._on_checked)
         job.errored.connect(self._on_check_failed)
         job.aborted.connect(self._on_check_failed)
         self._check = self._own(job)
         return True
+
+    @Slot(object)
+    def _on_check_event(self, event: tuple[str, Any]) -> None:
+        kind, value = event
+        if kind == "migrating" and self.state == CHECKING:
+            step, number, steps = value
+            self.status.emit(f"Updating the archive made by an earlier version: {step} ({number} of {steps})…")
 
     @Slot(object)
     def _on_checked(self, prepared: Prepared) -> None:
