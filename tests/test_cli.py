@@ -149,7 +149,8 @@ def test_runs_and_errors_commands(tmp_path: Path, db: Database, small_sample: tu
     listed = json.loads(skype_etl("runs", "--db", db.url, "--json").stdout)
     assert len(listed) == 1 and listed[0]["status"] == "completed"
     errors = json.loads(skype_etl("errors", "--db", db.url, "--json", "--run", listed[0]["id"]).stdout)
-    assert [e["error_type"] for e in errors] == ["MissingMessageId"] * small_sample[1].without_id
+    media = [e for e in errors if e["error_type"].startswith("Media")]  # the sample's expired and orphan files
+    assert [e["error_type"] for e in errors if e not in media] == ["MissingMessageId"] * small_sample[1].without_id
     assert "MissingMessageId" in skype_etl("errors", "--db", db.url).stdout
 
 

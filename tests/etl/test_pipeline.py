@@ -26,7 +26,13 @@ def test_sample_import_counts(small_sample: tuple[Path, SampleStats], db: Databa
     assert db.count("messages") == stats.unique_messages
     assert summary["messages"] == stats.messages - stats.without_id
     assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MissingMessageId'") == stats.without_id
-    assert summary["errors"] == stats.without_id
+    # the sample's media: some files are in it, the others expired (a warning each, the attachment kept)
+    missing = db.one("SELECT count(*) FROM attachments WHERE doc_id IS NOT NULL AND sha256 IS NULL")
+    assert db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MediaMissing'") == missing > 0
+    assert summary["media"]["files"] == stats.media_files
+    assert db.count("media_files") == 1  # the sample's files are all the same 1-pixel PNG: stored once
+    orphans = db.one("SELECT count(*) FROM etl_errors WHERE error_type = 'MediaOrphan'")  # of skipped messages
+    assert summary["errors"] == stats.without_id + missing + orphans
     assert db.count("attachments") > 0 and db.count("participants") > 0
     run = db.query("SELECT status, messages, conversations, errors, telemetry, checkpoint FROM etl_runs")
     assert len(run) == 1
@@ -35,7 +41,7 @@ def test_sample_import_counts(small_sample: tuple[Path, SampleStats], db: Databa
         "completed",
         summary["messages"],
         stats.conversations,
-        stats.without_id,
+        stats.without_id + missing + orphans,
     )
     telemetry = json.loads(telemetry)
     assert telemetry["parallel"] is parallel

@@ -45,8 +45,11 @@ MIXED = "8:live:anna.tamm"  # 0.1.0 stored A's and B's chats with Anna as one co
 
 
 def apart(snapshot: dict[str, list[Any]], conversation: str = MIXED) -> dict[str, list[Any]]:
-    """Every table's rows but those of one conversation (its id is each row's first value)."""
-    return {table: [row for row in rows if row[0] != conversation] for table, rows in snapshot.items()}
+    """Every table's rows but those of one conversation (its id is each row's first value), and the attachments
+    without their stored file (0.1.0 stored none, and a reprocess has no export to read them from)."""
+    rows = {table: [row for row in rows if row[0] != conversation] for table, rows in snapshot.items()}
+    rows["attachments"] = [row[:-1] for row in rows["attachments"]]  # sha256 is the last column
+    return rows
 
 
 def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: Any) -> None:

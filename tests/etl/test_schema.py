@@ -47,13 +47,13 @@ def test_the_migration_keeps_every_row_and_the_export_s_from(tmp_path: Path) -> 
     shutil.copy(V010 / "archive.db", archive)
     before = sqlite3.connect(archive).execute("SELECT conversation_id, id, sender_id FROM messages").fetchall()
     with open_loader(f"sqlite:///{archive}") as loader:
-        assert loader.ensure_schema() == 3
+        assert loader.ensure_schema() == SCHEMA_VERSION
         assert loader.table_counts()["messages"] == 399
         assert loader.table_counts()["reactions"] == 0
     conn = sqlite3.connect(archive)
     after = conn.execute("SELECT conversation_id, id, sender_raw FROM messages").fetchall()
     assert sorted(after) == sorted(before)  # the export's `from`, verbatim, until a reprocess re-reads the sender
-    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (3,)]
+    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (3,), (4,)]
     assert {row[0] for row in conn.execute("SELECT DISTINCT kind FROM etl_runs")} == {"import", "migrate"}
 
 

@@ -142,6 +142,182 @@ class Loader(ABC):
         """One statement for each row of parameters, in one transaction; the rows it changed (on PostgreSQL,
         sent a page at a time, those of each page's last statement: a lower bound)."""
 
+    @abstractmethod
+    def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Statements with their parameters, in order, in one transaction; the rows each changed."""
+
+    # --- media (schema 4): files in chunks, content-addressed ---------------------------------------
+    def media_begin(self, file_id: int, run_id: str) -> None:
+        """A large file being stored a few chunks a transaction: an upload until it is finished (a run that stops
+        part way leaves chunks no file names; `media_forget_uploads` removes them)."""
+        m = self.mark
+        self.execute_each(
+            [
+                (
+                    f"INSERT INTO media_uploads (file_id, run_id, started_at) VALUES ({m}, {m}, {m})",
+                    (file_id, run_id, utc_now()),
+                )
+            ]
+        )
+
+    def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> None:
+        """Chunks of a file being stored, in one transaction."""
+        self.execute_each(self._chunk_rows(file_id, first_seq, chunks))
+
+    def _chunk_rows(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> list[tuple[str, Sequence[Any]]]:
+        m = self.mark
+        insert = f"INSERT INTO media_chunks (file_id, seq, data) VALUES ({m}, {m}, {m})"
+        return [(insert, (file_id, first_seq + i, chunk)) for i, chunk in enumerate(chunks)]
+
+    def media_finish(
+        self,
+        file_id: int,
+        sha256: str,
+        size: int,
+        doc_id: str | None,
+        run_id: str,
+        first_seq: int = 0,
+        chunks: Sequence[bytes] = (),
+    ) -> bool:
+        """The file is whole (with its last `chunks`, all of a small one): stored under its sha256 unless that
+        content is stored already (then its chunks go); its document id links to it. True when it was new. One
+        transaction."""
+        m = self.mark
+        changed = self.execute_each(
+            [
+                *self._chunk_rows(file_id, first_seq, chunks),
+                (
+                    "INSERT INTO media_files (sha256, size, file_name, file_id, run_id, stored_at) "
+                    f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (sha256) DO NOTHING",
+                    (sha256, size, None, file_id, run_id, utc_now()),
+                ),
+                (
+                    f"DELETE FROM media_chunks WHERE file_id = {m} AND NOT EXISTS "
+                    f"(SELECT 1 FROM media_files WHERE file_id = {m})",
+                    (file_id, file_id),
+                ),
+                (f"DELETE FROM media_uploads WHERE file_id = {m}", (file_id,)),
+                *([self._media_doc(doc_id, sha256, None, None, run_id)] if doc_id else []),
+            ]
+        )
+        return changed[len(chunks)] > 0
+
+    def media_sidecar(self, doc_id: str, file_name: str | None, content_type: str | None, run_id: str) -> None:
+        self.execute_each([self._media_doc(doc_id, None, file_name, content_type, run_id)])
+
+    def _media_doc(
+        self, doc_id: str, sha256: str | None, file_name: str | None, content_type: str | None, run_id: str
+    ) -> tuple[str, Sequence[Any]]:
+        """A document id's file and what its sidecar says, whichever came first (each fills in what it knows)."""
+        m = self.mark
+        return (
+            "INSERT INTO media_docs AS d (doc_id, sha256, file_name, content_type, run_id) "
+            f"VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT (doc_id) DO UPDATE SET "
+            "sha256 = coalesce(excluded.sha256, d.sha256), file_name = coalesce(excluded.file_name, d.file_name), "
+            "content_type = coalesce(excluded.content_type, d.content_type)",
+            (doc_id, sha256, file_name, content_type, run_id),
+        )
+
+    def media_forget_uploads(self, live_run_ids: Sequence[str]) -> int:
+        """The chunks of files whose storing stopped part way (a killed or failed run): gone, to be stored again."""
+        keep = ", ".join(self.mark for _ in live_run_ids)
+        where = f"run_id NOT IN ({keep})" if live_run_ids else "1 = 1"
+        done = self.execute_each(
+            [
+                (
+                    f"DELETE FROM media_chunks WHERE file_id IN (SELECT file_id FROM media_uploads WHERE {where})",
+                    tuple(live_run_ids),
+                ),
+                (f"DELETE FROM media_uploads WHERE {where}", tuple(live_run_ids)),
+            ]
+        )
+        return done[1]
+
+    def media_stored_docs(self) -> set[str]:
+        """The document ids whose file is stored (a resumed import does not store them again)."""
+        return {
+            row[0]
+            for row in self._select("SELECT d.doc_id FROM media_docs AS d JOIN media_files AS f ON f.sha256 = d.sha256")
+        }
+
+    def link_media(self) -> int:
+        """Each attachment to its stored file by document id, and each file's name and type from its sidecar."""
+        return sum(
+            self.execute_each(
+                [
+                    (
+                        "UPDATE attachments SET sha256 = (SELECT d.sha256 FROM media_docs AS d "
+                        "WHERE d.doc_id = attachments.doc_id) WHERE doc_id IS NOT NULL AND sha256 IS NULL "
+                        "AND EXISTS (SELECT 1 FROM media_docs AS d WHERE d.doc_id = attachments.doc_id "
+                        "AND d.sha256 IS NOT NULL)",
+                        (),
+                    ),
+                    (
+                        "UPDATE media_files SET content_type = (SELECT max(d.content_type) FROM media_docs AS d "
+                        "WHERE d.sha256 = media_files.sha256) WHERE content_type IS NULL",
+                        (),
+                    ),
+                    (
+                        "UPDATE media_files SET file_name = (SELECT max(d.file_name) FROM media_docs AS d "
+                        "WHERE d.sha256 = media_files.sha256) WHERE file_name IS NULL",
+                        (),
+                    ),
+                ]
+            )[:1]
+        )
+
+    def media_missing(self, run_id: str) -> list[tuple[str, str, str, str]]:
+        """(conversation, message, doc id, file name) of this run's attachments whose file the archive lacks."""
+        m = self.mark
+        return self._select(
+            "SELECT a.conversation_id, a.message_id, a.doc_id, a.file_name FROM attachments AS a "
+            f"JOIN messages AS msg ON msg.owner_id = a.owner_id AND msg.conversation_id = a.conversation_id "
+            f"AND msg.id = a.message_id WHERE msg.run_id = {m} AND a.doc_id IS NOT NULL AND a.sha256 IS NULL "
+            "ORDER BY a.conversation_id, a.message_id, a.position",
+            (run_id,),
+        )
+
+    def media_orphans(self, doc_ids: Sequence[str]) -> list[str]:
+        """Of these document ids (stored files), those no attachment names."""
+        found: set[str] = set()
+        for start in range(0, len(doc_ids), 500):
+            page = list(doc_ids[start : start + 500])
+            marks = ", ".join(self.mark for _ in page)
+            found |= {
+                r[0] for r in self._select(f"SELECT DISTINCT doc_id FROM attachments WHERE doc_id IN ({marks})", page)
+            }
+        return [doc for doc in doc_ids if doc not in found]
+
+    def media_file(self, sha256: str) -> dict[str, Any] | None:
+        rows = self._select(
+            f"SELECT sha256, size, content_type, file_name, file_id FROM media_files WHERE sha256 = {self.mark}",
+            (sha256,),
+        )
+        return (
+            dict(zip(("sha256", "size", "content_type", "file_name", "file_id"), rows[0], strict=True))
+            if rows
+            else None
+        )
+
+    def open_media(self, sha256: str, per_read: int = 8) -> Iterator[bytes]:
+        """A stored file's bytes, chunk by chunk in order (a few chunks a query: memory stays flat)."""
+        stored = self.media_file(sha256)
+        if stored is None:
+            raise DatabaseError(f"{self.display_url}: no stored file {sha256}")
+        seq, m = 0, self.mark
+        while True:
+            rows = self._select(
+                f"SELECT seq, data FROM media_chunks WHERE file_id = {m} AND seq >= {m} ORDER BY seq LIMIT {m}",
+                (stored["file_id"], seq, per_read),
+            )
+            for number, data in rows:
+                if number != seq:
+                    raise DatabaseError(f"{self.display_url}: the stored file {sha256} lacks its chunk {seq}")
+                yield bytes(data)
+                seq += 1
+            if len(rows) < per_read:
+                return
+
     def link_replies(self) -> int:
         """Set `reply_to` where a quote names a message the archive holds (and clear it where not); the rows set."""
         return self.execute_all(self.reply_links)
@@ -225,7 +401,7 @@ class Loader(ABC):
             f"AND c.id = t.conversation_id WHERE t.run_id = {m} ORDER BY t.owner_id, t.conversation_id",
             (run_id,),
         )
-        chain = self._run_chain(run_id)
+        chain = self.run_chain(run_id)
         marks = ", ".join(m for _ in chain)
         skip_rows = dict(
             self._select(
@@ -251,7 +427,7 @@ class Loader(ABC):
             )
         return found
 
-    def _run_chain(self, run_id: str) -> list[str]:
+    def run_chain(self, run_id: str) -> list[str]:
         """The run and the runs it continued (resumed_from), newest first."""
         chain = [run_id]
         while len(chain) < 1000:

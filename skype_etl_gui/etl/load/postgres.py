@@ -345,6 +345,19 @@ class PostgresLoader(Loader):
         self._transaction(run)
         return changed
 
+    def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        changed: list[int] = []
+
+        def run() -> None:
+            with self.conn, self.conn.cursor() as cur:
+                changed.clear()
+                for statement, params in statements:
+                    cur.execute(statement, [psycopg2.Binary(v) if isinstance(v, bytes) else _clean(v) for v in params])
+                    changed.append(cur.rowcount)
+
+        self._transaction(run)
+        return changed
+
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0
 

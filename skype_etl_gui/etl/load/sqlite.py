@@ -178,6 +178,15 @@ class SQLiteLoader(Loader):
         self._in_transaction(run, lambda: False)
         return changed
 
+    def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        changed: list[int] = []
+
+        def run(conn: sqlite3.Connection) -> None:
+            changed[:] = [conn.execute(statement, params).rowcount for statement, params in statements]
+
+        self._in_transaction(run, lambda: False)
+        return changed
+
     def execute_all(self, statements: Sequence[str]) -> int:
         changed = 0
 

@@ -45,6 +45,7 @@ from .ipc import (
     worker_settings,
     worth_a_worker,
 )
+from .media import MediaCounts, import_media
 from .producer import BatchSize, Producer, Whereabouts
 from .reprocess import finish_import
 
@@ -377,6 +378,7 @@ class _Run:
         )
         self.fingerprint = export_fingerprint
         self.owner = _owner_of(previous or {})  # whose the export's conversations are (see Producer._owner)
+        self.media = MediaCounts()  # what the media phase stored
         self.over_memory: float | None = None  # the memory use that stopped the run
         self.over_where: dict[str, Any] = {}  # where the producer was reading then
         self.watch: MemoryWatch | None = None
@@ -591,6 +593,14 @@ class _Run:
             else:
                 self._produce_inline()
             if self.run_started:
+                self.media = import_media(
+                    self.loader,
+                    self.source,
+                    context.run_id,
+                    self.loader.run_chain(context.run_id),
+                    context,
+                    self.pipeline._cancel,
+                )
                 # event texts with every name now known, replies linked: what a reprocess would make
                 # after a resume, the interrupted run's messages may want names too: all are looked at
                 wanting = None if self.previous is not None else self.wanting_names
@@ -694,6 +704,7 @@ class _Run:
             "memory_peak_mb": summary["memory_peak_mb"],
             "memory_limit_mb": summary["memory_limit_mb"],
             "batch_size_final": self.batch_size.value,
+            "media": self.media.as_dict(),
         }
         finished = {
             "status": status,
@@ -727,6 +738,7 @@ class _Run:
             "database": self.loader.display_url,
             "error": error_message,
             "telemetry": telemetry,
+            "media": self.media.as_dict(),
         }
 
 

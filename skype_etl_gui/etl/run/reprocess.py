@@ -301,6 +301,7 @@ class Rederiver:
         """`reply_to` where a quote names a stored message: all of them, or only these (see finish_import)."""
         self._check()
         self.changed += self.loader.link_replies() if quoting is None else self.loader.link_quotes(quoting)
+        self.loader.link_media()  # attachments made anew find their stored file again
         self._report("replies", 1, 1)
 
 

@@ -25,6 +25,10 @@ from .tables import (
     CONVERSATIONS,
     ETL_ERRORS,
     ETL_RUNS,
+    MEDIA_CHUNKS,
+    MEDIA_DOCS,
+    MEDIA_FILES,
+    MEDIA_UPLOADS,
     MENTIONS,
     MESSAGES,
     PARTICIPANTS,
@@ -34,7 +38,7 @@ from .tables import (
     Table,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ _NOW = {"sqlite": "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", "postgresql": "now()"
 _POSITION = {"sqlite": "instr", "postgresql": "strpos"}
 
 
+AFTER_3 = {"attachments": ("sha256",)}  # the columns schema 4 adds to a table schema 3 made again
+
+
 def _run_owner(run_column: str, dialect: str) -> str:
     """A run's owner as an import of this version gives it: its userId, or one made from its fingerprint."""
     position = _POSITION[dialect]
@@ -95,7 +102,7 @@ def _owner(table: Table, dialect: str) -> str:
 
 
 def _conversation(table: Table) -> str:
-    return "id" if table is CONVERSATIONS else "conversation_id"
+    return "id" if table.name == CONVERSATIONS.name else "conversation_id"
 
 
 def _has_owner(table: Table, dialect: str) -> str:
@@ -111,6 +118,8 @@ def _owned(table: Table, dialect: str) -> list[str]:
     """A table of schema 2 with its owners, in one transaction. SQLite cannot change a key: the table is made
     again and its rows copied; PostgreSQL adds the column and changes the key in place."""
     owner = _owner(table, dialect)
+    later = AFTER_3.get(table.name, ())  # columns a later version adds: not there yet
+    table = dataclasses.replace(table, columns=tuple(c for c in table.columns if c.name not in later))
     if dialect == "sqlite":
         old = [c for c in table.column_names if c != "owner_id"]
         new = dataclasses.replace(table, name=f"{table.name}_3", indexes=())
@@ -185,8 +194,20 @@ def _to_3(dialect: str) -> list[Step]:
     return steps
 
 
+def _to_4(dialect: str) -> list[str]:
+    """Schema 4: the export's media files, in chunks, and each attachment's file."""
+    return [
+        *_add_columns(ATTACHMENTS, ("sha256",), dialect),
+        *ATTACHMENTS.create(dialect)[1:],
+        *MEDIA_FILES.create(dialect),
+        *MEDIA_CHUNKS.create(dialect),
+        *MEDIA_DOCS.create(dialect),
+        *MEDIA_UPLOADS.create(dialect),
+    ]
+
+
 # version reached -> its steps in a dialect (a list of statements is one step)
-MIGRATIONS: dict[int, Callable[[str], list[str] | list[Step]]] = {2: _to_2, 3: _to_3}
+MIGRATIONS: dict[int, Callable[[str], list[str] | list[Step]]] = {2: _to_2, 3: _to_3, 4: _to_4}
 
 RUN_FIELDS = ETL_RUNS.column_names
 ERROR_FIELDS = ETL_ERRORS.column_names

@@ -17,6 +17,7 @@ DIALECT_TYPES = {
         "bigint": "INTEGER",
         "time": "TEXT",
         "json": "TEXT",
+        "blob": "BLOB",
         "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
     },
     "postgresql": {
@@ -26,6 +27,7 @@ DIALECT_TYPES = {
         "bigint": "BIGINT",
         "time": "TIMESTAMPTZ",
         "json": "JSONB",
+        "blob": "BYTEA",
         "serial": "BIGSERIAL PRIMARY KEY",
     },
 }
@@ -159,8 +161,11 @@ ATTACHMENTS = Table(
         ("message_version", "real"),
         # schema 3
         OWNER,
+        # schema 4: the stored file (media_files), NULL when the export lacks it
+        ("sha256", "text"),
     ),
     primary_key=("owner_id", "conversation_id", "message_id", "position"),
+    indexes=(Index("attachments_by_doc", ("doc_id",)),),
 )
 REACTIONS = Table(
     "reactions",
@@ -255,6 +260,45 @@ RUN_CONVERSATIONS = Table(
     ),
     primary_key=("run_id", "owner_id", "conversation_id"),
 )
+# the export's media/ (schema 4): each file once per content, in chunks, whatever its size
+MEDIA_FILES = Table(
+    "media_files",
+    _cols(
+        Column("sha256", "text", not_null=True),  # lower-case hex of the bytes
+        Column("size", "bigint", not_null=True),
+        ("content_type", "text"),  # from the sidecar (media/<docid>.json), when there is one
+        ("file_name", "text"),  # the sidecar's original name, else the member's
+        Column("file_id", "bigint", not_null=True),  # its chunks' (media_chunks.file_id)
+        ("run_id", "text"),  # the run that first stored it
+        ("stored_at", "time"),
+    ),
+    primary_key=("sha256",),
+)
+MEDIA_CHUNKS = Table(
+    "media_chunks",
+    _cols(
+        Column("file_id", "bigint", not_null=True),
+        Column("seq", "int", not_null=True),
+        Column("data", "blob", not_null=True),  # 1 MiB each, the last one shorter
+    ),
+    primary_key=("file_id", "seq"),
+)
+MEDIA_DOCS = Table(  # a document id (as messages name files) and its file: linked whichever came first
+    "media_docs",
+    _cols(
+        Column("doc_id", "text", not_null=True),
+        ("sha256", "text"),
+        ("file_name", "text"),
+        ("content_type", "text"),
+        ("run_id", "text"),
+    ),
+    primary_key=("doc_id",),
+)
+MEDIA_UPLOADS = Table(  # a file being stored: its chunks are not a file until media_files names them
+    "media_uploads",
+    _cols(Column("file_id", "bigint", not_null=True), Column("run_id", "text", not_null=True), ("started_at", "time")),
+    primary_key=("file_id",),
+)
 TABLES = (
     CONVERSATIONS,
     MESSAGES,
@@ -265,6 +309,10 @@ TABLES = (
     ETL_RUNS,
     ETL_ERRORS,
     RUN_CONVERSATIONS,
+    MEDIA_FILES,
+    MEDIA_CHUNKS,
+    MEDIA_DOCS,
+    MEDIA_UPLOADS,
 )
 # rows that hang off a message and follow its version
 MESSAGE_CHILDREN = (ATTACHMENTS, REACTIONS, MENTIONS)

@@ -1,0 +1,230 @@
+"""The export's media/: each file and sidecar as it comes, read in chunks, never written anywhere but the database.
+
+A Skype export asked with files holds `media/<docid>.1.<ext>` for each file and
+`media/<docid>.json` beside it (the original `filename`, `contents.1.type`, an
+`expiry_date`). They come inside the tar, before or after messages.json, or in a
+`media/` folder beside a bare messages.json (an extracted export).
+
+- a plain tar: each member's bytes are read where they lie (its headers give the
+  offsets; messages.json's bytes are never read here)
+- a .tar.gz: one streaming pass of its own (gzip cannot be read at random)
+- a folder beside messages.json: its files
+
+A member that is a link or a device, a name reaching outside media/, or a
+sidecar that is not JSON is a `MediaEntry` with a `problem`: it is skipped,
+and the caller records why. Nothing is extracted or written to disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ExportReadError
+from .sniff import ExportSource, StoppableReader
+
+CHUNK = 1 << 20  # bytes a chunk: what is held at once, whatever the file's size
+SIDECAR_LIMIT = 1 << 20  # a sidecar is a few hundred bytes; a bigger one is not one
+_SIDECAR = re.compile(r"(?P<doc>[^/.]+)\.json\Z")
+_FILE = re.compile(r"(?P<doc>[^/.]+)(?:\.[^/]*)?\Z")
+
+
+@dataclass
+class MediaEntry:
+    """One member of media/: a file, a sidecar, or one that is skipped (`problem` says why)."""
+
+    name: str  # as the export names it (media/...)
+    kind: str  # "file", "sidecar" or "skipped"
+    doc_id: str | None = None
+    size: int = 0
+    problem: str | None = None
+    sidecar: dict[str, Any] | None = None  # a sidecar's file name and content type
+    open: Callable[[], IO[bytes]] | None = None  # a file's bytes, while this entry is the current one
+
+    def chunks(self, stop: threading.Event | None = None) -> Iterator[bytes]:
+        """The file's bytes, CHUNK at a time; ExportReadError when there are fewer than its header says."""
+        assert self.open is not None
+        left = self.size
+        with contextlib.closing(self.open()) as stream:
+            while left > 0:
+                if stop is not None and stop.is_set():
+                    return
+                data = stream.read(min(CHUNK, left))
+                if not data:
+                    raise ExportReadError(
+                        f"{self.name}: the export ends {left:,} bytes before this file does (a truncated tar)"
+                    )
+                left -= len(data)
+                yield data
+
+
+def media_entries(source: ExportSource, stop: threading.Event | None = None) -> Iterator[MediaEntry]:
+    """Every member of the export's media/, in the order the export holds them."""
+    if source.kind == "tar":
+        yield from _plain_tar(source, stop)
+    elif source.kind == "tar.gz":
+        yield from _streamed_tar(source, stop)
+    else:
+        yield from _folder(source.path.parent / "media")
+
+
+def _classify(name: str, is_file: bool, size: int) -> MediaEntry | None:
+    """What a member named `name` is: None when it is not under media/ at all."""
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    if not name.startswith("media/"):
+        return None
+    rest = name[len("media/") :]
+    if not rest:
+        return None  # the folder itself
+    if "/" in rest or rest in (".", "..") or rest.startswith(".."):
+        return MediaEntry(name, "skipped", problem="its name reaches outside media/")
+    if not is_file:
+        return MediaEntry(name, "skipped", problem="not a file (a link, a device or a folder)")
+    sidecar = _SIDECAR.match(rest)
+    if sidecar is not None:
+        return MediaEntry(name, "sidecar", doc_id=sidecar["doc"], size=size)
+    found = _FILE.match(rest)
+    doc_id = found["doc"] if found is not None else rest
+    return MediaEntry(name, "file", doc_id=doc_id, size=size)
+
+
+def _read_sidecar(entry: MediaEntry, stream: IO[bytes]) -> MediaEntry:
+    if entry.size > SIDECAR_LIMIT:
+        return MediaEntry(entry.name, "skipped", problem=f"a sidecar of {entry.size:,} bytes is not one")
+    try:
+        data = json.loads(stream.read(entry.size).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return MediaEntry(entry.name, "skipped", problem=f"a sidecar that is not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return MediaEntry(entry.name, "skipped", problem="a sidecar that is not a JSON object")
+    contents = data.get("contents")
+    first = contents.get("1") if isinstance(contents, dict) else None
+    kind = first.get("type") if isinstance(first, dict) else None
+    name = data.get("filename")
+    entry.sidecar = {
+        "file_name": name if isinstance(name, str) and name else None,
+        "content_type": kind if isinstance(kind, str) and kind else None,
+    }
+    return entry
+
+
+def _plain_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[MediaEntry]:
+    with open(source.path, "rb") as raw:
+        reader = StoppableReader(raw, stop)
+        members: list[tuple[tarfile.TarInfo, MediaEntry | None]] = []
+        damage = None
+        try:
+            with tarfile.open(fileobj=reader, mode="r:") as tar:  # type: ignore[call-overload]
+                for info in tar:
+                    members.append((info, _classify(info.name, info.isfile(), info.size)))
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            damage = exc  # what was listed before it is read; the rest cannot be found
+        for info, entry in members:
+            if entry is None:
+                continue
+            if entry.kind == "sidecar":
+                raw.seek(info.offset_data)
+                yield _read_sidecar(entry, io.BytesIO(raw.read(min(entry.size, SIDECAR_LIMIT + 1))))
+                continue
+            if entry.kind == "file":
+                entry.open = _region(source.path, info.offset_data, stop)
+            yield entry
+        if damage is not None:
+            last = members[-1][0].name if members else None
+            yield MediaEntry(
+                f"(after {last})" if last else "(the whole tar)",
+                "skipped",
+                problem=f"the tar is damaged here ({damage}): any media after this point cannot be found",
+            )
+
+
+def _region(path: Path, offset: int, stop: threading.Event | None) -> Callable[[], IO[bytes]]:
+    def opened() -> IO[bytes]:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller (MediaEntry.chunks)
+        raw.seek(offset)
+        return raw
+
+    return opened
+
+
+def _streamed_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[MediaEntry]:
+    with open(source.path, "rb") as raw:
+        reader = io.BufferedReader(StoppableReader(raw, stop))
+        try:
+            with tarfile.open(fileobj=reader, mode="r|gz") as tar:  # type: ignore[call-overload]
+                for info in tar:
+                    entry = _classify(info.name, info.isfile(), info.size)
+                    if entry is None:
+                        continue
+                    if entry.kind == "sidecar":
+                        member = tar.extractfile(info)
+                        yield _read_sidecar(entry, member) if member is not None else entry
+                        continue
+                    if entry.kind == "file":
+                        entry.open = _current(tar.extractfile(info))
+                    yield entry
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise ExportReadError(f"{source.path}: a damaged tar archive ({exc})") from exc
+
+
+def _current(member: IO[bytes] | None) -> Callable[[], IO[bytes]] | None:
+    """The member being streamed by, to read once (None: tarfile found no data for it)."""
+    if member is None:
+        return None
+    return lambda: io.BufferedReader(_Unclosed(member))
+
+
+class _Unclosed(io.RawIOBase):
+    """A member of a streamed tar: reading it moves the tar on; closing it must not close the tar."""
+
+    def __init__(self, member: IO[bytes]) -> None:
+        self.member = member
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.member.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.member.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _folder(folder: Path) -> Iterator[MediaEntry]:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        entry = _classify(f"media/{path.name}", path.is_file() and not path.is_symlink(), 0)
+        if entry is None:
+            continue
+        if entry.kind != "skipped":
+            entry.size = path.stat().st_size
+        if entry.kind == "sidecar":
+            with open(path, "rb") as f:
+                yield _read_sidecar(entry, f)
+            continue
+        if entry.kind == "file":
+            entry.open = lambda p=path: open(p, "rb")  # noqa: SIM115 - closed by MediaEntry.chunks
+        yield entry
+
+
+def media_summary(source: ExportSource) -> tuple[int, int]:
+    """How many media files the export holds and their bytes (sidecars aside), from headers only where it can."""
+    files = size = 0
+    for entry in media_entries(source) if source.kind != "tar.gz" else ():
+        if entry.kind == "file":
+            files += 1
+            size += entry.size
+    return files, size

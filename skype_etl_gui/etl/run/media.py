@@ -1,0 +1,144 @@
+"""The import's media phase: the export's files into the archive, each once per content, in chunks.
+
+Each file is hashed as it streams into `media_chunks` under a new file id (a
+few chunks a transaction, so memory and transactions stay small at any size);
+when it is whole, `media_files` names it by its SHA-256, or, when that content
+is stored already, its chunks go. Until then it is only an upload: a run that
+stops part way leaves chunks no file names, and the next run removes them and
+stores that file again. A file whose document id is stored already is not read
+again (a re-import or a resume). At the end each attachment is linked to its
+file by document id, and files no message names (orphans) and attachments
+whose file the export lacks (expired) get a warning each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import Cancelled
+from ..extract.media import media_entries
+from ..extract.sniff import ExportSource
+from ..load.base import Loader
+from .context import ETLContext
+
+CHUNKS_A_TRANSACTION = 16  # 16 MiB
+
+
+@dataclass
+class MediaCounts:
+    files: int = 0  # media files in the export
+    stored: int = 0  # of them, stored new by this run
+    duplicates: int = 0  # of them, the same bytes as a file stored before (kept once)
+    already: int = 0  # of them, stored by an earlier run (not read again)
+    bytes: int = 0  # bytes this run read and stored
+    skipped: int = 0  # members that are not media files (links, paths outside media/, bad sidecars)
+    missing: int = 0  # attachments whose file the export lacks
+    orphans: int = 0  # files no attachment names
+    linked: int = 0  # attachments linked to their file by this run
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def import_media(
+    loader: Loader,
+    source: ExportSource,
+    run_id: str,
+    run_chain: list[str],
+    context: ETLContext,
+    stop: threading.Event,
+    on_file: Callable[[MediaCounts], None] | None = None,
+) -> MediaCounts:
+    counts = MediaCounts()
+    live = [run["id"] for run in loader.live_runs()]
+    loader.media_forget_uploads([*live, run_id])
+    stored = loader.media_stored_docs()
+    seen: list[str] = []
+    any_media = False
+    for entry in media_entries(source, stop):
+        if stop.is_set():
+            raise Cancelled()
+        any_media = True
+        if entry.kind == "skipped":
+            counts.skipped += 1
+            context.record_error("extract", "warning", "MediaSkipped", f"{entry.name}: {entry.problem}; skipped")
+            continue
+        assert entry.doc_id is not None
+        if entry.kind == "sidecar":
+            sidecar = entry.sidecar or {}
+            loader.media_sidecar(entry.doc_id, sidecar.get("file_name"), sidecar.get("content_type"), run_id)
+            continue
+        counts.files += 1
+        seen.append(entry.doc_id)
+        if entry.doc_id in stored:
+            counts.already += 1
+            continue
+        new = _store(loader, entry, run_id, stop, counts)
+        stored.add(entry.doc_id)
+        if new:
+            counts.stored += 1
+        else:
+            counts.duplicates += 1
+        if on_file is not None:
+            on_file(counts)
+    counts.linked = loader.link_media()
+    _warn_missing(loader, run_chain, context, counts, any_media)
+    for doc_id in loader.media_orphans(sorted(set(seen))):
+        counts.orphans += 1
+        context.record_error(
+            "extract",
+            "warning",
+            "MediaOrphan",
+            f"media/{doc_id}: no message of the archive names this file; it is stored all the same",
+        )
+    return counts
+
+
+def _store(loader: Loader, entry: Any, run_id: str, stop: threading.Event, counts: MediaCounts) -> bool:
+    """One file: a small one in one transaction; a large one as an upload, a few chunks a transaction."""
+    file_id = secrets.randbits(62)
+    digest = hashlib.sha256()
+    seq, size, pending, uploading = 0, 0, [], False
+    for chunk in entry.chunks(stop):
+        digest.update(chunk)
+        size += len(chunk)
+        pending.append(chunk)
+        if len(pending) >= CHUNKS_A_TRANSACTION:
+            if not uploading:
+                loader.media_begin(file_id, run_id)
+                uploading = True
+            loader.media_chunks(file_id, seq, pending)
+            seq += len(pending)
+            pending = []
+    if stop.is_set():
+        raise Cancelled()  # an upload's chunks are removed by the next run
+    counts.bytes += size
+    return loader.media_finish(
+        file_id, digest.hexdigest(), size, entry.doc_id, run_id, first_seq=seq, chunks=pending or ([] if seq else [b""])
+    )
+
+
+def _warn_missing(
+    loader: Loader, run_chain: list[str], context: ETLContext, counts: MediaCounts, any_media: bool
+) -> None:
+    missing = [row for run in run_chain for row in loader.media_missing(run)]
+    counts.missing = len(missing)
+    if not missing:
+        return
+    if not any_media:
+        return  # exported without files, as most are asked: nothing expired, the summary's counts say it
+    for conv_id, msg_id, doc_id, name in missing:
+        context.record_error(
+            "extract",
+            "warning",
+            "MediaMissing",
+            f"{name or doc_id}: the export lacks this file (it expired before the export); the attachment is kept "
+            "without it",
+            conv_id,
+            msg_id,
+        )

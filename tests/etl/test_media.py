@@ -1,0 +1,222 @@
+"""The export's media/ into the archive: content-addressed, linked by document id, in any order, on both databases."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.etl.load import open_existing
+from tests.conftest import conversation, export_document, message
+
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 50
+CLIP = bytes(reversed(range(256))) * 9000  # a little over 2 MiB: three chunks
+DOCS = {"0-weu-d3-photo": ("beach.png", "image/png", PHOTO), "0-weu-d3-clip": ("clip.mp4", "video/mp4", CLIP)}
+
+
+def shared(doc: str, name: str) -> str:
+    return (
+        f'<URIObject type="File.1" uri="https://api.asm.skype.com/v1/objects/{doc}" doc_id="{doc}">'
+        f'<OriginalName v="{name}"/></URIObject>'
+    )
+
+
+def messages_json(extra: list[dict[str, Any]] | None = None) -> bytes:
+    entries = [
+        message("1", shared("0-weu-d3-photo", "beach.png"), "RichText/Media_GenericFile"),
+        message("2", shared("0-weu-d3-clip", "clip.mp4"), "RichText/Media_GenericFile"),
+        message("3", shared("0-weu-d3-expired", "old.jpg"), "RichText/Media_GenericFile"),
+        *(extra or []),
+    ]
+    return json.dumps(export_document([conversation("8:anna", entries)])).encode()
+
+
+def media_members(docs: dict[str, tuple[str, str, bytes]] = DOCS) -> list[tuple[str, bytes]]:
+    members = []
+    for doc, (name, kind, data) in docs.items():
+        members.append((f"media/{doc}.1.{name.rsplit('.', 1)[-1]}", data))
+        sidecar = {"filename": name, "contents": {"1": {"type": kind}}, "expiry_date": "2025-12-31"}
+        members.append((f"media/{doc}.json", json.dumps(sidecar).encode()))
+    return members
+
+
+def write_tar(path: Path, members: list[tuple[str, bytes] | tarfile.TarInfo], gz: bool = False) -> Path:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tar.addfile(member)
+                continue
+            name, data = member
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0) if gz else buffer.getvalue())
+    return path
+
+
+def imported(db: Any, path: Path, **options: Any) -> dict[str, Any]:
+    summary = ETLPipeline(db.url, **options).run(str(path))
+    assert summary["status"] == "completed", summary["error"]
+    return summary
+
+
+def stored_bytes(db: Any, sha256: str) -> bytes:
+    loader = open_existing(db.url)
+    try:
+        return b"".join(loader.open_media(sha256))
+    finally:
+        loader.close()
+
+
+def media_tables(db: Any) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        "files": db.query("SELECT sha256, size, content_type, file_name FROM media_files ORDER BY sha256"),
+        "docs": db.query("SELECT doc_id, sha256, file_name, content_type FROM media_docs ORDER BY doc_id"),
+        "chunks": db.query("SELECT count(*), sum(length(data)) FROM media_chunks"),
+        "attachments": db.query("SELECT doc_id, sha256 FROM attachments ORDER BY doc_id"),
+    }
+
+
+def check_archive(db: Any) -> None:
+    want = {doc: hashlib.sha256(data).hexdigest() for doc, (_, _, data) in DOCS.items()}
+    assert db.query("SELECT doc_id, sha256 FROM attachments ORDER BY doc_id") == [
+        ("0-weu-d3-clip", want["0-weu-d3-clip"]),
+        ("0-weu-d3-expired", None),  # expired: not in the export
+        ("0-weu-d3-photo", want["0-weu-d3-photo"]),
+    ]
+    files = db.query("SELECT sha256, size, content_type, file_name FROM media_files ORDER BY file_name")
+    assert files == [
+        (want["0-weu-d3-photo"], len(PHOTO), "image/png", "beach.png"),
+        (want["0-weu-d3-clip"], len(CLIP), "video/mp4", "clip.mp4"),
+    ]
+    for doc, (_, _, data) in DOCS.items():
+        assert stored_bytes(db, want[doc]) == data
+    assert db.query("SELECT error_type, message_id FROM etl_errors WHERE substr(error_type, 1, 5) = 'Media'") == [
+        ("MediaMissing", "3")
+    ]
+
+
+@pytest.mark.parametrize("order", ["media first", "media last", "mixed"])
+def test_media_in_any_order_of_the_tar(any_db: Any, tmp_path: Path, order: str) -> None:
+    media = media_members()
+    if order == "media first":
+        members = [*media, ("messages.json", messages_json())]
+    elif order == "media last":
+        members = [("messages.json", messages_json()), *media]
+    else:  # a sidecar after its file, another before, messages.json between them
+        members = [media[1], media[0], ("messages.json", messages_json()), media[3], media[2]]
+    summary = imported(any_db, write_tar(tmp_path / "export.tar", members))
+    check_archive(any_db)
+    assert summary["media"]["files"] == 2 and summary["media"]["stored"] == 2
+    assert summary["media"]["bytes"] == len(PHOTO) + len(CLIP)
+    assert summary["media"]["missing"] == 1 and summary["media"]["orphans"] == 0
+    # again: nothing changes, nothing is read again
+    before = media_tables(any_db)
+    again = imported(any_db, write_tar(tmp_path / "export.tar", members))
+    assert media_tables(any_db) == before
+    assert again["media"]["already"] == 2 and again["media"]["bytes"] == 0
+
+
+def test_a_tar_gz_and_an_extracted_export(any_db: Any, tmp_path: Path) -> None:
+    imported(
+        any_db, write_tar(tmp_path / "export.tar.gz", [("messages.json", messages_json()), *media_members()], gz=True)
+    )
+    check_archive(any_db)
+    folder = tmp_path / "extracted"
+    (folder / "media").mkdir(parents=True)
+    (folder / "messages.json").write_bytes(messages_json())
+    for name, data in media_members():
+        (folder / name).write_bytes(data)
+    before = media_tables(any_db)
+    summary = imported(any_db, folder / "messages.json")
+    assert media_tables(any_db) == before  # the same files, stored once
+    assert summary["media"]["files"] == 2
+
+
+def test_duplicates_are_stored_once_and_orphans_are_kept(any_db: Any, tmp_path: Path) -> None:
+    docs = {
+        **DOCS,
+        "0-weu-d3-again": ("beach copy.png", "image/png", PHOTO),  # the same photo sent twice
+        "0-weu-d3-lonely": ("nobody.txt", "text/plain", b"no message names me"),  # an orphan
+        "0-weu-d3-empty": ("empty.txt", "text/plain", b""),
+    }
+    extra = [
+        message("4", shared("0-weu-d3-again", "beach copy.png"), "RichText/Media_GenericFile"),
+        message("5", shared("0-weu-d3-empty", "empty.txt"), "RichText/Media_GenericFile"),
+    ]
+    summary = imported(
+        any_db, write_tar(tmp_path / "e.tar", [("messages.json", messages_json(extra)), *media_members(docs)])
+    )
+    assert summary["media"]["stored"] == 4 and summary["media"]["duplicates"] == 1
+    photo = hashlib.sha256(PHOTO).hexdigest()
+    assert any_db.one("SELECT count(*) FROM media_files") == 4
+    assert any_db.query("SELECT doc_id FROM attachments WHERE sha256 = ? ORDER BY doc_id", (photo,)) == [
+        ("0-weu-d3-again",),
+        ("0-weu-d3-photo",),
+    ]
+    assert stored_bytes(any_db, hashlib.sha256(b"").hexdigest()) == b""
+    lonely = hashlib.sha256(b"no message names me").hexdigest()
+    assert stored_bytes(any_db, lonely) == b"no message names me"
+    orphans = any_db.query("SELECT message FROM etl_errors WHERE error_type = 'MediaOrphan'")
+    assert len(orphans) == 1 and "0-weu-d3-lonely" in orphans[0][0]
+    # no chunk is kept twice: the duplicate's went
+    assert any_db.one("SELECT count(DISTINCT file_id) FROM media_chunks") == 4
+
+
+def test_bad_members_are_skipped_with_a_row_and_nothing_is_written_outside(any_db: Any, tmp_path: Path) -> None:
+    link = tarfile.TarInfo("media/0-weu-d3-link.1.png")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    device = tarfile.TarInfo("media/0-weu-d3-dev.1.png")
+    device.type = tarfile.CHRTYPE
+    members: list[Any] = [
+        ("messages.json", messages_json()),
+        *media_members(),
+        link,
+        device,
+        ("media/../../escape.png", b"outside"),
+        ("media/sub/0-weu-d3-deep.1.png", b"deeper"),
+        ("media/0-weu-d3-bad.json", b"{not json"),
+    ]
+    export = write_tar(tmp_path / "e.tar", members)
+    before = files_beside(tmp_path)
+    summary = imported(any_db, export)
+    check_archive_skipping(any_db, summary)
+    assert files_beside(tmp_path) == before  # nothing extracted, nothing written but the database
+
+
+def files_beside(folder: Path) -> list[str]:
+    """The files under `folder`, the test's SQLite database (and its -wal, -shm) aside."""
+    return sorted(str(p) for p in folder.rglob("*") if ".db" not in p.name)
+
+
+def check_archive_skipping(db: Any, summary: dict[str, Any]) -> None:
+    rows = db.query("SELECT message FROM etl_errors WHERE error_type = 'MediaSkipped' ORDER BY message")
+    assert len(rows) == 5 and summary["media"]["skipped"] == 5
+    text = " ".join(r[0] for r in rows)
+    assert "not a file" in text and "outside media/" in text and "not valid JSON" in text
+    assert db.one("SELECT count(*) FROM media_files") == 2
+
+
+def test_a_truncated_file_fails_the_run_resumably_and_stores_nothing_half(any_db: Any, tmp_path: Path) -> None:
+    whole = write_tar(tmp_path / "whole.tar", [("messages.json", messages_json()), *media_members()])
+    data = whole.read_bytes()
+    clip_at = data.index(CLIP[:4096])
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(data[: clip_at + len(CLIP) // 2])  # the tar ends inside the clip
+    summary = ETLPipeline(any_db.url).run(str(cut))
+    assert summary["status"] == "failed" and "truncated" in summary["error"]
+    assert any_db.one("SELECT count(*) FROM media_files WHERE size = ?", (len(CLIP),)) == 0
+    assert any_db.one("SELECT count(*) FROM etl_errors WHERE severity = 'fatal'") == 1
+    # the next run (of the whole export) clears the half upload and stores the clip whole
+    imported(any_db, whole)
+    assert any_db.one("SELECT count(*) FROM media_uploads") == 0
+    assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
+    assert stored_bytes(any_db, hashlib.sha256(CLIP).hexdigest()) == CLIP
