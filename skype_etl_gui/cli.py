@@ -9,15 +9,17 @@ import logging
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, applog
 from .errors_file import write_errors
 from .etl import ETLPipeline
-from .etl.errors import REJECTED, AlreadyImporting, DatabaseError, DatabaseUrlError, ExportError
+from .etl.errors import REJECTED, AlreadyImporting, Cancelled, DatabaseError, DatabaseUrlError, ExportError
 from .etl.load import RESUMABLE, ErrorFilter, Loader, open_for_reading
 from .etl.redact import redact_text
 from .etl.run.context import SEVERITIES, Progress
@@ -64,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("role", metavar="ROLE", help="an existing role (CREATE ROLE name LOGIN PASSWORD '…')")
     grant.add_argument("--db", metavar="URL", help="postgresql://owner@host/archive (an importer that made it)")
     grant.add_argument("--debug", action="store_true")
+
+    media = commands.add_parser("media", help="the export's photos and files, as stored in the archive")
+    media_commands = media.add_subparsers(dest="media_command", required=True, metavar="MEDIA_COMMAND")
+    get = media_commands.add_parser("get", help="one stored file's bytes, to a file or stdout")
+    get.add_argument("sha256", metavar="SHA256")
+    get.add_argument("--db", metavar="URL")
+    get.add_argument("-o", "--output", metavar="FILE", help="write here (never over an existing file)")
+    get.add_argument("--debug", action="store_true")
+    export = media_commands.add_parser("export", help="every stored file, a folder a conversation, original names")
+    export.add_argument("folder", metavar="DIR")
+    export.add_argument("--db", metavar="URL")
+    export.add_argument("--conversation", metavar="ID", help="only this conversation's")
+    export.add_argument("--quiet", action="store_true")
+    export.add_argument("--debug", action="store_true")
 
     errors = commands.add_parser("errors", help="list skipped or repaired records and failures")
     errors.add_argument("--db", metavar="URL")
@@ -356,6 +372,49 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    """`media get SHA256 [-o FILE]` and `media export DIR [--conversation ID]`."""
+    from .etl.run.media import export_media
+
+    with _reader(args) as loader:
+        if args.media_command == "get":
+            sha256 = args.sha256.strip().lower()
+            if loader.media_file(sha256) is None:
+                print(f"skype-etl: error: no stored file {sha256} in {loader.display_url}", file=sys.stderr)
+                return EXIT_FAILED
+            if args.output:
+                try:
+                    out = open(args.output, "xb")  # noqa: SIM115 - closed below
+                except FileExistsError:
+                    print(f"skype-etl: error: {args.output} exists; choose another name", file=sys.stderr)
+                    return EXIT_REJECTED
+            else:
+                out = sys.stdout.buffer
+            try:
+                for chunk in loader.open_media(sha256):
+                    out.write(chunk)
+            finally:
+                if out is not sys.stdout.buffer:
+                    out.close()
+                else:
+                    out.flush()
+            return EXIT_OK
+        interrupted: list[int] = []
+        stop = threading.Event()
+        with _stopped_by_signals(stop.set, interrupted):
+            try:
+                done = export_media(loader, Path(args.folder), args.conversation, stop)
+            except Cancelled:
+                print("skype-etl: stopped; what was written is whole, exporting again goes on", file=sys.stderr)
+                return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(
+            f"Exported {done.written:,} files ({done.bytes / 1e6:,.1f} MB) into {done.folders:,} conversation "
+            f"folders under {args.folder}; {done.already:,} were there already"
+        )
+    return EXIT_OK
+
+
 def cmd_errors(args: argparse.Namespace) -> int:
     with _reader(args) as loader:
         ids = loader.error_ids(ErrorFilter(args.run, args.severity, args.phase, args.type, args.search))
@@ -454,6 +513,7 @@ COMMANDS = {
     "runs": cmd_runs,
     "errors": cmd_errors,
     "db": cmd_db,
+    "media": cmd_media,
     "reprocess": cmd_reprocess,
     "sample": cmd_sample,
 }

@@ -299,6 +299,23 @@ class Loader(ABC):
             else None
         )
 
+    def media_of_attachments(self, conversation_id: str | None = None) -> list[tuple[Any, ...]]:
+        """(owner_id, conversation_id, conversation name, message id, sent_at, sha256, file name) of every
+        attachment whose file is stored (of one conversation), in the order they were sent."""
+        m = self.mark
+        where = f" AND a.conversation_id = {m}" if conversation_id is not None else ""
+        return self._select(
+            "SELECT a.owner_id, a.conversation_id, c.display_name, a.message_id, msg.sent_at, a.sha256, "
+            "coalesce(d.file_name, a.file_name) FROM attachments AS a "
+            "JOIN messages AS msg ON msg.owner_id = a.owner_id AND msg.conversation_id = a.conversation_id "
+            "AND msg.id = a.message_id "
+            "LEFT JOIN conversations AS c ON c.owner_id = a.owner_id AND c.id = a.conversation_id "
+            "LEFT JOIN media_docs AS d ON d.doc_id = a.doc_id "
+            f"WHERE a.sha256 IS NOT NULL{where} "
+            "ORDER BY a.owner_id, a.conversation_id, msg.sent_at, a.message_id, a.position",
+            (conversation_id,) if conversation_id is not None else (),
+        )
+
     def open_media(self, sha256: str, per_read: int = 8) -> Iterator[bytes]:
         """A stored file's bytes, chunk by chunk in order (a few chunks a query: memory stays flat)."""
         stored = self.media_file(sha256)

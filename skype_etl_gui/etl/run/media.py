@@ -14,10 +14,14 @@ whose file the export lacks (expired) get a warning each.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..errors import Cancelled
@@ -142,3 +146,101 @@ def _warn_missing(
             conv_id,
             msg_id,
         )
+
+
+# --- getting files back ------------------------------------------------------------------------------
+@dataclass
+class ExportedMedia:
+    written: int = 0
+    bytes: int = 0
+    already: int = 0  # the same bytes were in the folder under that name: left as they are
+    folders: int = 0
+
+
+def export_media(
+    loader: Loader,
+    folder: Path,
+    conversation_id: str | None = None,
+    stop: threading.Event | None = None,
+    on_file: Callable[[ExportedMedia], None] | None = None,
+) -> ExportedMedia:
+    """Every stored file of an attachment into `folder`, one folder a conversation, under its original name.
+
+    Nothing is overwritten: a name taken by other bytes gets a number ("beach (2).png"); the same bytes under
+    that name are left as they are, so exporting again adds only what is new. Each file's time is when it was
+    sent."""
+    done = ExportedMedia()
+    folders: dict[tuple[str, str], Path] = {}
+    for owner, conv_id, name, _msg_id, sent_at, sha256, file_name in loader.media_of_attachments(conversation_id):
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        where = folders.get((owner, conv_id))
+        if where is None:
+            where = _free(folder / _safe(name or conv_id), set(folders.values()))
+            where.mkdir(parents=True, exist_ok=True)
+            folders[(owner, conv_id)] = where
+            done.folders += 1
+        target = _target(where, _safe(file_name or sha256), sha256)
+        if target is None:
+            done.already += 1
+            continue
+        partial = target.with_name(target.name + ".part")
+        with open(partial, "wb") as out:  # our own, until it is whole
+            for chunk in loader.open_media(sha256):
+                out.write(chunk)
+                done.bytes += len(chunk)
+        os.replace(partial, target)
+        moment = _moment(sent_at)
+        if moment is not None:
+            os.utime(target, (moment, moment))
+        done.written += 1
+        if on_file is not None:
+            on_file(done)
+    return done
+
+
+def _safe(name: str) -> str:
+    """A name a file system takes: no folders, no control characters, not empty, not a dot name."""
+    cleaned = re.sub(r'[\x00-\x1f/\\:*?"<>|]+', "_", name).strip().strip(".")
+    return cleaned[:150] or "file"
+
+
+def _free(path: Path, taken: set[Path]) -> Path:
+    """`path`, or `path (2)`, `path (3)`... : one not given to another conversation of this export."""
+    candidate, number = path, 1
+    while candidate in taken:
+        number += 1
+        candidate = path.with_name(f"{path.name} ({number})")
+    return candidate
+
+
+def _target(folder: Path, name: str, sha256: str) -> Path | None:
+    """Where the file goes: its name, or a numbered one when other bytes have it; None when it is there."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    number = 1
+    while True:
+        candidate = folder / (name if number == 1 else f"{stem} ({number}){'.' + ext if ext else ''}")
+        if not candidate.exists():
+            return candidate
+        if _sha256_of(candidate) == sha256:
+            return None
+        number += 1
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _moment(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
