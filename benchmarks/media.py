@@ -1,0 +1,124 @@
+"""Media import throughput against copying the same bytes to a file on the same disk, measured in the same run.
+
+An export whose tar is mostly media: one large video and many photos. The floor copies each media member's
+bytes out of the tar into a file beside it (and fsyncs it, as a database commits durably); the import stores
+the same files in the archive (hashing, chunking, committing). The ratio is the import's MB/s over the
+floor's: the target (issue 16) is at least 0.5 on SQLite and on PostgreSQL. Also: a message import without
+media is as fast as before (see import_sqlite.py).
+
+    python benchmarks/media.py --big-mb 500 --photos 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from typing import Any
+
+from harness import PeakMemory, fresh_database, postgres_server
+
+
+def make_export(folder: str, big_mb: int, photos: int) -> tuple[str, int]:
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from tests.conftest import conversation, export_document, message
+
+    entries, members = [], []
+    for i in range(photos + 1):
+        doc = f"0-weu-d3-{i:032x}"
+        name = "movie.mp4" if i == 0 else f"photo_{i}.jpg"
+        uri = (
+            f'<URIObject type="File.1" uri="https://api.asm.skype.com/v1/objects/{doc}" doc_id="{doc}">'
+            f'<OriginalName v="{name}"/></URIObject>'
+        )
+        entries.append(message(str(i + 1), uri, "RichText/Media_GenericFile"))
+        members.append((doc, name, big_mb << 20 if i == 0 else 2 << 20))
+    import json
+
+    path = os.path.join(folder, "export.tar")
+    data = os.path.join(folder, "messages.json")
+    with open(data, "w") as out:
+        json.dump(export_document([conversation("8:anna", entries)]), out)
+    total = 0
+    with tarfile.open(path, "w") as tar:
+        tar.add(data, arcname="messages.json")
+        for doc, name, size in members:
+            blob = os.path.join(folder, "blob")
+            with open(blob, "wb") as out:
+                for _ in range(size >> 20):
+                    out.write(os.urandom(1 << 20))
+            tar.add(blob, arcname=f"media/{doc}.1.{name.rsplit('.', 1)[-1]}")
+            total += size
+            os.remove(blob)
+    return path, total
+
+
+def copy_floor(export: str, folder: str) -> float:
+    start = time.perf_counter()
+    with tarfile.open(export, "r:") as tar:
+        for info in tar:
+            if not info.name.startswith("media/"):
+                continue
+            source = tar.extractfile(info)
+            assert source is not None
+            target = os.path.join(folder, "copy")
+            with open(target, "wb") as out:
+                while block := source.read(1 << 20):
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            os.remove(target)
+    return time.perf_counter() - start
+
+
+def import_media(export: str, url: str) -> tuple[float, float, dict[str, Any]]:
+    from skype_etl_gui.etl import ETLPipeline
+
+    memory = PeakMemory()
+    start = time.perf_counter()
+    summary = ETLPipeline(url).run(export)
+    seconds = time.perf_counter() - start
+    assert summary["status"] == "completed", summary
+    return seconds, memory.stop_mb(), summary["media"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--big-mb", type=int, default=500)
+    parser.add_argument("--photos", type=int, default=300, help="2 MiB each")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+        export, total = make_export(tmp, args.big_mb, args.photos)
+        mb = total / 1e6
+        floor = copy_floor(export, tmp)
+        print(f"media: {mb:,.0f} MB in {args.photos + 1} files; copy floor {floor:.2f} s ({mb / floor:,.0f} MB/s)")
+        db = os.path.join(tmp, "archive.db")
+        seconds, peak, media = import_media(export, f"sqlite:///{db}")
+        print(
+            f"sqlite: {seconds:.2f} s ({mb / seconds:,.0f} MB/s), {floor / seconds:.2f}x the copy's speed, "
+            f"peak RSS {peak:.0f} MB, {media['stored']} files stored"
+        )
+        for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
+            if os.path.exists(os.path.join(tmp, name)):
+                os.remove(os.path.join(tmp, name))
+        server = postgres_server()
+        try:
+            url, cleanup = fresh_database(server)
+            try:
+                seconds, peak, media = import_media(export, url)
+            finally:
+                cleanup()
+        finally:
+            server.stop()
+        print(
+            f"postgresql: {seconds:.2f} s ({mb / seconds:,.0f} MB/s), {floor / seconds:.2f}x the copy's speed, "
+            f"peak RSS {peak:.0f} MB, {media['stored']} files stored"
+        )
+        print("target: at least 0.50x the copy's speed on both")
+
+
+if __name__ == "__main__":
+    main()
