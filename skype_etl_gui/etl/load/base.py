@@ -162,7 +162,13 @@ class Loader(ABC):
 
     def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> None:
         """Chunks of a file being stored, in one transaction."""
-        self.execute_each(self._chunk_rows(file_id, first_seq, chunks))
+        self._write_media(file_id, first_seq, chunks, [])
+
+    def _write_media(
+        self, file_id: int, first_seq: int, chunks: Sequence[bytes], statements: list[tuple[str, Sequence[Any]]]
+    ) -> list[int]:
+        """Chunks, then statements, in one transaction; the rows each statement changed."""
+        return self.execute_each([*self._chunk_rows(file_id, first_seq, chunks), *statements])[len(chunks) :]
 
     def _chunk_rows(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> list[tuple[str, Sequence[Any]]]:
         m = self.mark
@@ -183,9 +189,11 @@ class Loader(ABC):
         content is stored already (then its chunks go); its document id links to it. True when it was new. One
         transaction."""
         m = self.mark
-        changed = self.execute_each(
+        changed = self._write_media(
+            file_id,
+            first_seq,
+            chunks,
             [
-                *self._chunk_rows(file_id, first_seq, chunks),
                 (
                     "INSERT INTO media_files (sha256, size, file_name, file_id, run_id, stored_at) "
                     f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (sha256) DO NOTHING",
@@ -198,9 +206,9 @@ class Loader(ABC):
                 ),
                 (f"DELETE FROM media_uploads WHERE file_id = {m}", (file_id,)),
                 *([self._media_doc(doc_id, sha256, None, None, run_id)] if doc_id else []),
-            ]
+            ],
         )
-        return changed[len(chunks)] > 0
+        return changed[0] > 0
 
     def media_sidecar(self, doc_id: str, file_name: str | None, content_type: str | None, run_id: str) -> None:
         self.execute_each([self._media_doc(doc_id, None, file_name, content_type, run_id)])
