@@ -259,6 +259,9 @@ def _report(args: argparse.Namespace, summary: dict[str, Any], interrupted: list
             ),
             file=sys.stderr,
         )
+        media = summary.get("media") or {}
+        if media.get("files") or media.get("missing"):
+            print(_media_line(media), file=sys.stderr)
     elif status == "cancelled":
         print(
             f"skype-etl: stopped after {summary['messages']:,} messages; what was imported is kept "
@@ -324,6 +327,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"{run['errors'] or 0:,} errors  {run['export_path']}"
         )
     return EXIT_OK
+
+
+def _media_line(media: dict[str, int]) -> str:
+    """What the media phase did, for a person."""
+    parts = [
+        f"Media: {media['files']:,} files in the export, {media['stored']:,} stored ({media['bytes'] / 1e6:,.1f} MB)"
+    ]
+    for key, words in (
+        ("duplicates", "the same as one stored before"),
+        ("already", "stored by an earlier import"),
+        ("missing", "named by messages but not in the export (expired)"),
+        ("orphans", "named by no message (kept)"),
+        ("skipped", "skipped (not media files)"),
+    ):
+        if media.get(key):
+            parts.append(f"{media[key]:,} {words}")
+    return "; ".join(parts)
 
 
 def _one_run(args: argparse.Namespace) -> int:

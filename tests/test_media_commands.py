@@ -55,3 +55,12 @@ def test_media_export(archive: Any, tmp_path: Path, capsys: pytest.CaptureFixtur
     other = tmp_path / "other"
     assert main(["media", "export", str(other), "--db", archive.url, "--conversation", "8:nobody", "--quiet"]) == 0
     assert not other.exists() or not any(other.rglob("*"))
+
+
+def test_the_import_says_what_it_did_with_the_media(
+    any_db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = write_tar(tmp_path / "export.tar", [*media_members(), ("messages.json", messages_json())])
+    assert main(["import", str(export), "--db", any_db.url]) == 0
+    said = capsys.readouterr().err
+    assert "Media: 2 files in the export, 2 stored (2.3 MB); 1 named by messages but not in the export" in said
