@@ -401,6 +401,12 @@ class MainPresenter(QObject):
             )
             if summary["resumed"]:
                 text += f" Resumed: {summary['messages_skipped']:,} messages were already there."
+            media = summary.get("media") or {}
+            if media.get("files") or media.get("missing"):
+                text += (
+                    f" Media: {media['files']:,} files ({media['bytes'] / 1e6:,.1f} MB stored now), "
+                    f"{media['missing']:,} expired, {media['orphans']:,} without a message."
+                )
             if summary["errors"]:
                 text += f" {summary['errors']:,} records were skipped or repaired: see Errors."
         elif status == "cancelled":
