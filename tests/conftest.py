@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -10,6 +11,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -364,3 +366,20 @@ def old_archive(any_db: Any, tmp_path: Path) -> Iterator[Any]:
         yield PgDatabase(any_db.server, name)
     finally:
         any_db.server.drop_database(name)
+
+
+@contextlib.contextmanager
+def held_import(url: str, export: Path, **options: Any) -> Iterator[tuple[ETLPipeline, dict[str, Any]]]:
+    """An import running in a thread of this process, held (paused) after its first batch: its run is recorded
+    as running, by a live process. Resumed and waited for at the end; the dict gets its summary."""
+    pipeline = ETLPipeline(url, batch_size=options.pop("batch_size", 50), parallel=False, **options)
+    pipeline.pause()
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: outcome.update(pipeline.run(export)))
+    thread.start()
+    try:
+        assert pipeline.wait_until_holding(30)
+        yield pipeline, outcome
+    finally:
+        pipeline.resume()
+        thread.join(60)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 
 def plain_label(name: str, text: str = "", wrap: bool = True) -> QLabel:
@@ -26,3 +26,18 @@ def push_button(text: str, name: str, on_click: Callable[[], Any], tip: str = ""
         button.setToolTip(tip)
     button.clicked.connect(lambda: on_click())
     return button
+
+
+def above_details(table: QWidget, note: QLabel, details: QWidget, details_share: int) -> QSplitter:
+    """A table above, and below it a line and the selected row's details: the person moves the split."""
+    below = QWidget()
+    layout = QVBoxLayout(below)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(note)
+    layout.addWidget(details, 1)
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(table)
+    splitter.addWidget(below)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, details_share)
+    return splitter

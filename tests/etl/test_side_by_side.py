@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from skype_etl_gui.etl import ETLPipeline, liveness
 from skype_etl_gui.etl.load import open_existing
 from skype_etl_gui.etl.run import pipeline as pipeline_module
 from skype_etl_gui.sample import write_sample
-from tests.conftest import Database, PgDatabase, conversation, message, write_export
+from tests.conftest import Database, PgDatabase, conversation, held_import, message, write_export
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -77,13 +76,7 @@ def test_the_same_export_while_a_live_process_imports_it_is_refused(
     any_db: Any, small_sample: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export, _ = small_sample
-    pipeline = ETLPipeline(any_db.url, batch_size=50, parallel=False)
-    pipeline.pause()  # held after its first batch: its run is recorded as running, by this process
-    outcome: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: outcome.update(pipeline.run(export)))
-    thread.start()
-    try:
-        assert pipeline.wait_until_holding(30)
+    with held_import(any_db.url, export) as (_, outcome):  # its run is recorded as running, by this process
         before = any_db.snapshot(), any_db.count("etl_runs"), any_db.count("etl_errors")
         assert main(["import", str(export), "--db", any_db.url]) == 2
         err = capsys.readouterr().err
@@ -97,9 +90,6 @@ def test_the_same_export_while_a_live_process_imports_it_is_refused(
             assert [run["status"] for run in loader.runs()] == ["running"]
         finally:
             loader.close()
-    finally:
-        pipeline.resume()
-        thread.join(60)
     assert outcome["status"] == "completed"
     # once it is done, the same export imports again (and changes nothing)
     assert main(["import", str(export), "--db", any_db.url, "--quiet"]) == 0
@@ -107,19 +97,11 @@ def test_the_same_export_while_a_live_process_imports_it_is_refused(
 
 def test_a_paused_import_keeps_its_heartbeat(any_db: Any, small_sample: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline_module, "HEARTBEAT_EVERY_S", 0.05)
-    pipeline = ETLPipeline(any_db.url, batch_size=50, parallel=False)
-    pipeline.pause()
-    thread = threading.Thread(target=lambda: pipeline.run(small_sample[0]))
-    thread.start()
-    try:
-        assert pipeline.wait_until_holding(30)
+    with held_import(any_db.url, small_sample[0]):
         first = str(any_db.one("SELECT heartbeat_at FROM etl_runs"))
         deadline = datetime.now() + timedelta(seconds=10)
         while str(any_db.one("SELECT heartbeat_at FROM etl_runs")) == first:
             assert datetime.now() < deadline, "the heartbeat stood still while paused"
-    finally:
-        pipeline.resume()
-        thread.join(60)
 
 
 def run_of(**fields: Any) -> dict[str, Any]:

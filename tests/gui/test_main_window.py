@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from skype_etl_gui.etl import ETLPipeline, liveness
 from skype_etl_gui.gui.jobs import Job
 from skype_etl_gui.gui.main_window import MainWindow
 from skype_etl_gui.sample import SampleStats, write_sample
-from tests.conftest import Database, conversation, export_document, message, write_export
+from tests.conftest import Database, conversation, export_document, held_import, message, write_export
 from tests.gui.conftest import stop_jobs
 
 FINISH_MS = 120_000
@@ -451,21 +450,13 @@ def test_the_same_export_being_imported_by_a_live_process_is_refused(
     qtbot: Any, export: tuple[Path, SampleStats], db: Database
 ) -> None:
     """Another import of this export holds (paused, alive): Start says who imports it, and writes nothing."""
-    other = ETLPipeline(db.url, batch_size=100, parallel=False)
-    other.pause()
-    thread = threading.Thread(target=lambda: other.run(export[0]))
-    thread.start()
-    try:
-        assert other.wait_until_holding(30)
+    with held_import(db.url, export[0], batch_size=100):
         before = db.snapshot(), db.count("etl_runs")
         window = make_window(qtbot, export[0], db)
         qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
         box = problem(qtbot, window)
         assert f"process {os.getpid()} on {liveness.HOST} is importing this export" in box.text()
         assert (db.snapshot(), db.count("etl_runs")) == before
-    finally:
-        other.resume()
-        thread.join(60)
 
 
 def test_an_archive_of_an_earlier_version_is_updated_with_progress(qtbot: Any, tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,7 +25,7 @@ from ...etl.hints import hint_for
 from ...etl.load import ErrorFilter
 from ..models.errors import COLUMNS
 from ..presenters.error_log import ErrorLogPresenter, details_text
-from ..widgets import plain_label, push_button
+from ..widgets import above_details, plain_label, push_button
 
 
 class ErrorLogWindow(QWidget):
@@ -109,17 +108,7 @@ class ErrorLogWindow(QWidget):
         self.details.setObjectName("errorDetails")
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Choose a row to see the record and what to do about it.")
-        details = QWidget()
-        details_layout = QVBoxLayout(details)
-        details_layout.setContentsMargins(0, 0, 0, 0)
-        details_layout.addWidget(self.hint_label)
-        details_layout.addWidget(self.details, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(above_details(self.table, self.hint_label, self.details, 1), 1)
 
         bottom = QHBoxLayout()
         self.count_label = plain_label("errorCountLabel")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from ..models.runs import COLUMN_SAMPLES
 from ..presenters.history import HistoryPresenter
-from ..widgets import plain_label, push_button
+from ..widgets import above_details, plain_label, push_button
 
 
 class RunHistoryWindow(QWidget):
@@ -46,23 +45,13 @@ class RunHistoryWindow(QWidget):
         self._size_columns()
         self.table.doubleClicked.connect(lambda _: self.show_errors())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        details = QWidget()
-        below = QVBoxLayout(details)
-        below.setContentsMargins(0, 0, 0, 0)
         self.details_note = plain_label("reconciliationNote", "")
         self.details = QTableView()
         self.details.setObjectName("reconciliationTable")
         self.details.setModel(self.presenter.details)
         self.details.verticalHeader().setVisible(False)
         self.details.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        below.addWidget(self.details_note)
-        below.addWidget(self.details, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(above_details(self.table, self.details_note, self.details, 2), 1)
         self.presenter.reconciled.connect(self.details_note.setText)
         self.table.selectionModel().selectionChanged.connect(self._show_selected)
         row = QHBoxLayout()
