@@ -220,3 +220,32 @@ def test_a_truncated_file_fails_the_run_resumably_and_stores_nothing_half(any_db
     assert any_db.one("SELECT count(*) FROM media_uploads") == 0
     assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
     assert stored_bytes(any_db, hashlib.sha256(CLIP).hexdigest()) == CLIP
+
+
+def test_a_full_disk_fails_the_run_resumably_saying_how_much_space(
+    any_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skype_etl_gui.etl.errors import DatabaseError
+    from skype_etl_gui.etl.load.base import Loader
+
+    big = bytes(range(256)) * (4096 * 20)  # 20 MiB: stored as an upload, 16 MiB a transaction
+    docs = {**DOCS, "0-weu-d3-big": ("big.bin", "application/octet-stream", big)}
+    extra = [message("9", shared("0-weu-d3-big", "big.bin"), "RichText/Media_GenericFile")]
+    export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json(extra)), *media_members(docs)])
+    real = Loader.media_finish
+
+    def full(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args[1] == hashlib.sha256(big).hexdigest():
+            raise DatabaseError(f"{self.display_url}: database or disk is full")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Loader, "media_finish", full)
+    failed = ETLPipeline(any_db.url).run(str(export))
+    assert failed["status"] == "failed"
+    assert "disk is full" in failed["error"] and "need about 21 MB more" in failed["error"]
+    assert any_db.one("SELECT count(*) FROM media_files WHERE size = ?", (len(big),)) == 0  # no half file
+    monkeypatch.setattr(Loader, "media_finish", real)
+    resumed = ETLPipeline(any_db.url).run(str(export), resume=True)
+    assert resumed["status"] == "completed" and resumed["resumed"]
+    assert stored_bytes(any_db, hashlib.sha256(big).hexdigest()) == big
+    assert any_db.one("SELECT count(*) FROM media_uploads") == 0

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import Cancelled
+from ..errors import Cancelled, DatabaseError
 from ..extract.media import media_entries
 from ..extract.sniff import ExportSource
 from ..load.base import Loader
@@ -82,7 +82,10 @@ def import_media(
         if entry.doc_id in stored:
             counts.already += 1
             continue
-        new = _store(loader, entry, run_id, stop, counts)
+        try:
+            new = _store(loader, entry, run_id, stop, counts)
+        except DatabaseError as exc:
+            raise _with_space_needed(exc, source, stored) from exc
         stored.add(entry.doc_id)
         if new:
             counts.stored += 1
@@ -124,6 +127,18 @@ def _store(loader: Loader, entry: Any, run_id: str, stop: threading.Event, count
     counts.bytes += size
     return loader.media_finish(
         file_id, digest.hexdigest(), size, entry.doc_id, run_id, first_seq=seq, chunks=pending or ([] if seq else [b""])
+    )
+
+
+def _with_space_needed(exc: DatabaseError, source: ExportSource, stored: set[str]) -> DatabaseError:
+    """A full disk says how much more room the files not yet stored need (the run stays resumable)."""
+    text = str(exc)
+    if "full" not in text.lower() and "no space" not in text.lower():
+        return exc
+    left = sum(e.size for e in media_entries(source) if e.kind == "file" and e.doc_id not in stored)
+    return DatabaseError(
+        f"{text}; the media files not yet stored need about {left / 1e6:,.0f} MB more (and the database's own "
+        "overhead): free that much space, then resume"
     )
 
 
