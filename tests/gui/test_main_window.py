@@ -221,6 +221,7 @@ def test_preview_of_the_chosen_export(qtbot: Any, export: tuple[Path, SampleStat
     )
     text = window.preview_label.text()
     assert f"{stats.conversations:,} conversations, {stats.messages:,} messages" in text and "(tar)" in text
+    assert f"; {stats.media_files:,} media files (0.0 MB)" in text  # the sample's photos are 1-pixel PNGs
     window.export_edit.setText(str(path.parent / "missing.tar"))
     qtbot.waitUntil(lambda: "no such file" in window.preview_label.text(), timeout=10_000)
 

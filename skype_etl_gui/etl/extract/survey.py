@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ExportError, ExportReadError
 from .events import ConversationEnd, MessageChunk
 from .extractor import Extractor
+from .media import media_summary
 
 REPORT_EVERY_S = 0.25
 
@@ -60,6 +61,8 @@ def survey(
             report(dict(found, percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1)))
 
     extractor.stream(sink)
+    if extractor.source.kind != "tar.gz":  # from the headers (a .tar.gz would be read through again)
+        found["media_files"], found["media_bytes"] = media_summary(extractor.source)
     found["complete"] = True
     return found
 

@@ -484,6 +484,8 @@ def preview_text(found: dict[str, Any]) -> str:
         f"{found['conversations']:,} conversations, {found['messages']:,} messages{span}; "
         f"{found['size'] / 1_048_576:,.1f} MB ({found['kind']})"
     )
+    if found.get("media_files"):
+        text += f"; {found['media_files']:,} media files ({found['media_bytes'] / 1_048_576:,.1f} MB)"
     if not found.get("complete"):
         text = f"Reading… {found.get('percent', 0):.0f}%: so far " + text
     return text
