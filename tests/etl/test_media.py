@@ -249,3 +249,20 @@ def test_a_full_disk_fails_the_run_resumably_saying_how_much_space(
     assert resumed["status"] == "completed" and resumed["resumed"]
     assert stored_bytes(any_db, hashlib.sha256(big).hexdigest()) == big
     assert any_db.one("SELECT count(*) FROM media_uploads") == 0
+
+
+def test_progress_counts_the_media_bytes_of_the_whole_export(db: Any, tmp_path: Path) -> None:
+    """A tar that is mostly media: the percentage goes on through the files, and reaches 100 at their end."""
+    export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json()), *media_members()])
+    pipeline = ETLPipeline(db.url, parallel=False, progress_interval_s=0)
+    context = pipeline.new_context()
+    seen: list[Any] = []
+    context.subscribe("progress", seen.append)
+    assert pipeline.run(str(export), context=context)["status"] == "completed"
+    media_bytes = len(PHOTO) + len(CLIP)
+    assert seen[-1].bytes_total >= media_bytes and seen[-1].percent == pytest.approx(100.0)
+    before_media = [p for p in seen if p.media_files == 0]
+    assert before_media and before_media[-1].percent < 20  # messages.json is a small part of this export
+    during = [p.percent for p in seen if p.media_files]
+    assert during == sorted(during) and len(during) >= 2
+    assert seen[-1].media_files == 2 and seen[-1].media_bytes == media_bytes

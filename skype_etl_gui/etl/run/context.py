@@ -54,6 +54,8 @@ class Progress:
     elapsed_s: float = 0.0
     eta_s: float | None = None
     percent: float = 0.0
+    media_files: int = 0  # media files stored (or found stored) so far
+    media_bytes: int = 0  # their bytes
 
 
 @dataclass
@@ -155,6 +157,8 @@ class ETLContext:
         conversations: int | None = None,
         messages: int | None = None,
         messages_skipped: int | None = None,
+        media_files: int | None = None,
+        media_bytes: int | None = None,
         force: bool = False,
     ) -> Progress:
         """Record where the run is; listeners hear of it at most every `progress_interval_s`."""
@@ -169,6 +173,10 @@ class ETLContext:
             p.messages = messages
         if messages_skipped is not None:
             p.messages_skipped = messages_skipped
+        if media_files is not None:
+            p.media_files = media_files
+        if media_bytes is not None:
+            p.media_bytes = media_bytes
         now = self._clock()
         p.elapsed_s = now - self._t0
         if p.elapsed_s > 0:

@@ -56,9 +56,18 @@ def import_media(
     run_chain: list[str],
     context: ETLContext,
     stop: threading.Event,
-    on_file: Callable[[MediaCounts], None] | None = None,
+    on_progress: Callable[[MediaCounts, int], None] | None = None,
 ) -> MediaCounts:
+    """`on_progress(counts, bytes)`: after each file and each large file's transaction, with the bytes of the
+    export's media done so far (stored now, or found stored)."""
     counts = MediaCounts()
+    done = [0]
+
+    def moved(size: int) -> None:
+        done[0] += size
+        if on_progress is not None:
+            on_progress(counts, done[0])
+
     live = [run["id"] for run in loader.live_runs()]
     loader.media_forget_uploads([*live, run_id])
     stored = loader.media_stored_docs()
@@ -81,9 +90,11 @@ def import_media(
         seen.append(entry.doc_id)
         if entry.doc_id in stored:
             counts.already += 1
+            moved(entry.size)
             continue
+        before_large = done[0]
         try:
-            new = _store(loader, entry, run_id, stop, counts)
+            new = _store(loader, entry, run_id, stop, counts, moved)
         except DatabaseError as exc:
             raise _with_space_needed(exc, source, stored) from exc
         stored.add(entry.doc_id)
@@ -91,8 +102,7 @@ def import_media(
             counts.stored += 1
         else:
             counts.duplicates += 1
-        if on_file is not None:
-            on_file(counts)
+        moved(entry.size - (done[0] - before_large))  # what its transactions did not tell yet
     counts.linked = loader.link_media()
     _warn_missing(loader, run_chain, context, counts, any_media)
     for doc_id in loader.media_orphans(sorted(set(seen))):
@@ -106,7 +116,9 @@ def import_media(
     return counts
 
 
-def _store(loader: Loader, entry: Any, run_id: str, stop: threading.Event, counts: MediaCounts) -> bool:
+def _store(
+    loader: Loader, entry: Any, run_id: str, stop: threading.Event, counts: MediaCounts, moved: Callable[[int], None]
+) -> bool:
     """One file: a small one in one transaction; a large one as an upload, a few chunks a transaction."""
     file_id = secrets.randbits(62)
     digest = hashlib.sha256()
@@ -121,6 +133,7 @@ def _store(loader: Loader, entry: Any, run_id: str, stop: threading.Event, count
                 uploading = True
             loader.media_chunks(file_id, seq, pending)
             seq += len(pending)
+            moved(sum(map(len, pending)))
             pending = []
     if stop.is_set():
         raise Cancelled()  # an upload's chunks are removed by the next run

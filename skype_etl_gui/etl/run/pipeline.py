@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import AlreadyImporting, Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
+from ..extract.media import media_summary
 from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
@@ -379,6 +380,8 @@ class _Run:
         self.fingerprint = export_fingerprint
         self.owner = _owner_of(previous or {})  # whose the export's conversations are (see Producer._owner)
         self.media = MediaCounts()  # what the media phase stored
+        self.media_total = 0  # the export's media bytes, where the tar's headers (or the folder) tell them
+        self.messages_bytes = 0  # messages.json's, as the producer counts them
         self.over_memory: float | None = None  # the memory use that stopped the run
         self.over_where: dict[str, Any] = {}  # where the producer was reading then
         self.watch: MemoryWatch | None = None
@@ -501,9 +504,10 @@ class _Run:
                 self.quoting = None
         self.message_rows += batch.message_rows
         batch.errors = context.drain_errors()  # the producer's and this run's own
-        context.update_progress(
+        self.messages_bytes = batch.bytes_total
+        context.update_progress(  # of the whole export: messages.json, then the media files
             bytes_read=batch.bytes_read,
-            bytes_total=batch.bytes_total,
+            bytes_total=batch.bytes_total + self.media_total,
             conversations=self.conversations,
             messages=self.messages,
         )
@@ -588,6 +592,8 @@ class _Run:
         watch = self.watch = MemoryWatch(context, self._over_memory)
         try:
             self.archive_was_empty = self.previous is None and self.loader.is_empty("messages")
+            if self.source.kind != "tar.gz":
+                self.media_total = media_summary(self.source)[1]
             if self.parallel:
                 self._produce_in_worker()
             else:
@@ -600,6 +606,7 @@ class _Run:
                     self.loader.run_chain(context.run_id),
                     context,
                     self.pipeline._cancel,
+                    self._media_progress,
                 )
                 # event texts with every name now known, replies linked: what a reprocess would make
                 # after a resume, the interrupted run's messages may want names too: all are looked at
@@ -648,6 +655,15 @@ class _Run:
             run["id"] != self.context.run_id
             and (run["status"] == "running" or (run["finished_at"] or "") > self.started_at)
             for run in self.loader.runs(limit=100)
+        )
+
+    def _media_progress(self, counts: MediaCounts, done_bytes: int) -> None:
+        total = max(self.media_total, done_bytes)
+        self.context.update_progress(
+            bytes_read=self.messages_bytes + done_bytes,
+            bytes_total=self.messages_bytes + total,
+            media_files=counts.stored + counts.duplicates + counts.already,
+            media_bytes=counts.bytes,
         )
 
     def _reconcile(self) -> None:
