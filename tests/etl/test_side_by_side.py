@@ -135,3 +135,26 @@ def test_which_running_runs_have_lost_their_process() -> None:
     assert liveness.is_gone(run_of(pid=1, host="elsewhere", heartbeat_at=stale))
     # a run of an earlier version, which recorded no process: only a killed import leaves one running
     assert liveness.is_gone(run_of(pid=None, host=None))
+
+
+def test_two_processes_making_one_new_sqlite_file_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both saw no file; the other made it first: this one opens it (it failed with "File exists")."""
+    from skype_etl_gui.etl.load import sqlite as sqlite_loader
+
+    path = tmp_path / "new.db"
+    real = os.open
+
+    def made_by_the_other(name: Any, flags: int, *args: Any) -> int:
+        if Path(name) == path and flags & os.O_EXCL:
+            os.close(real(name, os.O_WRONLY | os.O_CREAT, 0o600))  # the other process, just before
+        return real(name, flags, *args)
+
+    monkeypatch.setattr(sqlite_loader.os, "open", made_by_the_other)
+    summary = ETLPipeline(f"sqlite:///{path}").run(
+        str(
+            write_export(
+                tmp_path / "e.json", {"userId": "8:me", "conversations": [conversation("8:a", [message("1")])]}
+            )
+        )
+    )
+    assert summary["status"] == "completed"

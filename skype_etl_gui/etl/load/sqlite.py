@@ -288,7 +288,10 @@ def _make_private(path: Path) -> None:
     else:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the mode only for folders made here
     if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass  # another import into it made it this moment (imports side by side)
     elif default:
         for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             private_file(name)
