@@ -222,3 +222,15 @@ def test_a_lost_database_shows_as_reconnecting(qtbot: Any) -> None:
     assert presenter.state == "reconnecting" and presenter.importing
     presenter._on_import_event(("state", "running"))
     assert heard.states == ["reconnecting", "running"]
+
+
+def test_the_status_line_counts_the_media_as_they_are_stored(qtbot: Any) -> None:
+    presenter, _ = make(qtbot)
+    said: list[str] = []
+    presenter.status.connect(said.append)
+    presenter.state = "running"
+    progress = {"messages": 10, "conversations": 2, "rate": 5.0, "eta_s": 3.0, "percent": 50.0}
+    presenter._on_import_event(("progress", progress))
+    assert "media" not in said[-1]
+    presenter._on_import_event(("progress", {**progress, "media_files": 3, "media_bytes": 2_500_000}))
+    assert said[-1].endswith("· 3 media files (2.5 MB stored)")

@@ -366,6 +366,10 @@ class MainPresenter(QObject):
                 f"{value['messages']:,} messages, {value['conversations']:,} conversations · "
                 f"{value['rate']:,.0f} messages/s · ETA {eta}"
             )
+            if value.get("media_files"):
+                self._progress_text += (
+                    f" · {value['media_files']:,} media files ({value['media_bytes'] / 1e6:,.1f} MB stored)"
+                )
             self.progress.emit(value)
             self._tick()
         elif kind == "memory":
