@@ -10,9 +10,11 @@ A Skype export asked with files holds `media/<docid>.1.<ext>` for each file and
 - a .tar.gz: one streaming pass of its own (gzip cannot be read at random)
 - a folder beside messages.json: its files
 
-A member that is a link or a device, a name reaching outside media/, or a
-sidecar that is not JSON is a `MediaEntry` with a `problem`: it is skipped,
-and the caller records why. Nothing is extracted or written to disk.
+A member that is a link or a device, or a name reaching outside media/, is a
+`MediaEntry` with a `problem`: it is skipped, and the caller records why; so is
+a sidecar that is not JSON, once the caller reads it (`read_sidecar`). Listing
+reads nothing but the tar's headers (or the folder). Nothing is extracted or
+written to disk.
 """
 
 from __future__ import annotations
@@ -46,8 +48,31 @@ class MediaEntry:
     doc_id: str | None = None
     size: int = 0
     problem: str | None = None
-    sidecar: dict[str, Any] | None = None  # a sidecar's file name and content type
-    open: Callable[[], IO[bytes]] | None = None  # a file's bytes, while this entry is the current one
+    sidecar: dict[str, Any] | None = None  # a sidecar's file name and content type, once read
+    open: Callable[[], IO[bytes]] | None = None  # its bytes, while this entry is the current one
+
+    def read_sidecar(self) -> MediaEntry:
+        """This sidecar with its file name and content type, or a skipped entry saying why it is not one."""
+        if self.size > SIDECAR_LIMIT:
+            return MediaEntry(self.name, "skipped", problem=f"a sidecar of {self.size:,} bytes is not one")
+        assert self.open is not None
+        with contextlib.closing(self.open()) as stream:
+            raw = stream.read(self.size)
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            return MediaEntry(self.name, "skipped", problem=f"a sidecar that is not valid JSON ({exc})")
+        if not isinstance(data, dict):
+            return MediaEntry(self.name, "skipped", problem="a sidecar that is not a JSON object")
+        contents = data.get("contents")
+        first = contents.get("1") if isinstance(contents, dict) else None
+        kind = first.get("type") if isinstance(first, dict) else None
+        name = data.get("filename")
+        self.sidecar = {
+            "file_name": name if isinstance(name, str) and name else None,
+            "content_type": kind if isinstance(kind, str) and kind else None,
+        }
+        return self
 
     def chunks(self, stop: threading.Event | None = None) -> Iterator[bytes]:
         """The file's bytes, CHUNK at a time; ExportReadError when there are fewer than its header says."""
@@ -98,26 +123,6 @@ def _classify(name: str, is_file: bool, size: int) -> MediaEntry | None:
     return MediaEntry(name, "file", doc_id=doc_id, size=size)
 
 
-def _read_sidecar(entry: MediaEntry, stream: IO[bytes]) -> MediaEntry:
-    if entry.size > SIDECAR_LIMIT:
-        return MediaEntry(entry.name, "skipped", problem=f"a sidecar of {entry.size:,} bytes is not one")
-    try:
-        data = json.loads(stream.read(entry.size).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return MediaEntry(entry.name, "skipped", problem=f"a sidecar that is not valid JSON ({exc})")
-    if not isinstance(data, dict):
-        return MediaEntry(entry.name, "skipped", problem="a sidecar that is not a JSON object")
-    contents = data.get("contents")
-    first = contents.get("1") if isinstance(contents, dict) else None
-    kind = first.get("type") if isinstance(first, dict) else None
-    name = data.get("filename")
-    entry.sidecar = {
-        "file_name": name if isinstance(name, str) and name else None,
-        "content_type": kind if isinstance(kind, str) and kind else None,
-    }
-    return entry
-
-
 def _plain_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[MediaEntry]:
     with open(source.path, "rb") as raw:
         reader = StoppableReader(raw, stop)
@@ -132,11 +137,7 @@ def _plain_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[M
         for info, entry in members:
             if entry is None:
                 continue
-            if entry.kind == "sidecar":
-                raw.seek(info.offset_data)
-                yield _read_sidecar(entry, io.BytesIO(raw.read(min(entry.size, SIDECAR_LIMIT + 1))))
-                continue
-            if entry.kind == "file":
+            if entry.kind != "skipped":
                 entry.open = _region(source.path, info.offset_data, stop)
             yield entry
         if damage is not None:
@@ -166,11 +167,7 @@ def _streamed_tar(source: ExportSource, stop: threading.Event | None) -> Iterato
                     entry = _classify(info.name, info.isfile(), info.size)
                     if entry is None:
                         continue
-                    if entry.kind == "sidecar":
-                        member = tar.extractfile(info)
-                        yield _read_sidecar(entry, member) if member is not None else entry
-                        continue
-                    if entry.kind == "file":
+                    if entry.kind != "skipped":
                         entry.open = _current(tar.extractfile(info))
                     yield entry
         except (tarfile.TarError, OSError, EOFError) as exc:
@@ -211,17 +208,13 @@ def _folder(folder: Path) -> Iterator[MediaEntry]:
             continue
         if entry.kind != "skipped":
             entry.size = path.stat().st_size
-        if entry.kind == "sidecar":
-            with open(path, "rb") as f:
-                yield _read_sidecar(entry, f)
-            continue
-        if entry.kind == "file":
-            entry.open = lambda p=path: open(p, "rb")  # noqa: SIM115 - closed by MediaEntry.chunks
+            entry.open = lambda p=path: open(p, "rb")  # noqa: SIM115 - closed by its reader
         yield entry
 
 
 def media_summary(source: ExportSource) -> tuple[int, int]:
-    """How many media files the export holds and their bytes (sidecars aside), from headers only where it can."""
+    """How many media files the export holds and their bytes (sidecars aside), from the tar's headers or the
+    folder's listing: nothing is read."""
     files = size = 0
     for entry in media_entries(source) if source.kind != "tar.gz" else ():
         if entry.kind == "file":

@@ -77,6 +77,8 @@ def import_media(
         if stop.is_set():
             raise Cancelled()
         any_media = True
+        if entry.kind == "sidecar":
+            entry = entry.read_sidecar()
         if entry.kind == "skipped":
             counts.skipped += 1
             context.record_error("extract", "warning", "MediaSkipped", f"{entry.name}: {entry.problem}; skipped")
