@@ -33,6 +33,7 @@ from .schema import SCHEMA_VERSION, upgrade_steps
 TRANSIENT_CLASSES = ("08",)
 TRANSIENT_CODES = ("57P01", "57P02", "57P03", "53300", "40001", "40P01", "55P03")
 CONNECT_TIMEOUT_S = 10  # unless the URL names its own connect_timeout
+PAGE = 1000  # rows a statement, where many are sent
 
 
 def _cols(columns: tuple[str, ...] | list[str]) -> str:
@@ -315,31 +316,25 @@ class PostgresLoader(Loader):
         self._transaction(write, lambda: self._batch_committed(run_id, changes))
 
     def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
-        changed = 0
-
-        def run() -> None:
-            nonlocal changed
-            with self.conn, self.conn.cursor() as cur:
-                changed = 0
-                for page in range(0, len(rows), 1000):
-                    psycopg2.extras.execute_batch(cur, statement, _clean_rows(list(rows[page : page + 1000])))
-                    changed += max(cur.rowcount, 0)
-
-        self._transaction(run)
-        return changed
+        return self._paged(rows, lambda cur, page: psycopg2.extras.execute_batch(cur, statement, page))
 
     def link_quotes(self, quoting: Sequence[tuple[str, str, str, str]]) -> int:
         """As the base's, a thousand quotes a statement (one UPDATE a quote is a round trip each)."""
+        return self._paged(
+            quoting, lambda cur, page: psycopg2.extras.execute_values(cur, LINK_QUOTES, page, page_size=PAGE)
+        )
+
+    def _paged(self, rows: Sequence[tuple[Any, ...]], send: Callable[[Any, list[tuple[Any, ...]]], None]) -> int:
+        """`send` each page of rows (cleaned), all in one transaction; the rows changed (those of each page's last
+        statement: a lower bound)."""
         changed = 0
 
         def run() -> None:
             nonlocal changed
             with self.conn, self.conn.cursor() as cur:
                 changed = 0
-                for page in range(0, len(quoting), 1000):
-                    psycopg2.extras.execute_values(
-                        cur, LINK_QUOTES, _clean_rows(list(quoting[page : page + 1000])), page_size=1000
-                    )
+                for start in range(0, len(rows), PAGE):
+                    send(cur, _clean_rows(list(rows[start : start + PAGE])))
                     changed += max(cur.rowcount, 0)
 
         self._transaction(run)
@@ -349,27 +344,23 @@ class PostgresLoader(Loader):
         self, file_id: int, first_seq: int, chunks: Sequence[bytes], statements: list[tuple[str, Sequence[Any]]]
     ) -> list[int]:
         """As the base's, the chunks through COPY (as INSERT parameters, psycopg2 sends bytes as escaped text)."""
-        changed: list[int] = []
-
-        def run() -> None:
-            with self.conn, self.conn.cursor() as cur:
-                changed.clear()
-                if chunks:
-                    copy = _ChunksAsCopy(file_id, first_seq, chunks)
-                    cur.copy_expert("COPY media_chunks (file_id, seq, data) FROM STDIN", copy, size=1 << 20)
-                for statement, params in statements:
-                    cur.execute(statement, [_clean(v) for v in params])
-                    changed.append(cur.rowcount)
-
-        self._transaction(run)
-        return changed
+        return self._each(statements, (lambda: _ChunksAsCopy(file_id, first_seq, chunks)) if chunks else None)
 
     def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        return self._each(statements)
+
+    def _each(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], chunks: Callable[[], Any] | None = None
+    ) -> list[int]:
+        """`chunks()` (COPY text of media_chunks, made anew for each try) first, then the statements, in one
+        transaction; the rows each statement changed."""
         changed: list[int] = []
 
         def run() -> None:
             with self.conn, self.conn.cursor() as cur:
                 changed.clear()
+                if chunks is not None:
+                    cur.copy_expert("COPY media_chunks (file_id, seq, data) FROM STDIN", chunks(), size=1 << 20)
                 for statement, params in statements:
                     cur.execute(statement, [psycopg2.Binary(v) if isinstance(v, bytes) else _clean(v) for v in params])
                     changed.append(cur.rowcount)
