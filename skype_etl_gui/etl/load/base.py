@@ -274,15 +274,16 @@ class Loader(ABC):
             )[:1]
         )
 
-    def media_missing(self, run_id: str) -> list[tuple[str, str, str, str]]:
-        """(conversation, message, doc id, file name) of this run's attachments whose file the archive lacks."""
-        m = self.mark
+    def media_missing(self, run_ids: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(conversation, message, doc id, file name) of the attachments these runs stored (a run and those it
+        continued) whose file the archive lacks."""
+        marks = ", ".join(self.mark for _ in run_ids)
         return self._select(
             "SELECT a.conversation_id, a.message_id, a.doc_id, a.file_name FROM attachments AS a "
             f"JOIN messages AS msg ON msg.owner_id = a.owner_id AND msg.conversation_id = a.conversation_id "
-            f"AND msg.id = a.message_id WHERE msg.run_id = {m} AND a.doc_id IS NOT NULL AND a.sha256 IS NULL "
+            f"AND msg.id = a.message_id WHERE msg.run_id IN ({marks}) AND a.doc_id IS NOT NULL AND a.sha256 IS NULL "
             "ORDER BY a.conversation_id, a.message_id, a.position",
-            (run_id,),
+            list(run_ids),
         )
 
     def media_orphans(self, doc_ids: Sequence[str]) -> list[str]:

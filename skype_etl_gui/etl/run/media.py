@@ -160,7 +160,7 @@ def _with_space_needed(exc: DatabaseError, source: ExportSource, stored: set[str
 def _warn_missing(
     loader: Loader, run_chain: list[str], context: ETLContext, counts: MediaCounts, any_media: bool
 ) -> None:
-    missing = [row for run in run_chain for row in loader.media_missing(run)]
+    missing = loader.media_missing(run_chain)
     counts.missing = len(missing)
     if not missing:
         return
