@@ -74,6 +74,44 @@ def copy_floor(export: str, folder: str) -> float:
     return time.perf_counter() - start
 
 
+def postgres_floor(export: str, url: str) -> float:
+    """PostgreSQL's own ingest of the same bytes: each media member's bytes, read out of the tar, sent by binary
+    COPY in rows that fit a page (as the importer's), 16 MiB a transaction, into a scratch table; no hashing, no
+    bookkeeping. What the server can take on this machine, whatever the importer does."""
+    import io
+    import struct
+
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE floor_chunks (file_id bigint, seq int, data bytea, PRIMARY KEY (file_id, seq))")
+            cur.execute("ALTER TABLE floor_chunks ALTER COLUMN data SET STORAGE PLAIN")
+        start = time.perf_counter()
+        with tarfile.open(export, "r:") as tar:
+            for number, info in enumerate(tar):
+                source = tar.extractfile(info) if info.name.startswith("media/") else None
+                seq = 0
+                while source is not None and (block := source.read(16 << 20)):
+                    parts = [b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)]
+                    for at in range(0, len(block), 8000):
+                        row = block[at : at + 8000]
+                        parts += (struct.pack("!hiqiii", 3, 8, number, 4, seq, len(row)), row)
+                        seq += 1
+                    parts.append(struct.pack("!h", -1))
+                    with conn, conn.cursor() as cur:
+                        cur.copy_expert(
+                            "COPY floor_chunks FROM STDIN WITH (FORMAT binary)", io.BytesIO(b"".join(parts))
+                        )
+        seconds = time.perf_counter() - start
+        with conn, conn.cursor() as cur:
+            cur.execute("DROP TABLE floor_chunks")
+        return seconds
+    finally:
+        conn.close()
+
+
 def import_media(export: str, url: str) -> tuple[float, float, dict[str, Any]]:
     from skype_etl_gui.etl import ETLPipeline
 
@@ -89,35 +127,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big-mb", type=int, default=500)
     parser.add_argument("--photos", type=int, default=300, help="2 MiB each")
+    parser.add_argument("--repeat", type=int, default=3, help="the best of this many runs of each (the disk is noisy)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         export, total = make_export(tmp, args.big_mb, args.photos)
         mb = total / 1e6
-        floor = copy_floor(export, tmp)
+        floor = min(copy_floor(export, tmp) for _ in range(args.repeat))
         print(f"media: {mb:,.0f} MB in {args.photos + 1} files; copy floor {floor:.2f} s ({mb / floor:,.0f} MB/s)")
         db = os.path.join(tmp, "archive.db")
-        seconds, peak, media = import_media(export, f"sqlite:///{db}")
-        print(
-            f"sqlite: {seconds:.2f} s ({mb / seconds:,.0f} MB/s), {floor / seconds:.2f}x the copy's speed, "
-            f"peak RSS {peak:.0f} MB, {media['stored']} files stored"
-        )
-        for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
-            if os.path.exists(os.path.join(tmp, name)):
-                os.remove(os.path.join(tmp, name))
+        runs = []
+        for _ in range(args.repeat):
+            runs.append(import_media(export, f"sqlite:///{db}"))
+            for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
+                if os.path.exists(os.path.join(tmp, name)):
+                    os.remove(os.path.join(tmp, name))
+        report("sqlite", runs, mb, floor)
         server = postgres_server()
         try:
-            url, cleanup = fresh_database(server)
-            try:
-                seconds, peak, media = import_media(export, url)
-            finally:
-                cleanup()
+            runs, raw = [], []
+            for _ in range(args.repeat):
+                url, cleanup = fresh_database(server)
+                try:
+                    raw.append(postgres_floor(export, url))
+                    runs.append(import_media(export, url))
+                finally:
+                    cleanup()
         finally:
             server.stop()
+        report("postgresql", runs, mb, floor)
         print(
-            f"postgresql: {seconds:.2f} s ({mb / seconds:,.0f} MB/s), {floor / seconds:.2f}x the copy's speed, "
-            f"peak RSS {peak:.0f} MB, {media['stored']} files stored"
+            f"postgresql's own floor (binary COPY of the bytes, nothing else): {min(raw):.2f} s "
+            f"({mb / min(raw):,.0f} MB/s), {floor / min(raw):.2f}x the copy's speed; "
+            f"the import is {min(raw) / min(r[0] for r in runs):.2f}x that floor"
         )
         print("target: at least 0.50x the copy's speed on both")
+
+
+def report(name: str, runs: list[tuple[float, float, dict[str, Any]]], mb: float, floor: float) -> None:
+    seconds = min(r[0] for r in runs)
+    peak = max(r[1] for r in runs)
+    print(
+        f"{name}: {seconds:.2f} s ({mb / seconds:,.0f} MB/s), {floor / seconds:.2f}x the copy's speed, "
+        f"peak RSS {peak:.0f} MB, {runs[0][2]['stored']} files stored"
+    )
 
 
 if __name__ == "__main__":

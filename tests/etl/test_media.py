@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -235,20 +236,88 @@ def test_a_full_disk_fails_the_run_resumably_saying_how_much_space(
     real = Loader.media_finish
 
     def full(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if args[1] == hashlib.sha256(big).hexdigest():
+        if any(file.sha256 == hashlib.sha256(big).hexdigest() for file in args[0]):
             raise DatabaseError(f"{self.display_url}: database or disk is full")
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Loader, "media_finish", full)
     failed = ETLPipeline(any_db.url).run(str(export))
     assert failed["status"] == "failed"
-    assert "disk is full" in failed["error"] and "need about 21 MB more" in failed["error"]
+    assert "disk is full" in failed["error"]
+    needed = re.search(r"need about (\d+) MB more", failed["error"])
+    assert needed and 21 <= int(needed[1]) <= 24  # the big file, and the photos written with it
     assert any_db.one("SELECT count(*) FROM media_files WHERE size = ?", (len(big),)) == 0  # no half file
     monkeypatch.setattr(Loader, "media_finish", real)
     resumed = ETLPipeline(any_db.url).run(str(export), resume=True)
     assert resumed["status"] == "completed" and resumed["resumed"]
     assert stored_bytes(any_db, hashlib.sha256(big).hexdigest()) == big
     assert any_db.one("SELECT count(*) FROM media_uploads") == 0
+
+
+def test_a_real_sqlite_full_inside_a_large_file_fails_cleanly_then_resumes(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own SQLITE_FULL (the file may not grow past max_page_count), part way into a 40 MiB upload: the
+    run fails, resumable, says how much room it needs, names no half file; with room again it resumes."""
+    import sqlite3
+
+    import skype_etl_gui.etl.load.sqlite as sqlite_loader
+
+    big = hashlib.sha256(b"seed").digest() * (1 << 15) * 40  # 40 MiB
+    docs = {**DOCS, "0-weu-d3-big": ("big.bin", "application/octet-stream", big)}
+    extra = [message("9", shared("0-weu-d3-big", "big.bin"), "RichText/Media_GenericFile")]
+    export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json(extra)), *media_members(docs)])
+    real = sqlite3.connect
+
+    class Small:  # the loader's sqlite3, whose files may not grow past about 20 MiB
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sqlite3, name)
+
+        @staticmethod
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            conn = real(*args, **kwargs)
+            conn.execute("PRAGMA max_page_count = 320")  # 64 KiB pages
+            return conn
+
+    monkeypatch.setattr(sqlite_loader, "sqlite3", Small())
+    failed = ETLPipeline(db.url).run(str(export))
+    assert failed["status"] == "failed", failed
+    assert "full" in failed["error"] and re.search(r"need about \d+ MB more", failed["error"]), failed["error"]
+    assert db.one("SELECT count(*) FROM media_files WHERE size = ?", (len(big),)) == 0  # no half file
+    assert db.one("SELECT count(*) FROM media_uploads") == 1  # its chunks so far, to be removed
+    monkeypatch.setattr(sqlite_loader, "sqlite3", sqlite3)
+    resumed = ETLPipeline(db.url).run(str(export), resume=True)
+    assert resumed["status"] == "completed" and resumed["resumed"]
+    assert stored_bytes(db, hashlib.sha256(big).hexdigest()) == big
+    assert db.one("SELECT count(*) FROM media_uploads") == 0
+    assert db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
+
+
+def test_a_run_stopped_between_its_messages_and_its_media_resumes_with_the_media(
+    any_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled when every message is stored and the media step has just begun: the resume stores each file
+    once, and the messages are neither lost nor doubled."""
+    from skype_etl_gui.etl.load.base import Loader
+
+    export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json()), *media_members()])
+    pipeline = ETLPipeline(any_db.url, parallel=False)
+    real = Loader.media_stored_docs
+
+    def stop_at_media(self: Any) -> Any:  # the media step's first read: every message is stored by now
+        pipeline.cancel()
+        return real(self)
+
+    monkeypatch.setattr(Loader, "media_stored_docs", stop_at_media)
+    stopped = pipeline.run(str(export))
+    monkeypatch.setattr(Loader, "media_stored_docs", real)
+    assert stopped["status"] == "cancelled", stopped
+    assert any_db.one("SELECT count(*) FROM messages") == 3
+    resumed = ETLPipeline(any_db.url).run(str(export), resume=True)
+    assert resumed["status"] == "completed" and resumed["resumed"]
+    assert any_db.one("SELECT count(*) FROM messages") == 3
+    check_archive(any_db)
+    assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
 
 
 def test_progress_counts_the_media_bytes_of_the_whole_export(db: Any, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -289,7 +290,8 @@ def test_past_the_memory_limit_the_run_stops_failed_and_resumable(tmp_path: Path
     summary = ETLPipeline(db.url, batch_size=1, memory_limit_mb=limit, parallel=parallel).run(path)
     assert summary["status"] == "failed"
     assert "memory use reached" in summary["error"] and f"limit of {limit:,.0f} MB" in summary["error"]
-    assert "conversation 8:big (#2), after its message #1" in summary["error"], summary["error"]
+    # the watch samples: it sees the big message while it is read (after #1), or, on a busy machine, just after
+    assert re.search(r"conversation 8:big \(#2\), after its message #[12];", summary["error"]), summary["error"]
     assert summary["telemetry"]["memory_peak_mb"] < limit + 400
     assert db.one("SELECT error_type FROM etl_errors WHERE severity = 'fatal'") == "MemoryLimit"
     again = ETLPipeline(db.url, memory_limit_mb=4096, parallel=parallel).run(path, resume=True)

@@ -54,9 +54,26 @@ RETRY_FOR_S = 30.0  # how long a lost database is tried again before the run fai
 BUSY_FOR_S = 600.0  # how long another process's transactions are waited for (imports side by side into SQLite)
 FIRST_DELAY_S, LONGEST_DELAY_S = 0.5, 8.0
 T = TypeVar("T")
+MediaRows = tuple[int, int, Sequence["bytes | memoryview"]]  # file_id, the seq of the first, media_chunks rows
+
+
+@dataclass
+class MediaFile:
+    """A file made whole: its last chunks (all of a small one; an empty file's is one empty chunk), the seq they
+    start at, and what names it."""
+
+    file_id: int
+    sha256: str
+    size: int
+    doc_id: str | None
+    first_seq: int = 0
+    chunks: Sequence[bytes] = ()
+
+
 # what a text search looks in
 SEARCHED = ("message", "error_type", "conversation_id", "message_id", "raw_snippet")
 ERROR_PAGE = 1000
+CHUNK_BYTES = 1 << 20  # a media chunk as the import gives it (extract.media.CHUNK)
 
 
 @dataclass(frozen=True)
@@ -160,58 +177,68 @@ class Loader(ABC):
             ]
         )
 
-    def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> None:
-        """Chunks of a file being stored, in one transaction."""
-        self._write_media(file_id, first_seq, chunks, [])
+    # bytes a media_chunks row holds at most: None keeps each chunk whole (SQLite, with 64 KiB pages, writes a
+    # 1 MiB blob fastest); PostgreSQL sets it to what fits a page, since a row that does not is TOASTed
+    media_row_bytes: int | None = None
 
-    def _write_media(
-        self, file_id: int, first_seq: int, chunks: Sequence[bytes], statements: list[tuple[str, Sequence[Any]]]
-    ) -> list[int]:
-        """Chunks, then statements, in one transaction; the rows each statement changed."""
-        return self.execute_each([*self._chunk_rows(file_id, first_seq, chunks), *statements])[len(chunks) :]
+    def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> int:
+        """Chunks of a file being stored, in one transaction; the media_chunks rows they took (the next
+        `first_seq` is this one plus them)."""
+        rows = self._media_rows(chunks)
+        self._write_media([(file_id, first_seq, rows)], [])
+        return len(rows)
 
-    def _chunk_rows(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> list[tuple[str, Sequence[Any]]]:
+    def _media_rows(self, chunks: Sequence[bytes]) -> Sequence[bytes | memoryview]:
+        """The chunks as media_chunks rows: each whole, or cut to `media_row_bytes` (without copying)."""
+        size = self.media_row_bytes
+        if size is None:
+            return chunks
+        rows: list[bytes | memoryview] = []
+        for chunk in chunks:
+            view = memoryview(chunk)
+            rows += [view[at : at + size] for at in range(0, len(chunk), size)] or [view]
+        return rows
+
+    def _write_media(self, rows: Sequence[MediaRows], statements: list[tuple[str, Sequence[Any]]]) -> list[int]:
+        """media_chunks rows (each file's from its first seq on), then statements, in one transaction; the rows
+        each statement changed."""
         m = self.mark
         insert = f"INSERT INTO media_chunks (file_id, seq, data) VALUES ({m}, {m}, {m})"
-        return [(insert, (file_id, first_seq + i, chunk)) for i, chunk in enumerate(chunks)]
+        chunk_rows = [
+            (insert, (file_id, first_seq + i, row)) for file_id, first_seq, data in rows for i, row in enumerate(data)
+        ]
+        return self.execute_each([*chunk_rows, *statements])[len(chunk_rows) :]
 
     def media_finish(
         self,
-        file_id: int,
-        sha256: str,
-        size: int,
-        doc_id: str | None,
+        files: Sequence[MediaFile],
         run_id: str,
-        first_seq: int = 0,
-        chunks: Sequence[bytes] = (),
-    ) -> bool:
-        """The file is whole (with its last `chunks`, all of a small one): stored under its sha256 unless that
-        content is stored already (then its chunks go); its document id links to it. True when it was new. One
-        transaction."""
+        sidecars: Sequence[tuple[str, str | None, str | None]] = (),
+    ) -> list[bool]:
+        """Files made whole (with their last chunks, all of a small one), in one transaction: each stored under
+        its sha256 unless that content is stored already (then its chunks go), its document id linked to it; and
+        what sidecars say (doc id, file name, content type). Per file, True when it was new."""
         m = self.mark
-        changed = self._write_media(
-            file_id,
-            first_seq,
-            chunks,
-            [
+        statements = [self._media_doc(doc_id, None, name, kind, run_id) for doc_id, name, kind in sidecars]
+        for file in files:
+            statements += [
                 (
                     "INSERT INTO media_files (sha256, size, file_name, file_id, run_id, stored_at) "
                     f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (sha256) DO NOTHING",
-                    (sha256, size, None, file_id, run_id, utc_now()),
+                    (file.sha256, file.size, None, file.file_id, run_id, utc_now()),
                 ),
                 (
                     f"DELETE FROM media_chunks WHERE file_id = {m} AND NOT EXISTS "
                     f"(SELECT 1 FROM media_files WHERE file_id = {m})",
-                    (file_id, file_id),
+                    (file.file_id, file.file_id),
                 ),
-                (f"DELETE FROM media_uploads WHERE file_id = {m}", (file_id,)),
-                *([self._media_doc(doc_id, sha256, None, None, run_id)] if doc_id else []),
-            ],
-        )
-        return changed[0] > 0
-
-    def media_sidecar(self, doc_id: str, file_name: str | None, content_type: str | None, run_id: str) -> None:
-        self.execute_each([self._media_doc(doc_id, None, file_name, content_type, run_id)])
+                (f"DELETE FROM media_uploads WHERE file_id = {m}", (file.file_id,)),
+                *([self._media_doc(file.doc_id, file.sha256, None, None, run_id)] if file.doc_id else []),
+            ]
+        rows = [(f.file_id, f.first_seq, self._media_rows(f.chunks or ([] if f.first_seq else [b""]))) for f in files]
+        changed = self._write_media([r for r in rows if r[2]], statements)
+        firsts = [i for i, (statement, _) in enumerate(statements) if statement.startswith("INSERT INTO media_files")]
+        return [changed[i] > 0 for i in firsts]
 
     def _media_doc(
         self, doc_id: str, sha256: str | None, file_name: str | None, content_type: str | None, run_id: str
@@ -325,12 +352,13 @@ class Loader(ABC):
             (conversation_id,) if conversation_id is not None else (),
         )
 
-    def open_media(self, sha256: str, per_read: int = 8) -> Iterator[bytes]:
-        """A stored file's bytes, chunk by chunk in order (a few chunks a query: memory stays flat)."""
+    def open_media(self, sha256: str, read_bytes: int = 8 << 20) -> Iterator[bytes]:
+        """A stored file's bytes, row by row in order (about `read_bytes` a query: memory stays flat)."""
         stored = self.media_file(sha256)
         if stored is None:
             raise DatabaseError(f"{self.display_url}: no stored file {sha256}")
         seq, m = 0, self.mark
+        per_read = max(1, read_bytes // (self.media_row_bytes or CHUNK_BYTES))
         while True:
             rows = self._select(
                 f"SELECT seq, data FROM media_chunks WHERE file_id = {m} AND seq >= {m} ORDER BY seq LIMIT {m}",
