@@ -26,7 +26,7 @@ test: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check skype_etl_gui tests benchmarks examples
-	$(BIN)/mypy skype_etl_gui/etl
+	$(BIN)/mypy skype_etl_gui/etl skype_etl_gui/archive
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/import_sqlite.py --messages 300000 --repeat 3

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, applog
+from .archive import ArchiveError
 from .errors_file import write_errors
 from .etl import ETLPipeline
 from .etl.errors import REJECTED, AlreadyImporting, Cancelled, DatabaseError, DatabaseUrlError, ExportError
@@ -103,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--json", action="store_true", help="print a JSON summary as the last line of stdout")
     again.add_argument("--quiet", action="store_true", help="no progress output")
     again.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    search = commands.add_parser(
+        "search",
+        help="search every message of the archive (newest first)",
+        description='Words (all must appear, any order, case and accents ignored), "a phrase", prefix*, -word, '
+        "from:ID_OR_NAME, in:CONVERSATION_ID_OR_NAME, after:YYYY-MM-DD (included), before:YYYY-MM-DD.",
+    )
+    search.add_argument("query", metavar="QUERY", help="quote it for the shell: 'brown \"quick fox\" from:anna'")
+    search.add_argument("--db", metavar="URL")
+    search.add_argument("--limit", type=_positive_int, default=50, metavar="N")
+    search.add_argument("--offset", type=int, default=0, metavar="N", help="skip this many hits (the next page)")
+    search.add_argument("--json", action="store_true", help="one JSON object a hit, a line each")
+    search.add_argument("--debug", action="store_true")
+
+    show = commands.add_parser("show", help="print a conversation as readable text")
+    show.add_argument("conversation", metavar="CONVERSATION", help="its id (see: skype-etl search ... --json)")
+    show.add_argument("--db", metavar="URL")
+    show.add_argument("--owner", metavar="ID", help="whose, when several exports hold a chat of that id")
+    show.add_argument("--around", metavar="ID", help="the messages around this message (else the newest)")
+    show.add_argument("--limit", type=_positive_int, default=50, metavar="N")
+    show.add_argument("--json", action="store_true", help="one JSON object a message, a line each")
+    show.add_argument("--debug", action="store_true")
 
     sample = commands.add_parser("sample", help="write a realistic synthetic export")
     sample.add_argument("out", metavar="OUT", help="a .tar, .tar.gz or .json path")
@@ -530,6 +553,80 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _archive(args: argparse.Namespace) -> Any:
+    """The archive, open for reading; one of an earlier version is brought up to date first (its search index
+    built once, a line a step), which needs a role that may write."""
+    from .archive import Archive, upgrade
+
+    url = _database(args, announce=False)
+    archive = Archive(url)
+    try:
+        archive.open()
+    except ArchiveError as exc:
+        if "earlier version" not in str(exc):
+            raise
+        upgrade(url, _show_migration)
+        archive.open()
+    return archive
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .archive import QueryError
+
+    try:
+        with _archive(args) as archive:
+            hits = archive.search(args.query, limit=args.limit, offset=args.offset)
+    except QueryError as exc:
+        print(f"skype-etl: search: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    for hit in hits:
+        if args.json:
+            print(json.dumps(hit, ensure_ascii=False, default=str))
+        else:
+            who = hit["sender_name"] or hit["sender_id"] or "?"
+            print(f"{hit['sent_at']}  {hit['conversation_id']}  {who}: {hit['snippet']}  (id {hit['id']})")
+    if not hits and not args.json:
+        print("No messages found." if not args.offset else "No more messages.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _archive(args) as archive:
+        owners = [c["owner_id"] for c in archive.conversations() if c["id"] == args.conversation]
+        if args.owner is not None:
+            owners = [o for o in owners if o == args.owner]
+        if not owners:
+            raise ArchiveError(f"{args.conversation}: no such conversation in this archive")
+        if len(owners) > 1:
+            raise ArchiveError(
+                f"{args.conversation}: several exports hold a chat of this id; choose one with --owner "
+                + " or --owner ".join(owners)
+            )
+        half = args.limit // 2
+        messages = archive.messages(
+            owners[0],
+            args.conversation,
+            around=args.around,
+            before=args.limit if args.around is None else half,
+            after=args.limit - half,
+        )
+    day = None
+    for message in messages:
+        if args.json:
+            print(json.dumps(message, ensure_ascii=False, default=str))
+            continue
+        sent = str(message["sent_at"] or "")
+        if sent[:10] != day:
+            day = sent[:10]
+            print(f"--- {day} ---")
+        who = message["sender_name"] or message["sender_id"] or ""
+        flags = " (edited)" if message["edited_at"] else ""
+        text = "(deleted)" if message["deleted_at"] else (message["content_text"] or "")
+        files = "".join(f" [file: {a['file_name'] or '?'}]" for a in message["attachments"])
+        print(f"{sent[11:16]}  {who}: {text}{files}{flags}")
+    return EXIT_OK
+
+
 COMMANDS = {
     "import": cmd_import,
     "runs": cmd_runs,
@@ -538,8 +635,11 @@ COMMANDS = {
     "media": cmd_media,
     "reprocess": cmd_reprocess,
     "sample": cmd_sample,
+    "search": cmd_search,
+    "show": cmd_show,
 }
 HINTS = {
+    ArchiveError: "",  # first: it is a DatabaseError, and the message says what to do
     AlreadyImporting: "",  # first: it is an ExportError, and the message says what to do
     ExportError: "choose the .tar from Skype's export page or the messages.json inside it",
     DatabaseUrlError: "",

@@ -193,7 +193,8 @@ class PgDatabase:
                         "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
                         (table,),
                     )
-                    columns = [r[0] for r in cur.fetchall() if r[0] != "run_id"]
+                    # search: PostgreSQL's generated search column (SQLite's index is a table of its own)
+                    columns = [r[0] for r in cur.fetchall() if r[0] not in ("run_id", "search")]
                     cur.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {key}")
                     result[table] = [_normalised(columns, row) for row in cur.fetchall()]
             return result

@@ -29,7 +29,7 @@ def test_the_owners_of_an_old_archive(old_archive: Any) -> None:
     assert migrate(old_archive.url, seen) == SCHEMA_VERSION
     assert [name for name, _, _ in seen][:3] == ["schema 2", "etl_runs", "conversations"]
     names = [name for name, _, _ in seen]
-    assert names[-2:] == ["owners", "schema 4"] and seen[-1][1:] == (len(seen) + 2, len(seen) + 2)  # (see below)
+    assert names[-3:] == ["owners", "schema 4", "search index"] and seen[-1][1:] == (len(seen) + 2, len(seen) + 2)  # (see below)
     # reactions and mentions came with schema 2 as schema 3 makes them: their steps were not needed
     after = {table: old_archive.count(table) for table in before}
     assert after == before  # nothing lost
@@ -86,5 +86,5 @@ def test_a_failed_migration_continues_with_the_table_it_failed_on(
     seen: list[tuple[str, int, int]] = []
     assert migrate(old_archive.url, seen) == SCHEMA_VERSION
     assert [name for name, _, _ in seen][0] == "messages"  # those before it are not done again
-    assert old_archive.query("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,), (3,), (4,)]
+    assert old_archive.query("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,), (3,), (4,), (5,)]
     assert {table: old_archive.count(table) for table in tables} == before

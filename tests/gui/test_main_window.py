@@ -469,5 +469,5 @@ def test_an_archive_of_an_earlier_version_is_updated_with_progress(qtbot: Any, t
     summary = run_to_end(qtbot, window)
     assert summary["status"] == "completed"
     steps = [text for text in said if text.startswith("Updating the archive made by an earlier version")]
-    assert any("messages (" in text for text in steps) and steps[-1].endswith("schema 4 (10 of 10)…")
-    assert db.one("SELECT max(version) FROM schema_version") == 4
+    assert any("messages (" in text for text in steps) and steps[-1].endswith("search index (11 of 11)…")
+    assert db.one("SELECT max(version) FROM schema_version") == 5

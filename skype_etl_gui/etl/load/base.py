@@ -402,6 +402,10 @@ class Loader(ABC):
             raise ValueError(f"etl_runs has no column(s) {sorted(unknown)}")
         return fields
 
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read (the archive's reader): rows as plain values, times as ISO text; `mark` is the placeholder."""
+        return self._select(sql, params)
+
     def table_counts(self) -> dict[str, int]:
         return {table: int(self._select(f"SELECT count(*) FROM {table}")[0][0]) for table in COUNTED_TABLES}
 

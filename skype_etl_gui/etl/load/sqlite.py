@@ -6,17 +6,19 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ...paths import default_database_path, private_file, private_folder
 from ..errors import DatabaseError
+from ..fold import search_text
 from ..records import Batch, Changes, ErrorRecord
 from ..transform.rows import CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
 from . import upserts
 from .base import BUSY_FOR_S, FIRST_DELAY_S, RUN_FIELDS, Loader, T
-from .schema import SCHEMA_VERSION, upgrade_steps
+from .schema import INDEX_NEW, SCHEMA_VERSION, upgrade_steps
 
 UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
 UPSERT_CHILD = {
@@ -58,6 +60,7 @@ class SQLiteLoader(Loader):
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.create_function("skype_fold", 1, _fold, deterministic=True)
+            self.conn.create_function("skype_search", 1, search_text, deterministic=True)  # the search index's
         except sqlite3.DatabaseError as exc:
             self.close()
             raise DatabaseError(
@@ -133,7 +136,9 @@ class SQLiteLoader(Loader):
             if batch.participants:
                 conn.executemany(UPSERT_PARTICIPANT, batch.participants)
             if batch.messages:
+                indexed = _indexed_texts(conn, [itemgetter(*MESSAGE_KEY_AT)(row) for row in batch.messages])
                 conn.executemany(UPSERT_MESSAGE, batch.messages)
+                _index_changed(conn, indexed)
             for table, rows in batch.children().items():
                 if rows:
                     conn.executemany(UPSERT_CHILD[table], rows)
@@ -146,7 +151,9 @@ class SQLiteLoader(Loader):
     def write_changes(self, run_id: str, changes: Changes) -> None:
         def write(conn: sqlite3.Connection) -> None:
             if changes.messages:
+                indexed = _indexed_texts(conn, [tuple(row[-3:]) for row in changes.messages])  # (…, key)
                 conn.executemany(UPDATE_MESSAGE, changes.messages)
+                _index_changed(conn, indexed)
             for table, rows in changes.children().items():
                 if changes.replaced:
                     conn.executemany(DELETE_CHILD[table], changes.replaced)
@@ -165,7 +172,10 @@ class SQLiteLoader(Loader):
     def _errors_and_run(
         self, conn: sqlite3.Connection, run_id: str, errors: Sequence[ErrorRecord], fields: dict[str, Any]
     ) -> None:
-        """What ends each of a run's transactions: its error rows, and its row's new values."""
+        """What ends each of a run's transactions: the search index of its new messages, its error rows, and its
+        row's new values."""
+        for statement in INDEX_NEW:
+            conn.execute(statement)
         if errors:
             conn.executemany(INSERT_ERROR, [e.row(run_id) for e in errors])
         if fields:
@@ -302,3 +312,40 @@ def _make_private(path: Path) -> None:
 
 def _db_value(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+MESSAGE_KEY_AT = tuple(MESSAGE_FIELDS.index(c) for c in ("owner_id", "conversation_id", "id"))
+
+
+def _indexed_texts(conn: sqlite3.Connection, keys: list[tuple[Any, ...]]) -> dict[int, str | None]:
+    """The indexed messages among these keys: their rowid and their text (about to be written over: only those
+    whose text changes are indexed again). Nothing is indexed yet on a first import: no query then."""
+    watermark = conn.execute("SELECT indexed_up_to FROM search_state").fetchone()[0]
+    if not watermark:
+        return {}
+    found = conn.execute(
+        "SELECT m.rowid, m.content_text FROM json_each(?) AS k JOIN messages AS m ON m.owner_id = k.value ->> 0 "
+        "AND m.conversation_id = k.value ->> 1 AND m.id = k.value ->> 2 WHERE m.rowid <= ?",
+        (json.dumps(keys), watermark),
+    )
+    return dict(found)
+
+
+def _index_changed(conn: sqlite3.Connection, indexed: dict[int, str | None]) -> None:
+    """Indexed messages whose text the transaction changed: their old words out of the index (by rowid), the new
+    in."""
+    if not indexed:
+        return
+    rowids = list(indexed)
+    changed = []
+    for start in range(0, len(rowids), 900):
+        part = rowids[start : start + 900]
+        for rowid, text in conn.execute(
+            f"SELECT rowid, content_text FROM messages WHERE rowid IN ({', '.join('?' for _ in part)})", part
+        ):
+            if text != indexed[rowid]:
+                changed.append((rowid, indexed[rowid], text))
+    conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in changed])
+    conn.executemany(
+        "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", [(rowid, search_text(new)) for rowid, _, new in changed]
+    )

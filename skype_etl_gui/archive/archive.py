@@ -1,0 +1,275 @@
+"""The archive, read: conversations, a conversation's messages a page at a time, and full-text search.
+
+Read-only and Qt-free, the same on SQLite and PostgreSQL. Pages are keyset
+pages in time order (`(sent_at, id)` from a message on), never OFFSET over a
+conversation, so the millionth message costs what the first does. Search uses
+the index schema 5 made (SQLite FTS5, PostgreSQL tsvector + GIN) through one
+bound parameter built by `query.parse`; an archive of an earlier version has no
+index until `upgrade()` (which writes) has run once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from ..etl.errors import DatabaseError
+from ..etl.fold import fold
+from ..etl.load import open_existing, open_for_reading
+from ..etl.load.base import Loader
+from ..etl.load.schema import SCHEMA_VERSION
+from .query import Query, QueryError, parse, snippet
+
+MESSAGE_COLUMNS = (
+    "owner_id",
+    "conversation_id",
+    "id",
+    "sent_at",
+    "sender_id",
+    "sender_name",
+    "message_type",
+    "content_text",
+    "edited_at",
+    "deleted_at",
+    "reply_to",
+)
+_SELECT_MESSAGES = "SELECT " + ", ".join(f"m.{c}" for c in MESSAGE_COLUMNS) + " FROM messages AS m"
+
+
+class ArchiveError(DatabaseError):
+    """The archive cannot be read as asked: one message, for a person."""
+
+
+def upgrade(database_url: str, on_migrate: Callable[[str, int, int], None] | None = None) -> int:
+    """Bring an archive of an earlier version to this one (its search index built once), with a call per step;
+    the schema version. It writes: run it off the GUI thread, with a role that may write."""
+    loader = open_existing(database_url)
+    try:
+        loader.on_migrate = on_migrate
+        return loader.ensure_schema()
+    finally:
+        loader.close()
+
+
+class Archive:
+    """`with Archive(url) as archive:` reads one archive; it never writes."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._loader: Loader | None = None
+        self.schema = 0
+
+    def __enter__(self) -> Archive:
+        self.open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def open(self) -> None:
+        loader = open_for_reading(self.database_url, missing_ok=False)
+        assert loader is not None
+        self._loader = loader
+        self.schema = loader.check_schema()
+        self.dialect = loader.target.kind
+        if self.schema < SCHEMA_VERSION:
+            self.close()
+            raise ArchiveError(
+                f"{loader.display_url}: this archive was made by an earlier version (schema {self.schema}); it is "
+                "brought up to date, and its search index built, once by a role that may write: the window does "
+                "it when it opens the archive, or run: skype-etl search WORD"
+            )
+
+    def close(self) -> None:
+        if self._loader is not None:
+            self._loader.close()
+            self._loader = None
+
+    @property
+    def loader(self) -> Loader:
+        if self._loader is None:
+            raise ArchiveError("the archive is not open")
+        return self._loader
+
+    def _rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.loader.select(self._marks(sql), params)
+
+    def _marks(self, sql: str) -> str:
+        return sql.replace("?", self.loader.mark)
+
+    # --- conversations ------------------------------------------------------------------------------
+    def conversations(self) -> list[dict[str, Any]]:
+        """Every conversation: owner_id, id, display_name, kind, messages, last_sent_at; the latest first."""
+        rows = self._rows(
+            "SELECT c.owner_id, c.id, c.display_name, c.kind, count(m.id), max(m.sent_at) "
+            "FROM conversations AS c LEFT JOIN messages AS m ON m.owner_id = c.owner_id AND m.conversation_id = c.id "
+            "GROUP BY c.owner_id, c.id, c.display_name, c.kind"
+        )
+        found = [
+            {
+                "owner_id": owner,
+                "id": conv,
+                "display_name": name,
+                "kind": kind or ("group" if conv.startswith("19:") else "one-to-one"),
+                "messages": count,
+                "last_sent_at": last,
+            }
+            for owner, conv, name, kind, count, last in rows
+        ]
+        found.sort(key=lambda c: (c["last_sent_at"] or "", c["id"]), reverse=True)
+        return found
+
+    # --- messages -----------------------------------------------------------------------------------
+    def messages(
+        self, owner_id: str, conversation_id: str, *, around: str | None = None, before: int = 50, after: int = 50
+    ) -> list[dict[str, Any]]:
+        """Messages of one conversation in time order: up to `before` before the message `around` and `after`
+        after it (it included), or, without `around`, the newest `before`. Keyset pages by (sent_at, id)."""
+        if around is None:
+            return self.page(owner_id, conversation_id, older_than=None, limit=before)
+        anchor = self._rows(
+            "SELECT sent_at, id FROM messages WHERE owner_id = ? AND conversation_id = ? AND id = ?",
+            (owner_id, conversation_id, around),
+        )
+        if not anchor:
+            raise ArchiveError(f"{conversation_id}: no message {around} in this conversation")
+        key = (anchor[0][0], anchor[0][1])
+        older = self.page(owner_id, conversation_id, older_than=key, limit=before)
+        newer = self.page(owner_id, conversation_id, newer_than=key, limit=after, including=True)
+        return older + newer
+
+    def page(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        *,
+        older_than: tuple[Any, str] | None = None,
+        newer_than: tuple[Any, str] | None = None,
+        limit: int = 50,
+        including: bool = False,
+    ) -> list[dict[str, Any]]:
+        """One keyset page in time order: the `limit` messages just before `older_than` (or the newest), or
+        just after `newer_than` (`including` it). A key is a message's (sent_at, id)."""
+        where, params = "m.owner_id = ? AND m.conversation_id = ?", [owner_id, conversation_id]
+        time = self._time()
+        if newer_than is not None:
+            op = ">=" if including else ">"
+            where += f" AND (m.sent_at > {time} OR (m.sent_at = {time} AND m.id {op} ?))"
+            params += [newer_than[0], newer_than[0], newer_than[1]]
+            order = "ASC"
+        else:
+            if older_than is not None:
+                where += f" AND (m.sent_at < {time} OR (m.sent_at = {time} AND m.id < ?))"
+                params += [older_than[0], older_than[0], older_than[1]]
+            order = "DESC"
+        rows = self._rows(
+            f"{_SELECT_MESSAGES} WHERE {where} ORDER BY m.sent_at {order}, m.id {order} LIMIT ?", [*params, limit]
+        )
+        if order == "DESC":
+            rows.reverse()
+        return self._with_parts([dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in rows])
+
+    def _time(self) -> str:
+        return "CAST(? AS timestamptz)" if self.dialect == "postgresql" else "?"
+
+    def _with_parts(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each message with its attachments (and their stored file's sha256) and reactions."""
+        for message in messages:
+            message["attachments"], message["reactions"] = [], []
+        if not messages:
+            return messages
+        by_key = {(m["owner_id"], m["conversation_id"], m["id"]): m for m in messages}
+        first = messages[0]
+        ids = [m["id"] for m in messages]
+        marks = ", ".join("?" for _ in ids)
+        for owner, conv, mid, position, name, size, media_type, sha256 in self._rows(
+            "SELECT owner_id, conversation_id, message_id, position, file_name, file_size, media_type, sha256 "
+            f"FROM attachments WHERE owner_id = ? AND conversation_id = ? AND message_id IN ({marks}) "
+            "ORDER BY message_id, position",
+            [first["owner_id"], first["conversation_id"], *ids],
+        ):
+            if (owner, conv, mid) in by_key:
+                by_key[(owner, conv, mid)]["attachments"].append(
+                    {
+                        "position": position,
+                        "file_name": name,
+                        "file_size": size,
+                        "media_type": media_type,
+                        "sha256": sha256,
+                    }
+                )
+        for owner, conv, mid, emotion, user in self._rows(
+            "SELECT owner_id, conversation_id, message_id, emotion, user_id FROM reactions "
+            f"WHERE owner_id = ? AND conversation_id = ? AND message_id IN ({marks}) ORDER BY emotion, user_id",
+            [first["owner_id"], first["conversation_id"], *ids],
+        ):
+            if (owner, conv, mid) in by_key:
+                by_key[(owner, conv, mid)]["reactions"].append({"emotion": emotion, "user_id": user})
+        return messages
+
+    # --- search -------------------------------------------------------------------------------------
+    def search(self, query: str | Query, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Hits of a query, newest first: each message's keys, time, sender, text and a `snippet` with the
+        matched words marked [so]. QueryError when the query cannot be read or names no one."""
+        parsed = query if isinstance(query, Query) else parse(query)
+        where: list[str] = []
+        params: list[Any] = []
+        source = "messages AS m"
+        expression = parsed.fts5() if self.dialect == "sqlite" else parsed.tsquery()
+        if expression is not None:
+            if self.dialect == "sqlite":
+                source = "messages_fts AS f JOIN messages AS m ON m.rowid = f.rowid"
+                where.append("messages_fts MATCH ?")
+            else:
+                where.append("m.search @@ CAST(? AS tsquery)")
+            params.append(expression)
+        if parsed.senders:
+            senders = self._senders(parsed.senders)
+            where.append(f"m.sender_id IN ({', '.join('?' for _ in senders)})")
+            params += senders
+        if parsed.conversations:
+            conversations = self._conversations(parsed.conversations)
+            where.append("(" + " OR ".join("(m.owner_id = ? AND m.conversation_id = ?)" for _ in conversations) + ")")
+            params += [value for pair in conversations for value in pair]
+        if parsed.after:
+            where.append(f"m.sent_at >= {self._time()}")
+            params.append(parsed.after)
+        if parsed.before:
+            where.append(f"m.sent_at < {self._time()}")
+            params.append(parsed.before)
+        rows = self._rows(
+            f"{_SELECT_MESSAGES.replace('messages AS m', source)} WHERE {' AND '.join(where)} "
+            "ORDER BY m.sent_at DESC, m.id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        hits = []
+        for row in rows:
+            hit = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+            hit["snippet"] = snippet(hit["content_text"], parsed)
+            hits.append(hit)
+        return hits
+
+    def _senders(self, values: list[str]) -> list[str]:
+        """The sender ids a from: names: an id as it is, or anyone whose name contains the value (folded)."""
+        found: set[str] = set()
+        people = self._rows("SELECT DISTINCT participant_id, display_name FROM participants")  # every sender is one
+        for value in values:
+            wanted = fold(value)
+            matched = {pid for pid, name in people if pid and (fold(pid) == wanted or wanted in fold(name or ""))}
+            if not matched:
+                raise QueryError(f"from:{value}: no one of that id or name wrote in this archive.")
+            found |= matched
+        return sorted(found)
+
+    def _conversations(self, values: list[str]) -> list[tuple[str, str]]:
+        """The conversations an in: names: an id as it is, or those whose name contains the value (folded)."""
+        found: set[tuple[str, str]] = set()
+        rows = self._rows("SELECT owner_id, id, display_name FROM conversations")
+        for value in values:
+            wanted = fold(value)
+            matched = {(o, c) for o, c, name in rows if fold(c) == wanted or wanted in fold(name or "")}
+            if not matched:
+                raise QueryError(f"in:{value}: no conversation of that id or name in this archive.")
+            found |= matched
+        return sorted(found)

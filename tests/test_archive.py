@@ -1,0 +1,304 @@
+"""Reading the archive (issue 17, the library): conversations, keyset pages, full-text search, on both databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skype_etl_gui.archive import Archive, ArchiveError, QueryError, parse, upgrade
+from skype_etl_gui.etl import DatabaseError, ETLPipeline
+from skype_etl_gui.etl.fold import words
+from tests.conftest import conversation, export_document, message, write_export
+
+TEXTS = {
+    "1": "Привет, как дела?",
+    "2": "We met at the Café de Flore",
+    "3": "naïve question: where is the ÉCOLE?",
+    "4": "Ёлка стоит в углу",
+    "5": "the quick brown fox jumps",
+    "6": "brown bread and a quick lunch",
+    "7": "Ελληνικά: καλημέρα",
+    "8": "<b>markup</b> is not searched",  # content_text is the readable text: no tags
+    "9": "phone 555-1234, e-mail me",
+}
+
+
+def hour(n: int) -> str:
+    return f"2021-03-{1 + n // 24:02d}T{n % 24:02d}:00:00.000Z"
+
+
+def build(tmp_path: Path, url: str) -> None:
+    anna = [message(mid, text, originalarrivaltime=hour(int(mid)), **{"from": "8:anna"}) for mid, text in TEXTS.items()]
+    anna.append(
+        message(
+            "10", "quick reply from me", originalarrivaltime=hour(30), **{"from": "8:live:.cid.me", "displayName": "Me"}
+        )
+    )
+    group = [
+        message(
+            f"g{i}",
+            f"group line {i}" + (" brown" if i % 10 == 0 else ""),
+            originalarrivaltime=hour(100 + i),
+            conversationid="19:team@thread.skype",
+            **{"from": "8:bob", "displayName": "Bob Builder"},
+        )
+        for i in range(120)
+    ]
+    document = export_document(
+        [
+            conversation("8:anna", anna),
+            conversation("19:team@thread.skype", group, displayName="The Team"),
+        ]
+    )
+    summary = ETLPipeline(url).run(str(write_export(tmp_path / "e.json", document)))
+    assert summary["status"] == "completed", summary["error"]
+
+
+@pytest.fixture()
+def archive(any_db: Any, tmp_path: Path) -> Any:
+    build(tmp_path, any_db.url)
+    with Archive(any_db.url) as opened:
+        yield opened
+
+
+def ids(hits: list[dict[str, Any]]) -> list[str]:
+    return [h["id"] for h in hits]
+
+
+def test_conversations_with_counts_and_last_times(archive: Archive) -> None:
+    found = {c["id"]: c for c in archive.conversations()}
+    assert found["8:anna"]["messages"] == 10 and found["8:anna"]["owner_id"] == "8:live:.cid.me"
+    assert found["19:team@thread.skype"]["messages"] == 120 and found["19:team@thread.skype"]["owner_id"] == ""
+    assert found["19:team@thread.skype"]["display_name"] == "The Team"
+    assert [c["id"] for c in archive.conversations()][0] == "19:team@thread.skype"  # the latest first
+    assert found["19:team@thread.skype"]["last_sent_at"].startswith("2021-03-10T")
+
+
+def test_keyset_pages_walk_a_conversation_end_to_end(archive: Archive) -> None:
+    team = ("", "19:team@thread.skype")
+    newest = archive.messages(*team, before=50)
+    assert ids(newest) == [f"g{i}" for i in range(70, 120)]
+    seen = list(newest)
+    while True:
+        first = seen[0]
+        page = archive.page(*team, older_than=(first["sent_at"], first["id"]), limit=50)
+        if not page:
+            break
+        seen = page + seen
+    assert ids(seen) == [f"g{i}" for i in range(120)]
+    around = archive.messages(*team, around="g60", before=3, after=3)
+    assert ids(around) == ["g57", "g58", "g59", "g60", "g61", "g62"]
+    assert archive.page(*team, newer_than=(seen[-1]["sent_at"], "g119"), limit=5) == []
+    first = archive.messages(*team, around="g0", before=5, after=2)
+    assert ids(first) == ["g0", "g1"]
+    with pytest.raises(ArchiveError, match="no message nope"):
+        archive.messages(*team, around="nope")
+
+
+def test_messages_carry_what_a_view_needs(archive: Archive) -> None:
+    row = archive.messages("8:live:.cid.me", "8:anna", around="10", before=0, after=1)[0]
+    assert row["sender_id"] == "8:live:.cid.me" and row["sent_at"] == hour(30)
+    assert row["content_text"] == "quick reply from me" and row["message_type"] == "RichText"
+    assert row["attachments"] == [] and row["reactions"] == [] and row["edited_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("привет", ["1"]),  # Cyrillic, case folded
+        ("ПРИВЕТ", ["1"]),
+        ("cafe", ["2"]),  # accents removed
+        ("CAFÉ flore", ["2"]),
+        ("ecole naive", ["3"]),
+        ("елка", ["4"]),  # ё folds to е
+        ("καλημερα", ["7"]),  # Greek accents
+        ('"quick brown"', ["5"]),  # a phrase: 6 has both words, not together
+        ("quick brown", ["6", "5"]),  # every word, any order, newest first
+        ("qu*", ["10", "6", "5", "3"]),  # a prefix: quick, question
+        ("quick -lunch", ["10", "5"]),
+        ('brown -"quick brown"', [f"g{i}" for i in range(110, -1, -10)] + ["6"]),
+        ("markup", ["8"]),
+        ("b", []),  # the tag is not in the text
+        ("e-mail", ["9"]),  # a hyphenated word is a phrase of its parts
+        ("1234", ["9"]),
+        ("brown from:anna", ["6", "5"]),
+        ("brown from:bob", [f"g{i}" for i in range(110, -1, -10)]),
+        ('brown from:"bob builder"', [f"g{i}" for i in range(110, -1, -10)]),
+        ('brown in:"the team" after:2021-03-09', ["g110", "g100"]),
+        ("quick before:2021-03-02", ["6", "5"]),
+        ("in:anna after:2021-03-02", ["10"]),  # filters alone
+    ],
+)
+def test_search(archive: Archive, query: str, expected: list[str]) -> None:
+    assert ids(archive.search(query, limit=100)) == expected
+
+
+def test_search_pages_and_snippets(archive: Archive) -> None:
+    first = archive.search("group", limit=50)
+    second = archive.search("group", limit=50, offset=50)
+    assert len(first) == 50 and len(second) == 50 and not set(ids(first)) & set(ids(second))
+    assert ids(first)[0] == "g119"
+    hit = archive.search("cafe")[0]
+    assert hit["snippet"] == "We met at the [Café] de Flore"
+    assert {"owner_id", "conversation_id", "id", "sent_at", "sender_id", "content_text", "snippet"} <= set(hit)
+    assert archive.search("пРиВеТ")[0]["snippet"] == "[Привет], как дела?"
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("", "Type a word"),
+        ("   ", "Type a word"),
+        ("-brown", "not only what to leave out"),
+        ("*** !!", "no word to search for"),
+        ('"open', "not closed"),
+        ("after:yesterday x", "YYYY-MM-DD"),
+        ("from: x", "needs a value"),
+        ("-from:anna x", "cannot be excluded"),
+        ("after:2021-05-01 before:2021-01-01 x", "must be a day before"),
+    ],
+)
+def test_queries_that_cannot_be_read_say_why(query: str, says: str) -> None:
+    with pytest.raises(QueryError, match=says):
+        parse(query)
+
+
+def test_filters_that_name_no_one_say_so(archive: Archive) -> None:
+    with pytest.raises(QueryError, match="from:zed: no one"):
+        archive.search("brown from:zed")
+    with pytest.raises(QueryError, match="in:nowhere: no conversation"):
+        archive.search("brown in:nowhere")
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(st.text(max_size=40))
+def test_any_typed_text_parses_or_says_why(text: str) -> None:
+    try:
+        query = parse(text)
+    except QueryError:
+        return
+    expression, tsquery = query.fts5(), query.tsquery()
+    for term in [*query.include, *query.exclude]:
+        assert term.words and all(w.isalnum() for w in term.words)  # nothing but words reaches the database
+    assert expression is None or "'" not in expression
+    assert tsquery is None or '"' not in tsquery
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(list('abc "*-:éЁ()fromin')), max_size=20))
+def test_random_queries_never_fail_in_the_database(archive: Archive, text: str) -> None:
+    try:
+        archive.search(text, limit=5)
+    except QueryError:
+        pass
+
+
+def test_the_index_follows_edits_and_reprocess(any_db: Any, tmp_path: Path) -> None:
+    build(tmp_path, any_db.url)
+    document = export_document(
+        [conversation("8:anna", [message("5", "the slow green turtle", originalarrivaltime=hour(5), version=2e12)])]
+    )
+    assert ETLPipeline(any_db.url).run(str(write_export(tmp_path / "e2.json", document)))["status"] == "completed"
+    with Archive(any_db.url) as archive:
+        assert ids(archive.search("turtle")) == ["5"]
+        assert ids(archive.search('"quick brown"')) == []
+
+
+def test_postgresql_folds_as_sqlite_does(pg_db: Any, tmp_path: Path) -> None:
+    """The generated column's words are the words SQLite's index is given, for every message."""
+    build(tmp_path, pg_db.url)
+    rows = pg_db.query("SELECT content_text, search::text FROM messages")
+    for text, vector in rows:
+        lexemes = {part.split(":")[0].strip("'") for part in vector.split()} if vector else set()
+        assert lexemes == set(words(text or "")), text
+
+
+def test_an_archive_of_an_earlier_version_gets_its_index_once(old_archive: Any) -> None:
+    with pytest.raises(ArchiveError, match="made by an earlier version"):
+        Archive(old_archive.url).open()
+    seen: list[tuple[str, int, int]] = []
+    upgrade(old_archive.url, lambda *step: seen.append(step))
+    assert seen[-1][0] == "search index"
+    text, mid = old_archive.query("SELECT content_text, id FROM messages WHERE content_text <> '' ORDER BY id")[0]
+    with Archive(old_archive.url) as archive:
+        assert archive.schema == 5
+        assert mid in ids(archive.search(" ".join(words(text)[:3]), limit=500))  # the messages stored before
+    assert upgrade(old_archive.url, lambda *step: seen.append(("again", 0, 0))) == 5 and seen[-1][0] != "again"
+
+
+def test_not_an_archive_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="no such database"):
+        Archive(f"sqlite:///{tmp_path / 'none.db'}").open()
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(DatabaseError, match="not an archive"):
+        Archive(f"sqlite:///{other}").open()
+
+
+def test_the_command_line_searches_and_shows(any_db: Any, tmp_path: Path, capsys: Any) -> None:
+    import json
+
+    from skype_etl_gui.cli import main
+
+    build(tmp_path, any_db.url)
+    assert main(["search", "cafe", "--db", any_db.url]) == 0
+    out = capsys.readouterr().out
+    assert "8:anna" in out and "[Café]" in out and "(id 2)" in out
+    assert main(["search", "brown", "--db", any_db.url, "--json", "--limit", "3"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["id"] for h in hits] == ["g110", "g100", "g90"] and all("snippet" in h for h in hits)
+    assert main(["search", "--db", any_db.url, "--", "-brown"]) == 2  # (-- : a query that starts with -)
+    assert "not only what to leave out" in capsys.readouterr().err
+    assert main(["search", "zebra", "--db", any_db.url]) == 0
+    assert "No messages found." in capsys.readouterr().err
+    assert main(["show", "19:team@thread.skype", "--db", any_db.url, "--around", "g60", "--limit", "4"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines == [
+        "--- 2021-03-07 ---",
+        "14:00  Bob Builder: group line 58",
+        "15:00  Bob Builder: group line 59",
+        "16:00  Bob Builder: group line 60 brown",
+        "17:00  Bob Builder: group line 61",
+    ]
+    assert main(["show", "19:team@thread.skype", "--db", any_db.url, "--around", "g68", "--limit", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "--- 2021-03-07 ---",
+        "23:00  Bob Builder: group line 67",
+        "--- 2021-03-08 ---",  # a line a day
+        "00:00  Bob Builder: group line 68",
+    ]
+    assert main(["show", "8:anna", "--db", any_db.url, "--json", "--limit", "2"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["9", "10"]
+    assert main(["show", "8:nobody", "--db", any_db.url]) == 2
+    assert "no such conversation" in capsys.readouterr().err
+
+
+def test_the_command_line_brings_an_old_archive_up_to_date_first(old_archive: Any, capsys: Any) -> None:
+    from skype_etl_gui.cli import main
+
+    assert main(["search", "hello", "--db", old_archive.url]) == 0
+    err = capsys.readouterr().err
+    assert "Migrating the archive to schema 5: search index" in err
+
+
+def test_another_tool_may_write_messages_and_a_reprocess_mends_the_index(db: Any, tmp_path: Path) -> None:
+    """SQLite: no trigger or function of ours is needed to write messages; a reprocess indexes what it rewrites."""
+    from skype_etl_gui.cli import main
+
+    build(tmp_path, db.url)
+    db.execute("UPDATE messages SET content_text = 'zebra crossing' WHERE id = '5'")  # plain sqlite3
+    db.execute(
+        "INSERT INTO messages (owner_id, conversation_id, id, content_text, sent_at) "
+        "VALUES ('8:live:.cid.me', '8:anna', 'x1', 'walrus', '2021-03-09T00:00:00.000Z')"
+    )
+    assert main(["reprocess", "--db", db.url, "--quiet"]) == 0
+    with Archive(db.url) as archive:
+        assert ids(archive.search('"quick brown"')) == ["5"]  # the text re-derived from the export's, indexed
+        assert ids(archive.search("zebra")) == []
+        assert ids(archive.search("walrus")) == ["x1"]  # added by the other tool: indexed by the next write
