@@ -32,8 +32,11 @@ from harness import PeakMemory, fresh_database, make_sample, postgres_server, ru
 
 def import_without_index(export: str, url: str, batch_size: int) -> dict[str, Any]:
     import skype_etl_gui.etl.load.schema as schema
+    import skype_etl_gui.etl.load.sqlite as sqlite_loader
 
     schema.search_index = lambda dialect: []  # type: ignore[assignment]
+    sqlite_loader.INDEX_NEW = ()  # type: ignore[assignment]
+    sqlite_loader._indexed_texts = lambda conn, keys: {}  # type: ignore[assignment]
     return _import(export, url, batch_size)
 
 

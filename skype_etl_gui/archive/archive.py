@@ -41,7 +41,7 @@ class ArchiveError(DatabaseError):
     """The archive cannot be read as asked: one message, for a person."""
 
 
-def upgrade(database_url: str, on_migrate: Callable[[str, int, int], None] | None = None) -> int:
+def upgrade(database_url: str | dict[str, Any], on_migrate: Callable[[str, int, int], None] | None = None) -> int:
     """Bring an archive of an earlier version to this one (its search index built once), with a call per step;
     the schema version. It writes: run it off the GUI thread, with a role that may write."""
     loader = open_existing(database_url)
@@ -55,7 +55,8 @@ def upgrade(database_url: str, on_migrate: Callable[[str, int, int], None] | Non
 class Archive:
     """`with Archive(url) as archive:` reads one archive; it never writes."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str | dict[str, Any]) -> None:
+        """`database_url`: a URL, or the window's connection settings (a dict)."""
         self.database_url = database_url
         self._loader: Loader | None = None
         self.schema = 0

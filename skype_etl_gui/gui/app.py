@@ -12,6 +12,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="skype-etl-gui", description="Import a Skype export with a window.")
     parser.add_argument("export", nargs="?", help="the export to fill in")
     parser.add_argument("--db", metavar="URL", default=None, help="the database to fill in")
+    parser.add_argument("--browse", action="store_true", help="open the archive browser on that database")
     args = parser.parse_args(argv)
 
     from .. import applog
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(export_path=args.export, database_url=args.db)
     window.show()
+    if args.browse:
+        window.show_archive()
     code = int(app.exec())
     # the window closes once its jobs have ended; a job started at the very end (saving settings) ends here
     Job.quit_all()

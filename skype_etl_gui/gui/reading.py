@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..etl.errors import DatabaseError
-from ..etl.load import Loader
 from . import work
 from .jobs import Job
 
@@ -24,10 +23,13 @@ class DatabaseReader(QObject):
     answered = Signal(object, object)  # tag, result
     failed = Signal(str)  # the database cannot be opened or read: one line for a person
 
-    def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
+    def __init__(
+        self, database: str | dict[str, Any], parent: QObject | None = None, serve: Callable[..., None] | None = None
+    ) -> None:
+        """`serve`: the job's function (work.serve_reads, a loader; work.serve_archive, an Archive)."""
         super().__init__(parent)
-        self._requests: queue.Queue[work.Request] = queue.Queue()
-        self._job = Job(work.serve_reads, database, self._requests, name="reader")
+        self._requests: queue.Queue[Any] = queue.Queue()
+        self._job = Job(serve or work.serve_reads, database, self._requests, name="reader")
         self._job.yielded.connect(self._on_answer)
         self._job.errored.connect(self._on_failed)
         self.exists: bool | None = None  # known once opened
@@ -35,7 +37,7 @@ class DatabaseReader(QObject):
     def start(self) -> None:
         self._job.start()
 
-    def ask(self, tag: Any, call: Callable[[Loader], Any]) -> None:
+    def ask(self, tag: Any, call: Callable[[Any], Any]) -> None:
         self._requests.put((tag, call))
 
     def close(self) -> None:
@@ -49,8 +51,10 @@ class DatabaseReader(QObject):
     def _on_answer(self, answer: tuple[Any, Any]) -> None:
         tag, result = answer
         if tag == "opened":
-            self.exists = bool(result)
+            self.exists = result is not None and result is not False
             self.opened.emit(self.exists)
+            if self.exists and result is not True:
+                self.answered.emit(tag, result)  # what opening found (the archive's conversations)
         elif isinstance(result, DatabaseError):
             self.failed.emit(str(result))
         else:

@@ -270,3 +270,36 @@ def keep_password(handle: JobHandle, account: str, password: str | None, remembe
 def make_folder(handle: JobHandle, folder: str) -> str:
     private_folder(Path(folder))
     return folder
+
+
+ArchiveRequest = tuple[Any, Callable[[Any], Any]]  # a tag, and what to ask the Archive
+
+
+def serve_archive(handle: JobHandle, database: str | dict[str, Any], requests: queue.Queue[ArchiveRequest]) -> None:
+    """The archive browser's one connection: opens the archive (bringing one of an earlier version up to date
+    first, its search index built once: ("migrating", (step, number, steps)) a step), emits ("opened", the
+    conversations), then answers its requests in order: (tag, result), or (tag, the error) for a DatabaseError
+    or a QueryError."""
+    from ..archive import Archive, ArchiveError, QueryError, upgrade
+
+    archive = Archive(database)
+    try:
+        archive.open()
+    except ArchiveError as exc:
+        if "earlier version" not in str(exc):
+            raise
+        upgrade(database, lambda step, number, steps: handle.emit(("migrating", (step, number, steps))))
+        archive.open()
+    try:
+        handle.emit(("opened", archive.conversations()))
+        while not handle.stopped:
+            try:
+                tag, ask = requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                handle.emit((tag, ask(archive)))
+            except (DatabaseError, QueryError) as exc:
+                handle.emit((tag, exc))
+    finally:
+        archive.close()

@@ -29,7 +29,10 @@ def test_the_owners_of_an_old_archive(old_archive: Any) -> None:
     assert migrate(old_archive.url, seen) == SCHEMA_VERSION
     assert [name for name, _, _ in seen][:3] == ["schema 2", "etl_runs", "conversations"]
     names = [name for name, _, _ in seen]
-    assert names[-3:] == ["owners", "schema 4", "search index"] and seen[-1][1:] == (len(seen) + 2, len(seen) + 2)  # (see below)
+    assert names[-3:] == ["owners", "schema 4", "search index"] and seen[-1][1:] == (
+        len(seen) + 2,
+        len(seen) + 2,
+    )  # (see below)
     # reactions and mentions came with schema 2 as schema 3 makes them: their steps were not needed
     after = {table: old_archive.count(table) for table in before}
     assert after == before  # nothing lost

@@ -53,7 +53,13 @@ def test_the_migration_keeps_every_row_and_the_export_s_from(tmp_path: Path) -> 
     conn = sqlite3.connect(archive)
     after = conn.execute("SELECT conversation_id, id, sender_raw FROM messages").fetchall()
     assert sorted(after) == sorted(before)  # the export's `from`, verbatim, until a reprocess re-reads the sender
-    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,), (3,), (4,), (5,)]
+    assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+        (1,),
+        (2,),
+        (3,),
+        (4,),
+        (5,),
+    ]
     assert {row[0] for row in conn.execute("SELECT DISTINCT kind FROM etl_runs")} == {"import", "migrate"}
 
 

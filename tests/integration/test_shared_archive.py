@@ -43,6 +43,14 @@ def test_grant_reader_gives_select_and_nothing_more(
             conn.rollback()
     finally:
         conn.close()
+    # it searches and reads conversations (issue 17), writing nothing
+    found = skype_etl("search", "the", "--db", reader_url, "--limit", "3", "--json")
+    assert found.returncode == 0, found.stderr
+    assert len(found.stdout.splitlines()) == 3
+    conversation = pg_db.one("SELECT id FROM conversations WHERE owner_id <> '' ORDER BY id LIMIT 1")
+    shown = skype_etl("show", conversation, "--db", reader_url, "--limit", "5")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("--- ")
     # nor can it import
     refused = skype_etl("import", str(small_sample[0]), "--db", reader_url, "--quiet")
     assert refused.returncode in (1, 2) and "permission denied" in refused.stderr

@@ -23,6 +23,7 @@ from ..widgets import push_button
 from .panels import DatabasePanel, ExportPanel, ProgressPanel
 
 if TYPE_CHECKING:
+    from .archive_browser import ArchiveBrowserWindow
     from .error_log import ErrorLogWindow
     from .run_history import RunHistoryWindow
 
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         )
         self.error_log: ErrorLogWindow | None = None
         self.run_history: RunHistoryWindow | None = None
+        self.archive_browser: ArchiveBrowserWindow | None = None
         self.problem_box: QMessageBox | None = None  # the last failure shown
         self.error_offer: QMessageBox | None = None  # the last "show the error log?" offer
         self.resume_box: QMessageBox | None = None  # the open "resume?" question
@@ -113,9 +115,13 @@ class MainWindow(QMainWindow):
             self.show_run_history,
             "Every import into this database, and Resume for unfinished ones",
         )
+        self.archive_button = push_button(
+            "&Archive", "archiveButton", self.show_archive, "Browse and search the archive in this database (Ctrl+B)"
+        )
         for button in (self.start_button, self.pause_button, self.cancel_button):
             row.addWidget(button)
         row.addStretch(1)
+        row.addWidget(self.archive_button)
         row.addWidget(self.history_button)
         row.addWidget(self.error_button)
         return row
@@ -143,6 +149,10 @@ class MainWindow(QMainWindow):
         history_action = QAction("Run &history", self)
         history_action.setShortcut(QKeySequence("Ctrl+H"))
         history_action.triggered.connect(self.show_run_history)
+        archive_action = QAction("&Archive (browse and search)", self)
+        archive_action.setShortcut(QKeySequence("Ctrl+B"))
+        archive_action.triggered.connect(self.show_archive)
+        view_menu.addAction(archive_action)
         view_menu.addAction(errors_action)
         view_menu.addAction(history_action)
         help_menu = self.menuBar().addMenu("&Help")
@@ -391,6 +401,28 @@ class MainWindow(QMainWindow):
         history.errors_requested.connect(self.show_error_log)
         self.run_history = _replace(self.run_history, history)
 
+    @Slot()
+    def show_archive(self) -> None:
+        """The archive browser on the chosen database (it reads in a job of its own)."""
+        from .archive_browser import LAST_CONVERSATION, ArchiveBrowserWindow
+
+        database = self._chosen_database()
+        if database is None:
+            return
+        remembered = self._last_conversation or self.settings.value(LAST_CONVERSATION)
+        browser = ArchiveBrowserWindow(database, self, remembered=remembered)
+        browser.remember.connect(self._remember_conversation)
+        self.archive_browser = _replace(self.archive_browser, browser)
+
+    @Slot(list)
+    def _remember_conversation(self, value: list[Any]) -> None:
+        from .archive_browser import LAST_CONVERSATION
+
+        self._last_conversation = value
+        self._save_settings({LAST_CONVERSATION: value})
+
+    _last_conversation: list[Any] | None = None
+
     def _chosen_database(self) -> str | dict[str, Any] | None:
         """The database chosen in the panel, or None (and a box saying why) when it cannot be used."""
         try:
@@ -492,7 +524,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        for window in (self.error_log, self.run_history):
+        for window in (self.error_log, self.run_history, self.archive_browser):
             if window is not None:
                 window.close()
         if not presenter.request_close():

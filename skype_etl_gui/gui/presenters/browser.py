@@ -1,0 +1,158 @@
+"""The archive browser's presenter: what the window asks for, read by its one reader job, into its models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ...archive import QueryError
+from ..models.archive import ConversationListModel, MessageListModel, SearchResultsModel
+from ..reading import DatabaseReader
+from ..work import serve_archive
+
+PAGE = 200  # messages read at a time
+HITS = 50  # search hits read at a time
+
+
+class BrowserPresenter(QObject):
+    note = Signal(str)  # a line for the person: counts, progress, or why nothing can be shown
+    opened = Signal()  # the conversations are in
+    conversation_shown = Signal(int)  # the messages are in; the row to make current (-1: the newest)
+    older_shown = Signal(int)  # older messages went in front: how many
+    searched = Signal(str)  # the hits are in; a line that says how many (or why none)
+
+    def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.conversations = ConversationListModel(self)
+        self.messages = MessageListModel(self)
+        self.hits = SearchResultsModel(self)
+        self.reader = DatabaseReader(database, self, serve=serve_archive)
+        self.reader.answered.connect(self._answered)
+        self.reader.failed.connect(self.note.emit)
+        self.reader.opened.connect(self._on_opened)
+        self.query = ""
+        self.latest = {"conversation": 0, "search": 0}  # the latest request of each kind wins: older answers go
+        self.loading_older = False
+
+    def open(self) -> None:
+        self.note.emit("Opening the archive…")
+        self.reader.start()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    # --- what the window asks ----------------------------------------------------------------------------
+    def show_conversation(self, owner_id: str, conversation_id: str, around: str | None = None) -> None:
+        """The newest page of a conversation, or the messages around one (it made current)."""
+        self.latest["conversation"] += 1
+        tag = ("conversation", self.latest["conversation"], (owner_id, conversation_id), around)
+        half = PAGE // 2
+        self.reader.ask(
+            tag,
+            lambda archive: archive.messages(
+                owner_id,
+                conversation_id,
+                around=around,
+                before=PAGE if around is None else half,
+                after=PAGE - half,
+            ),
+        )
+
+    def load_older(self) -> None:
+        """The page before the first message shown (the view scrolled to its top)."""
+        model = self.messages
+        if self.loading_older or model.at_start or not model.rows or model.conversation is None:
+            return
+        self.loading_older = True
+        first = model.rows[0]
+        owner_id, conversation_id = model.conversation
+        tag = ("older", self.latest["conversation"], model.conversation)
+        self.reader.ask(
+            tag,
+            lambda archive: archive.page(
+                owner_id, conversation_id, older_than=(first["sent_at"], first["id"]), limit=PAGE
+            ),
+        )
+
+    def search(self, query: str) -> None:
+        self.query = query.strip()
+        self.latest["search"] += 1
+        if not self.query:
+            self.hits.set_rows([])
+            self.searched.emit("")
+            return
+        self.searched.emit("Searching…")
+        query = self.query
+        self.reader.ask(("search", self.latest["search"], 0), lambda archive: archive.search(query, limit=HITS))
+
+    def more_hits(self) -> None:
+        offset = len(self.hits.rows)
+        if not self.query or offset % HITS:
+            return  # no search, or the last page was not full: there are no more
+        query = self.query
+        self.reader.ask(
+            ("search", self.latest["search"], offset),
+            lambda archive: archive.search(query, limit=HITS, offset=offset),
+        )
+
+    # --- the answers -------------------------------------------------------------------------------------
+    @Slot(bool)
+    def _on_opened(self, exists: bool) -> None:
+        if not exists:
+            self.note.emit("No archive here yet: import an export into this database first.")
+
+    @Slot(object, object)
+    def _answered(self, tag: Any, result: Any) -> None:
+        if tag == "migrating":
+            step, number, steps = result
+            self.note.emit(f"Updating the archive made by an earlier version: {step} ({number} of {steps})…")
+            return
+        if tag == "opened":
+            self.conversations.set_rows(result)
+            self.hits.names = {(c["owner_id"], c["id"]): c["display_name"] or c["id"] for c in result}
+            total = sum(c["messages"] for c in result)
+            self.note.emit(f"{len(result):,} conversations, {total:,} messages")
+            self.opened.emit()
+            return
+        kind, number = tag[0], tag[1]
+        if kind == "conversation" and number == self.latest["conversation"]:
+            self._on_messages(tag[2], tag[3], result)
+        elif kind == "older" and number == self.latest["conversation"] and tag[2] == self.messages.conversation:
+            self.loading_older = False
+            if not isinstance(result, Exception):
+                self.messages.prepend(result, at_start=len(result) < PAGE)
+                self.older_shown.emit(len(result))
+        elif kind == "search" and number == self.latest["search"]:
+            self._on_hits(tag[2], result)
+
+    def _on_messages(self, conversation: tuple[str, str], around: str | None, rows: Any) -> None:
+        if isinstance(rows, Exception):
+            self.note.emit(str(rows))
+            return
+        half = PAGE // 2
+        current = -1
+        if around is None:
+            at_start = len(rows) < PAGE
+        else:
+            current = next((i for i, row in enumerate(rows) if row["id"] == around), -1)
+            at_start = current < half
+        self.loading_older = False
+        self.messages.show(conversation, rows, at_start)
+        self.conversation_shown.emit(current)
+
+    def _on_hits(self, offset: int, hits: Any) -> None:
+        if isinstance(hits, QueryError):
+            self.hits.set_rows([])
+            self.searched.emit(str(hits))
+            return
+        if isinstance(hits, Exception):
+            self.searched.emit(f"The search failed: {hits}")
+            return
+        if offset:
+            self.hits.add_rows(hits)
+        else:
+            self.hits.set_rows(hits)
+        count = len(self.hits.rows)
+        more = "+" if count and count % HITS == 0 else ""
+        self.searched.emit(f"{count:,}{more} messages found" if count else "No messages found.")

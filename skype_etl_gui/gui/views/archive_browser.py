@@ -1,0 +1,292 @@
+"""The archive browser: conversations, a conversation's messages, and search across all of them. No I/O here.
+
+Every read goes through the presenter's one reader job; the window only shows
+what comes back. Ctrl+F goes to the search field, Enter searches, Esc clears
+the search (or leaves the field); activating a hit opens its conversation with
+that message current and centred. The last conversation shown is remembered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLineEdit,
+    QListView,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..models.archive import ROW_ROLE
+from ..presenters.browser import BrowserPresenter
+from ..widgets import plain_label
+
+LAST_CONVERSATION = "browser/lastConversation"
+
+
+class ArchiveBrowserWindow(QWidget):
+    """`remembered`: the conversation shown last time ([owner_id, id]); `remember` tells the one shown now (the
+    main window keeps it: settings are written by a job, never here)."""
+
+    remember = Signal(list)
+
+    def __init__(self, database: Any, parent: QWidget | None = None, remembered: Any = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("archiveBrowserWindow")
+        self.setWindowTitle("Archive")
+        self.resize(1100, 700)
+        self.remembered = remembered
+        self.presenter = BrowserPresenter(database, self)
+        layout = QVBoxLayout(self)
+
+        self.search_field = QLineEdit()
+        self.search_field.setObjectName("searchField")
+        self.search_field.setPlaceholderText(
+            'Search every conversation: words, "a phrase", prefix*, -word, from:, in:, after:, before:'
+        )
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.returnPressed.connect(self.search)
+        self.search_field.installEventFilter(self)
+        layout.addWidget(self.search_field)
+
+        self.filter_field = QLineEdit()
+        self.filter_field.setObjectName("conversationFilter")
+        self.filter_field.setPlaceholderText("Filter conversations")
+        self.filter = QSortFilterProxyModel(self)
+        self.filter.setSourceModel(self.presenter.conversations)
+        self.filter.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_field.textChanged.connect(self.filter.setFilterFixedString)
+        self.conversation_list = _list("conversationList")
+        self.conversation_list.setItemDelegate(HeadedDelegate(self.conversation_list))
+        self.conversation_list.setModel(self.filter)
+        self.conversation_list.selectionModel().currentChanged.connect(self._conversation_chosen)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.filter_field)
+        left_layout.addWidget(self.conversation_list, 1)
+
+        self.message_view = _list("messageView")
+        self.message_view.setItemDelegate(HeadedDelegate(self.message_view))
+        self.message_view.setModel(self.presenter.messages)
+        self.message_view.setWordWrap(True)
+        self.message_view.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+        self.results_note = plain_label("searchNote", "")
+        self.search_results = _list("searchResults")
+        self.search_results.setItemDelegate(HeadedDelegate(self.search_results))
+        self.search_results.setModel(self.presenter.hits)
+        self.search_results.activated.connect(self._hit_activated)
+        self.search_results.verticalScrollBar().valueChanged.connect(self._results_scrolled)
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.results_note)
+        results_layout.addWidget(self.search_results, 1)
+        self.results_panel = results
+        results.hide()
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.message_view)
+        splitter.addWidget(results)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        splitter.setStretchFactor(2, 3)
+        layout.addWidget(splitter, 1)
+        self.note = plain_label("browserNote", "Opening the archive…")
+        layout.addWidget(self.note)
+
+        QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+        self.presenter.note.connect(self.note.setText)
+        self.presenter.opened.connect(self._opened)
+        self.presenter.conversation_shown.connect(self._messages_shown)
+        self.presenter.older_shown.connect(self._older_shown)
+        self.presenter.searched.connect(self._searched)
+        self.pending_hit: str | None = None
+        QTimer.singleShot(0, self.presenter.open)
+
+    # --- search -------------------------------------------------------------------------------------------
+    @Slot()
+    def focus_search(self) -> None:
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    @Slot()
+    def search(self) -> None:
+        self.results_panel.show()
+        self.presenter.search(self.search_field.text())
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """Esc in the search field: the search is cleared (a second Esc leaves the field for the messages)."""
+        if watched is self.search_field and event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            if self.search_field.text():
+                self.search_field.clear()
+                self.presenter.search("")
+                self.results_panel.hide()
+            else:
+                self.message_view.setFocus()
+            return True
+        return super().eventFilter(watched, event)
+
+    @Slot(str)
+    def _searched(self, text: str) -> None:
+        self.results_note.setText(text)
+
+    @Slot(Any)
+    def _hit_activated(self, index: Any) -> None:
+        hit = index.data(ROW_ROLE)
+        if hit is None:
+            return
+        self.pending_hit = hit["id"]
+        self._select_conversation(hit["owner_id"], hit["conversation_id"], quietly=True)
+        self.presenter.show_conversation(hit["owner_id"], hit["conversation_id"], around=hit["id"])
+
+    @Slot(int)
+    def _results_scrolled(self, value: int) -> None:
+        if value and value == self.search_results.verticalScrollBar().maximum():
+            self.presenter.more_hits()
+
+    # --- conversations and messages -----------------------------------------------------------------------
+    @Slot()
+    def _opened(self) -> None:
+        last = self.remembered
+        if isinstance(last, list) and len(last) == 2 and self.presenter.conversations.find(*last) >= 0:
+            self._select_conversation(str(last[0]), str(last[1]))
+        elif self.presenter.conversations.rows:
+            self.conversation_list.setCurrentIndex(self.filter.index(0, 0))
+
+    def _select_conversation(self, owner_id: str, conversation_id: str, quietly: bool = False) -> None:
+        """Make a conversation the current one in the list (`quietly`: without reading its newest messages)."""
+        row = self.presenter.conversations.find(owner_id, conversation_id)
+        if row < 0:
+            return
+        index = self.filter.mapFromSource(self.presenter.conversations.index(row, 0))
+        if not index.isValid():  # filtered away: show every conversation again
+            self.filter_field.clear()
+            index = self.filter.mapFromSource(self.presenter.conversations.index(row, 0))
+        self.quiet = quietly
+        self.conversation_list.setCurrentIndex(index)
+        self.quiet = False
+
+    quiet = False
+
+    @Slot(Any, Any)
+    def _conversation_chosen(self, current: Any, _previous: Any) -> None:
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        if row is None:
+            return
+        self.remembered = [row["owner_id"], row["id"]]
+        self.remember.emit(self.remembered)
+        if not self.quiet:
+            self.pending_hit = None
+            self.presenter.show_conversation(row["owner_id"], row["id"])
+
+    @Slot(int)
+    def _messages_shown(self, current: int) -> None:
+        model = self.presenter.messages
+        if current >= 0:
+            index = model.index(current, 0)
+            self.message_view.setCurrentIndex(index)
+            self.message_view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        elif model.rowCount():
+            self.message_view.scrollToBottom()  # the newest
+
+    @Slot(int)
+    def _scrolled(self, value: int) -> None:
+        if value == self.message_view.verticalScrollBar().minimum() and self.presenter.messages.rowCount():
+            self.presenter.load_older()
+
+    @Slot(int)
+    def _older_shown(self, count: int) -> None:
+        if count:  # keep the message that was at the top where it was
+            self.message_view.scrollTo(
+                self.presenter.messages.index(count, 0), QAbstractItemView.ScrollHint.PositionAtTop
+            )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.presenter.close()
+        super().closeEvent(event)
+
+
+def _list(name: str) -> QListView:
+    view = QListView()
+    view.setObjectName(name)
+    view.setUniformItemSizes(False)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap to the width
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    return view
+
+
+class HeadedDelegate(QStyledItemDelegate):
+    """A row's DisplayRole drawn as people read a chat: a day line (——— …) centred and grey, the heading line
+    (sender and time, or a conversation's name) bold, the rest wrapped below it, and room between rows."""
+
+    PAD = 6
+
+    def _lines(self, index: QModelIndex | QPersistentModelIndex) -> tuple[list[str], str, str]:
+        lines = str(index.data() or "").split("\n")
+        days = [line for line in lines[:1] if line.startswith("———")]
+        rest = lines[len(days) :]
+        return days, rest[0] if rest else "", "\n".join(rest[1:])
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        days, head, body = self._lines(index)
+        width = max(option.rect.width(), 200) - 2 * self.PAD
+        metrics = QFontMetrics(option.font)
+        height = self.PAD * 2 + metrics.height() * (len(days) + 1)
+        if body:
+            flags = Qt.TextFlag.TextWordWrap
+            height += metrics.boundingRect(QRect(0, 0, width, 100_000), flags, body).height()
+        return QSize(width, height)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        self.initStyleOption(option, index)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        if selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        color = option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        quieter = index.data(Qt.ItemDataRole.ForegroundRole)
+        if quieter is not None and not selected:
+            color = quieter.color()  # calls and events
+        days, head, body = self._lines(index)
+        metrics = QFontMetrics(option.font)
+        area = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        y = area.top()
+        for day in days:
+            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(QRect(area.left(), y, area.width(), metrics.height()), Qt.AlignmentFlag.AlignHCenter, day)
+            y += metrics.height()
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(color)
+        painter.drawText(QRect(area.left(), y, area.width(), metrics.height()), Qt.AlignmentFlag.AlignLeft, head)
+        y += metrics.height()
+        font = index.data(Qt.ItemDataRole.FontRole)
+        painter.setFont(font if isinstance(font, QFont) else option.font)
+        painter.drawText(QRect(area.left(), y, area.width(), max(area.bottom() - y, 0)), Qt.TextFlag.TextWordWrap, body)
+        painter.restore()
