@@ -35,8 +35,9 @@ def import_without_index(export: str, url: str, batch_size: int) -> dict[str, An
     import skype_etl_gui.etl.load.sqlite as sqlite_loader
 
     schema.search_index = lambda dialect: []  # type: ignore[assignment]
-    sqlite_loader.INDEX_NEW = ()  # type: ignore[assignment]
-    sqlite_loader._indexed_texts = lambda conn, keys: {}  # type: ignore[assignment]
+    sqlite_loader.search_index.index_new = lambda conn: 0  # type: ignore[assignment]
+    sqlite_loader.SQLiteLoader._index_new = lambda self: None  # type: ignore[method-assign]
+    sqlite_loader.search_index.indexed_messages = lambda conn, keys: {}  # type: ignore[assignment]
     return _import(export, url, batch_size)
 
 

@@ -554,20 +554,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _archive(args: argparse.Namespace) -> Any:
-    """The archive, open for reading; one of an earlier version is brought up to date first (its search index
-    built once, a line a step), which needs a role that may write."""
-    from .archive import Archive, upgrade
+    """The archive, open for reading (one of an earlier version brought up to date first, a line a step)."""
+    from .archive import open_archive
 
-    url = _database(args, announce=False)
-    archive = Archive(url)
-    try:
-        archive.open()
-    except ArchiveError as exc:
-        if "earlier version" not in str(exc):
-            raise
-        upgrade(url, _show_migration)
-        archive.open()
-    return archive
+    return open_archive(_database(args, announce=False), _show_migration)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -302,3 +302,54 @@ def test_another_tool_may_write_messages_and_a_reprocess_mends_the_index(db: Any
         assert ids(archive.search('"quick brown"')) == ["5"]  # the text re-derived from the export's, indexed
         assert ids(archive.search("zebra")) == []
         assert ids(archive.search("walrus")) == ["x1"]  # added by the other tool: indexed by the next write
+
+
+def test_sqlite_time_keys_that_meet_move_aside_and_stay_exact(db: Any, tmp_path: Path) -> None:
+    """Two messages of the same millisecond whose rowids are 2^21 apart would share a search key: the later takes
+    the next free one, and a change to either is indexed again exactly."""
+    from skype_etl_gui.etl.load import search_index
+
+    build(tmp_path, db.url)
+    same = "2021-03-01T05:00:00.000Z"  # message 5's time
+    rowid_5 = db.one("SELECT rowid FROM messages WHERE id = '5'")
+    far = rowid_5 + (1 << search_index.SHIFT)
+    db.execute(
+        "INSERT INTO messages (rowid, owner_id, conversation_id, id, content_text, sent_at) "
+        "VALUES (?, '8:live:.cid.me', '8:anna', 'far', 'quick zebra', ?)",
+        (far, same),
+    )
+    conn = sqlite3.connect(db.path)
+    search_index.register(conn)
+    try:
+        with conn:
+            assert search_index.index_new(conn) == 1
+        moved = conn.execute("SELECT message_rowid, search_rowid FROM search_moved").fetchall()
+        key_5 = conn.execute(f"SELECT {search_index.key_sql('?', '?')}", (same, rowid_5)).fetchone()[0]
+        assert key_5 == conn.execute("SELECT rowid FROM messages_fts WHERE message_rowid = ?", (rowid_5,)).fetchone()[0]
+        assert moved == [(far, key_5 + 1)]
+        with conn:  # the moved one's text changes: out under its moved key, in again
+            before = search_index.indexed_messages(conn, [("8:live:.cid.me", "8:anna", "far")])
+            conn.execute("UPDATE messages SET content_text = 'slow zebra' WHERE rowid = ?", (far,))
+            assert search_index.index_changed(conn, before) == 1
+        assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 131
+    finally:
+        conn.close()
+    with Archive(db.url) as archive:
+        assert ids(archive.search("zebra")) == ["far"]
+        assert ids(archive.search("quick before:2021-03-02")) == ["6", "5"]  # a key range (far says "slow" now)
+        assert set(ids(archive.search("quick brown"))) == {"5", "6"}
+        assert ids(archive.search("slow")) == ["far"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=60))
+def test_sqlite_tokenizes_ascii_as_the_folding_does(text: str) -> None:
+    """SQLite indexes ASCII text as it is (its tokenizer lowers and cuts it): the words must be fold's words."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 0')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+        conn.execute("INSERT INTO t (body) VALUES (?)", (text,))
+        assert {term for (term,) in conn.execute("SELECT term FROM v")} == set(words(text))
+    finally:
+        conn.close()

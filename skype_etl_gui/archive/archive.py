@@ -19,6 +19,7 @@ from ..etl.fold import fold
 from ..etl.load import open_existing, open_for_reading
 from ..etl.load.base import Loader
 from ..etl.load.schema import SCHEMA_VERSION
+from ..etl.load.search_index import SCOPE, key_range
 from .query import Query, QueryError, parse, snippet
 
 MESSAGE_COLUMNS = (
@@ -39,6 +40,22 @@ _SELECT_MESSAGES = "SELECT " + ", ".join(f"m.{c}" for c in MESSAGE_COLUMNS) + " 
 
 class ArchiveError(DatabaseError):
     """The archive cannot be read as asked: one message, for a person."""
+
+
+class ArchiveOutdated(ArchiveError):
+    """An archive made by an earlier version: `upgrade()` brings it up to date (it writes)."""
+
+
+def open_archive(database: str | dict[str, Any], on_migrate: Callable[[str, int, int], None] | None = None) -> Archive:
+    """The archive, open for reading; one made by an earlier version is brought up to date first (its search
+    index built once, `on_migrate` told each step), which needs a role that may write."""
+    archive = Archive(database)
+    try:
+        archive.open()
+    except ArchiveOutdated:
+        upgrade(database, on_migrate)
+        archive.open()
+    return archive
 
 
 def upgrade(database_url: str | dict[str, Any], on_migrate: Callable[[str, int, int], None] | None = None) -> int:
@@ -76,7 +93,7 @@ class Archive:
         self.dialect = loader.target.kind
         if self.schema < SCHEMA_VERSION:
             self.close()
-            raise ArchiveError(
+            raise ArchiveOutdated(
                 f"{loader.display_url}: this archive was made by an earlier version (schema {self.schema}); it is "
                 "brought up to date, and its search index built, once by a role that may write: the window does "
                 "it when it opens the archive, or run: skype-etl search WORD"
@@ -216,32 +233,54 @@ class Archive:
         parsed = query if isinstance(query, Query) else parse(query)
         where: list[str] = []
         params: list[Any] = []
-        source = "messages AS m"
+        source, order = "messages AS m", "m.sent_at DESC, m.id DESC"
         expression = parsed.fts5() if self.dialect == "sqlite" else parsed.tsquery()
-        if expression is not None:
-            if self.dialect == "sqlite":
-                source = "messages_fts AS f JOIN messages AS m ON m.rowid = f.rowid"
-                where.append("messages_fts MATCH ?")
-            else:
-                where.append("m.search @@ CAST(? AS tsquery)")
+        conversations = self._conversations(parsed.conversations) if parsed.conversations else []
+        if self.dialect == "sqlite" and conversations:
+            # in: is a word of the index (load/search_index.SCOPE): part of the match, not a filter after it
+            scopes = [
+                f'"{SCOPE}{number}"'
+                for owner, conv in conversations
+                for (number,) in self._rows(
+                    "SELECT scope FROM search_scopes WHERE owner_id = ? AND conversation_id = ?", (owner, conv)
+                )
+            ]
+            if not scopes:
+                return []  # conversations without a message
+            scope = " OR ".join(scopes)
+            expression = f"({expression}) AND ({scope})" if expression else scope
+            conversations = []
+        if expression is not None and self.dialect == "sqlite":
+            # newest first is the index's own key order (time in ms, then the rowid): the first page of hits
+            # stops after `limit` matches however common the word; dates are key ranges
+            source = "messages_fts AS f JOIN messages AS m ON m.rowid = f.message_rowid"
+            order = "f.rowid DESC"
+            where.append("messages_fts MATCH ?")
             params.append(expression)
+            if parsed.after or parsed.before:
+                low, high = key_range(parsed.after, parsed.before)
+                where.append("f.rowid >= ? AND f.rowid < ?")
+                params += [low, high]
+        else:
+            if expression is not None:
+                where.append("m.search @@ CAST(? AS tsquery)")
+                params.append(expression)
+            if parsed.after:
+                where.append(f"m.sent_at >= {self._time()}")
+                params.append(parsed.after)
+            if parsed.before:
+                where.append(f"m.sent_at < {self._time()}")
+                params.append(parsed.before)
         if parsed.senders:
             senders = self._senders(parsed.senders)
             where.append(f"m.sender_id IN ({', '.join('?' for _ in senders)})")
             params += senders
-        if parsed.conversations:
-            conversations = self._conversations(parsed.conversations)
+        if conversations:
             where.append("(" + " OR ".join("(m.owner_id = ? AND m.conversation_id = ?)" for _ in conversations) + ")")
             params += [value for pair in conversations for value in pair]
-        if parsed.after:
-            where.append(f"m.sent_at >= {self._time()}")
-            params.append(parsed.after)
-        if parsed.before:
-            where.append(f"m.sent_at < {self._time()}")
-            params.append(parsed.before)
         rows = self._rows(
-            f"{_SELECT_MESSAGES.replace('messages AS m', source)} WHERE {' AND '.join(where)} "
-            "ORDER BY m.sent_at DESC, m.id DESC LIMIT ? OFFSET ?",
+            f"{_SELECT_MESSAGES.replace('messages AS m', source)} WHERE {' AND '.join(where) or 'TRUE'} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
         hits = []

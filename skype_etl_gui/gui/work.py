@@ -280,16 +280,9 @@ def serve_archive(handle: JobHandle, database: str | dict[str, Any], requests: q
     first, its search index built once: ("migrating", (step, number, steps)) a step), emits ("opened", the
     conversations), then answers its requests in order: (tag, result), or (tag, the error) for a DatabaseError
     or a QueryError."""
-    from ..archive import Archive, ArchiveError, QueryError, upgrade
+    from ..archive import QueryError, open_archive
 
-    archive = Archive(database)
-    try:
-        archive.open()
-    except ArchiveError as exc:
-        if "earlier version" not in str(exc):
-            raise
-        upgrade(database, lambda step, number, steps: handle.emit(("migrating", (step, number, steps))))
-        archive.open()
+    archive = open_archive(database, lambda step, number, steps: handle.emit(("migrating", (step, number, steps))))
     try:
         handle.emit(("opened", archive.conversations()))
         while not handle.stopped:

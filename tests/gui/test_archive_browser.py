@@ -42,9 +42,9 @@ def test_browse_a_conversation_search_and_open_a_hit(qtbot: Any, any_db: Any, tm
     conversations, messages = view(window, "conversationList"), view(window, "messageView")
     assert texts(conversations)[0].startswith("The Team\ngroup · 120 messages · 2021-03-10")
     # the latest conversation opens with its newest messages, the newest at the bottom
-    qtbot.waitUntil(lambda: messages.model().rowCount() == 120, timeout=WAIT)
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 100, timeout=WAIT)  # a page
     assert texts(messages)[-1].endswith("Bob Builder  03:00\ngroup line 119")
-    assert texts(messages)[0].startswith("——— 2021-03-05 ———\nBob Builder  04:00\ngroup line 0")
+    assert texts(messages)[0] == "——— 2021-03-06 ———\nBob Builder  00:00\ngroup line 20 brown"
     # search: Ctrl+F, type, Enter
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     field = window.findChild(QLineEdit, "searchField")
@@ -90,18 +90,35 @@ def test_filter_conversations_and_the_last_one_is_remembered(qtbot: Any, db: Any
     assert told == [["", "19:team@thread.skype"]]
 
 
-def test_scrolling_up_reads_older_pages(qtbot: Any, db: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_scrolling_reads_pages_and_holds_a_bounded_window(
+    qtbot: Any, db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     import skype_etl_gui.gui.presenters.browser as browser
+    from skype_etl_gui.gui.models.archive import MessageListModel
 
-    monkeypatch.setattr(browser, "PAGE", 50)
+    monkeypatch.setattr(browser, "PAGE", 30)
+    monkeypatch.setattr(MessageListModel, "MAX_ROWS", 60)
     build(tmp_path, db.url)
     window = open_browser(qtbot, db.url)
     messages = view(window, "messageView")
-    qtbot.waitUntil(lambda: messages.model().rowCount() == 50, timeout=WAIT)
-    for expected in (100, 120):
+    model = messages.model()
+    qtbot.waitUntil(lambda: model.rowCount() == 30, timeout=WAIT)
+    seen_first = []
+    for _ in range(4):  # up to the start: the window holds 60 at most, the newest go
         messages.verticalScrollBar().setValue(0)
-        qtbot.waitUntil(lambda expected=expected: messages.model().rowCount() == expected, timeout=WAIT)
+        first = model.rows[0]["id"]
+        qtbot.waitUntil(lambda first=first: model.rows[0]["id"] != first or model.at_start, timeout=WAIT)
+        seen_first.append(model.rows[0]["id"])
+        assert model.rowCount() <= 60
+    assert model.at_start and not model.at_end and seen_first[-1] == "g0"
     assert texts(messages)[0].startswith("——— 2021-03-05 ———\nBob Builder  04:00\ngroup line 0")
+    for _ in range(5):  # and down again to the newest
+        bar = messages.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        last = model.rows[-1]["id"]
+        qtbot.waitUntil(lambda last=last: model.rows[-1]["id"] != last or model.at_end, timeout=WAIT)
+        assert model.rowCount() <= 60
+    assert model.at_end and model.rows[-1]["id"] == "g119"
 
 
 def test_the_main_window_opens_the_browser(qtbot: Any, db: Any, tmp_path: Path) -> None:
@@ -131,3 +148,18 @@ def test_no_archive_says_so(qtbot: Any, tmp_path: Path) -> None:
     qtbot.addWidget(window, before_close_func=stop_jobs)
     window.show()
     qtbot.waitUntil(lambda: "no such database" in window.note.text(), timeout=WAIT)
+
+
+def test_after_an_import_the_window_offers_to_open_the_archive(qtbot: Any, db: Any, tmp_path: Path) -> None:
+    from tests.conftest import conversation, export_document, message, write_export
+    from tests.gui.test_main_window import make_window, run_to_end
+
+    export = write_export(tmp_path / "e.json", export_document([conversation("8:anna", [message("1", "hello")])]))
+    window = make_window(qtbot, export, db)
+    archive = window.findChild(QPushButton, "archiveButton")
+    assert archive.text() == "&Archive"
+    assert run_to_end(qtbot, window)["status"] == "completed"
+    assert archive.text() == "Open &archive" and archive.isDefault()
+    archive.click()
+    qtbot.waitUntil(lambda: view(window.archive_browser, "messageView").model().rowCount() == 1, timeout=WAIT)
+    assert "hello" in texts(view(window.archive_browser, "messageView"))[0]

@@ -377,3 +377,37 @@ def test_the_error_log_of_a_far_away_server(qtbot: Any, pg_db: Any, tmp_path: Pa
         beat.check()
     finally:
         proxy.close()
+
+
+def test_the_archive_browser_on_100k_messages(qtbot: Any, big_export: Path, db: Database) -> None:
+    """Open, a conversation, a search, a hit in context, and scrolling up and down: all reads in the job."""
+    from PySide6.QtWidgets import QLineEdit, QListView
+
+    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
+
+    assert ETLPipeline(db.url).run(str(big_export))["status"] == "completed"
+    word = db.one("SELECT content_text FROM messages WHERE length(content_text) > 20 LIMIT 1").split()[0]
+    with Heartbeat("archive browser on 100,000 messages") as beat:
+        window = ArchiveBrowserWindow(db.url)
+        qtbot.addWidget(window, before_close_func=stop_jobs)
+        window.show()
+        conversations = window.findChild(QListView, "conversationList")
+        messages = window.findChild(QListView, "messageView")
+        results = window.findChild(QListView, "searchResults")
+        qtbot.waitUntil(lambda: conversations.model().rowCount() > 0, timeout=FINISH_MS)
+        qtbot.waitUntil(lambda: messages.model().rowCount() > 0, timeout=FINISH_MS)
+        window.findChild(QLineEdit, "searchField").setText(word)
+        window.search()
+        qtbot.waitUntil(lambda: results.model().rowCount() > 0, timeout=FINISH_MS)
+        results.activated.emit(results.model().index(results.model().rowCount() - 1, 0))
+        qtbot.waitUntil(lambda: messages.currentIndex().isValid(), timeout=FINISH_MS)
+        model = messages.model()
+        for _ in range(6):
+            first = model.rows[0]["id"]
+            messages.verticalScrollBar().setValue(0)
+            qtbot.waitUntil(lambda first=first: model.rows[0]["id"] != first or model.at_start, timeout=FINISH_MS)
+        bar = messages.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        qtbot.wait(200)
+        assert model.rowCount() <= model.MAX_ROWS
+    beat.check()

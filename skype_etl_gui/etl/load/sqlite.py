@@ -13,12 +13,11 @@ from urllib.parse import quote
 
 from ...paths import default_database_path, private_file, private_folder
 from ..errors import DatabaseError
-from ..fold import search_text
 from ..records import Batch, Changes, ErrorRecord
 from ..transform.rows import CONVERSATION_FIELDS, MESSAGE_FIELDS, PARTICIPANT_FIELDS
-from . import upserts
+from . import search_index, upserts
 from .base import BUSY_FOR_S, FIRST_DELAY_S, RUN_FIELDS, Loader, T
-from .schema import INDEX_NEW, SCHEMA_VERSION, upgrade_steps
+from .schema import SCHEMA_VERSION, upgrade_steps
 
 UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
 UPSERT_CHILD = {
@@ -60,7 +59,7 @@ class SQLiteLoader(Loader):
             self.conn.execute("PRAGMA cache_size=-32000")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.create_function("skype_fold", 1, _fold, deterministic=True)
-            self.conn.create_function("skype_search", 1, search_text, deterministic=True)  # the search index's
+            search_index.register(self.conn)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise DatabaseError(
@@ -107,6 +106,7 @@ class SQLiteLoader(Loader):
                 if step.last:
                     self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (step.version,))
                 self.conn.execute("COMMIT")
+            self._index_new()  # what an earlier version's archive, or another tool, left unindexed
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -136,9 +136,10 @@ class SQLiteLoader(Loader):
             if batch.participants:
                 conn.executemany(UPSERT_PARTICIPANT, batch.participants)
             if batch.messages:
-                indexed = _indexed_texts(conn, [itemgetter(*MESSAGE_KEY_AT)(row) for row in batch.messages])
+                keys = [itemgetter(*MESSAGE_KEY_AT)(row) for row in batch.messages]
+                indexed = search_index.indexed_messages(conn, keys)
                 conn.executemany(UPSERT_MESSAGE, batch.messages)
-                _index_changed(conn, indexed)
+                search_index.index_changed(conn, indexed)
             for table, rows in batch.children().items():
                 if rows:
                     conn.executemany(UPSERT_CHILD[table], rows)
@@ -151,9 +152,9 @@ class SQLiteLoader(Loader):
     def write_changes(self, run_id: str, changes: Changes) -> None:
         def write(conn: sqlite3.Connection) -> None:
             if changes.messages:
-                indexed = _indexed_texts(conn, [tuple(row[-3:]) for row in changes.messages])  # (…, key)
+                indexed = search_index.indexed_messages(conn, [row[-3:] for row in changes.messages])  # (…, key)
                 conn.executemany(UPDATE_MESSAGE, changes.messages)
-                _index_changed(conn, indexed)
+                search_index.index_changed(conn, indexed)
             for table, rows in changes.children().items():
                 if changes.replaced:
                     conn.executemany(DELETE_CHILD[table], changes.replaced)
@@ -174,8 +175,7 @@ class SQLiteLoader(Loader):
     ) -> None:
         """What ends each of a run's transactions: the search index of its new messages, its error rows, and its
         row's new values."""
-        for statement in INDEX_NEW:
-            conn.execute(statement)
+        search_index.index_new(conn)
         if errors:
             conn.executemany(INSERT_ERROR, [e.row(run_id) for e in errors])
         if fields:
@@ -230,6 +230,21 @@ class SQLiteLoader(Loader):
                 raise
 
         self._transaction(attempt, committed)
+
+    def _index_new(self) -> None:
+        """The messages above the search index's watermark indexed, in one transaction (none: no write)."""
+        conn = self.conn
+        if conn.execute(
+            "SELECT indexed_up_to < (SELECT coalesce(max(rowid), 0) FROM messages) FROM search_state"
+        ).fetchone()[0]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                search_index.index_new(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _update_run(self, conn: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
         fields = self.checked_run_fields(fields)
@@ -315,37 +330,3 @@ def _db_value(value: Any) -> Any:
 
 
 MESSAGE_KEY_AT = tuple(MESSAGE_FIELDS.index(c) for c in ("owner_id", "conversation_id", "id"))
-
-
-def _indexed_texts(conn: sqlite3.Connection, keys: list[tuple[Any, ...]]) -> dict[int, str | None]:
-    """The indexed messages among these keys: their rowid and their text (about to be written over: only those
-    whose text changes are indexed again). Nothing is indexed yet on a first import: no query then."""
-    watermark = conn.execute("SELECT indexed_up_to FROM search_state").fetchone()[0]
-    if not watermark:
-        return {}
-    found = conn.execute(
-        "SELECT m.rowid, m.content_text FROM json_each(?) AS k JOIN messages AS m ON m.owner_id = k.value ->> 0 "
-        "AND m.conversation_id = k.value ->> 1 AND m.id = k.value ->> 2 WHERE m.rowid <= ?",
-        (json.dumps(keys), watermark),
-    )
-    return dict(found)
-
-
-def _index_changed(conn: sqlite3.Connection, indexed: dict[int, str | None]) -> None:
-    """Indexed messages whose text the transaction changed: their old words out of the index (by rowid), the new
-    in."""
-    if not indexed:
-        return
-    rowids = list(indexed)
-    changed = []
-    for start in range(0, len(rowids), 900):
-        part = rowids[start : start + 900]
-        for rowid, text in conn.execute(
-            f"SELECT rowid, content_text FROM messages WHERE rowid IN ({', '.join('?' for _ in part)})", part
-        ):
-            if text != indexed[rowid]:
-                changed.append((rowid, indexed[rowid], text))
-    conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(rowid,) for rowid, _, _ in changed])
-    conn.executemany(
-        "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", [(rowid, search_text(new)) for rowid, _, new in changed]
-    )

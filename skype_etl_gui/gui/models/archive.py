@@ -26,12 +26,37 @@ def who(row: dict[str, Any]) -> str:
     return str(row.get("sender_name") or row.get("sender_id") or "")
 
 
-class ConversationListModel(QAbstractListModel):
-    """Every conversation, the latest first: its name, then when it last spoke and how many messages it has."""
+class _RowsModel(QAbstractListModel):
+    """Rows as the archive gave them (dicts), one a line: `DisplayRole` is `text(row)`, `RowRole` the dict."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[dict[str, Any]] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(index.row())
+        if role == ROW_ROLE:
+            return self.rows[index.row()]
+        return self.more_data(index.row(), role)
+
+    def text(self, number: int) -> str:
+        raise NotImplementedError
+
+    def more_data(self, number: int, role: int) -> Any:
+        return None
+
+
+class ConversationListModel(_RowsModel):
+    """Every conversation, the latest first: its name, then when it last spoke and how many messages it has."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
         self.several_owners = False
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -40,22 +65,17 @@ class ConversationListModel(QAbstractListModel):
         self.several_owners = len({r["owner_id"] for r in rows if r["owner_id"]}) > 1
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    def text(self, number: int) -> str:
+        row = self.rows[number]
+        name = row["display_name"] or row["id"]
+        group = "group" if row["kind"] == "group" or row["id"].startswith("19:") else "chat"
+        owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
+        return f"{name}\n{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}"
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            name = row["display_name"] or row["id"]
-            group = "group" if row["kind"] == "group" or row["id"].startswith("19:") else "chat"
-            owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
-            return f"{name}\n{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}"
+    def more_data(self, number: int, role: int) -> Any:
+        row = self.rows[number]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row['id']}\n{row['owner_id'] or 'a group thread, shared by its members'}"
-        if role == ROW_ROLE:
-            return row
         return None
 
     def find(self, owner_id: str, conversation_id: str) -> int:
@@ -65,35 +85,53 @@ class ConversationListModel(QAbstractListModel):
         return -1
 
 
-class MessageListModel(QAbstractListModel):
+class MessageListModel(_RowsModel):
     """A window of one conversation's messages in time order, one row a message; older pages are put in front
     as the view asks for them (`prepend`), so a conversation of any length is read a page at a time."""
 
+    MAX_ROWS = 1000  # held at once: scrolling a conversation of any length keeps memory (and layout) flat
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[dict[str, Any]] = []
         self.conversation: tuple[str, str] | None = None
         self.at_start = False  # the oldest message is loaded
+        self.at_end = True  # the newest message is loaded
 
-    def show(self, conversation: tuple[str, str], rows: list[dict[str, Any]], at_start: bool) -> None:
+    def show(self, conversation: tuple[str, str], rows: list[dict[str, Any]], at_start: bool, at_end: bool) -> None:
         self.beginResetModel()
-        self.conversation, self.rows, self.at_start = conversation, rows, at_start
+        self.conversation, self.rows, self.at_start, self.at_end = conversation, rows, at_start, at_end
         self.endResetModel()
 
     def prepend(self, rows: list[dict[str, Any]], at_start: bool) -> None:
+        """Older messages in front; as many of the newest go, past MAX_ROWS (read again when scrolled to)."""
         self.at_start = at_start
         if not rows:
             return
         self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
         self.rows = rows + self.rows
         self.endInsertRows()
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra > 0:
+            self.beginRemoveRows(QModelIndex(), len(self.rows) - extra, len(self.rows) - 1)
+            del self.rows[-extra:]
+            self.endRemoveRows()
+            self.at_end = False
 
-    def append(self, rows: list[dict[str, Any]]) -> None:
+    def append(self, rows: list[dict[str, Any]], at_end: bool) -> int:
+        """Newer messages at the end; as many of the oldest go, past MAX_ROWS; how many went."""
+        self.at_end = at_end
         if not rows:
-            return
+            return 0
         self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
         self.rows = self.rows + rows
         self.endInsertRows()
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra > 0:
+            self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+            del self.rows[:extra]
+            self.endRemoveRows()
+            self.at_start = False
+        return max(extra, 0)
 
     def row_of(self, message_id: str) -> int:
         for number, row in enumerate(self.rows):
@@ -101,23 +139,16 @@ class MessageListModel(QAbstractListModel):
                 return number
         return -1
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+    def more_data(self, number: int, role: int) -> Any:
+        """Calls and events, quieter: grey and italic."""
+        if not str(self.rows[number].get("message_type") or "").startswith(QUIET_TYPES):
             return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(index.row())
-        if role == Qt.ItemDataRole.ForegroundRole and str(row.get("message_type") or "").startswith(QUIET_TYPES):
+        if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor("#666666"))
-        if role == Qt.ItemDataRole.FontRole and str(row.get("message_type") or "").startswith(QUIET_TYPES):
+        if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setItalic(True)
             return font
-        if role == ROW_ROLE:
-            return row
         return None
 
     def text(self, number: int) -> str:
@@ -142,12 +173,11 @@ class MessageListModel(QAbstractListModel):
         return "\n".join(lines)
 
 
-class SearchResultsModel(QAbstractListModel):
+class SearchResultsModel(_RowsModel):
     """A search's hits, newest first: where and who and when, then the snippet with its matched words marked."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[dict[str, Any]] = []
         self.names: dict[tuple[str, str], str] = {}  # conversation names, to say where a hit is
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -161,16 +191,7 @@ class SearchResultsModel(QAbstractListModel):
             self.rows = self.rows + rows
             self.endInsertRows()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            place = self.names.get((row["owner_id"], row["conversation_id"])) or row["conversation_id"]
-            return f"{place} · {who(row)} · {when(row['sent_at'])}\n{row['snippet']}"
-        if role == ROW_ROLE:
-            return row
-        return None
+    def text(self, number: int) -> str:
+        row = self.rows[number]
+        place = self.names.get((row["owner_id"], row["conversation_id"])) or row["conversation_id"]
+        return f"{place} · {who(row)} · {when(row['sent_at'])}\n{row['snippet']}"

@@ -11,7 +11,7 @@ from ..models.archive import ConversationListModel, MessageListModel, SearchResu
 from ..reading import DatabaseReader
 from ..work import serve_archive
 
-PAGE = 200  # messages read at a time
+PAGE = 100  # messages read at a time (each page is measured for layout on the GUI thread: 100 take ~20 ms)
 HITS = 50  # search hits read at a time
 
 
@@ -20,6 +20,7 @@ class BrowserPresenter(QObject):
     opened = Signal()  # the conversations are in
     conversation_shown = Signal(int)  # the messages are in; the row to make current (-1: the newest)
     older_shown = Signal(int)  # older messages went in front: how many
+    newer_shown = Signal(int)  # newer messages went at the end: how many
     searched = Signal(str)  # the hits are in; a line that says how many (or why none)
 
     def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
@@ -34,6 +35,7 @@ class BrowserPresenter(QObject):
         self.query = ""
         self.latest = {"conversation": 0, "search": 0}  # the latest request of each kind wins: older answers go
         self.loading_older = False
+        self.loading_newer = False
 
     def open(self) -> None:
         self.note.emit("Opening the archive…")
@@ -72,6 +74,23 @@ class BrowserPresenter(QObject):
             tag,
             lambda archive: archive.page(
                 owner_id, conversation_id, older_than=(first["sent_at"], first["id"]), limit=PAGE
+            ),
+        )
+
+    def load_newer(self) -> None:
+        """The page after the last message shown (the view scrolled to its bottom, older pages having pushed the
+        newest out)."""
+        model = self.messages
+        if self.loading_newer or model.at_end or not model.rows or model.conversation is None:
+            return
+        self.loading_newer = True
+        last = model.rows[-1]
+        owner_id, conversation_id = model.conversation
+        tag = ("newer", self.latest["conversation"], model.conversation)
+        self.reader.ask(
+            tag,
+            lambda archive: archive.page(
+                owner_id, conversation_id, newer_than=(last["sent_at"], last["id"]), limit=PAGE
             ),
         )
 
@@ -123,6 +142,11 @@ class BrowserPresenter(QObject):
             if not isinstance(result, Exception):
                 self.messages.prepend(result, at_start=len(result) < PAGE)
                 self.older_shown.emit(len(result))
+        elif kind == "newer" and number == self.latest["conversation"] and tag[2] == self.messages.conversation:
+            self.loading_newer = False
+            if not isinstance(result, Exception):
+                self.messages.append(result, at_end=len(result) < PAGE)
+                self.newer_shown.emit(len(result))
         elif kind == "search" and number == self.latest["search"]:
             self._on_hits(tag[2], result)
 
@@ -133,12 +157,12 @@ class BrowserPresenter(QObject):
         half = PAGE // 2
         current = -1
         if around is None:
-            at_start = len(rows) < PAGE
+            at_start, at_end = len(rows) < PAGE, True
         else:
             current = next((i for i, row in enumerate(rows) if row["id"] == around), -1)
-            at_start = current < half
-        self.loading_older = False
-        self.messages.show(conversation, rows, at_start)
+            at_start, at_end = current < half, len(rows) - current < PAGE - half
+        self.loading_older = self.loading_newer = False
+        self.messages.show(conversation, rows, at_start, at_end)
         self.conversation_shown.emit(current)
 
     def _on_hits(self, offset: int, hits: Any) -> None:

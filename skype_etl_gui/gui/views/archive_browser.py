@@ -119,6 +119,7 @@ class ArchiveBrowserWindow(QWidget):
         self.presenter.opened.connect(self._opened)
         self.presenter.conversation_shown.connect(self._messages_shown)
         self.presenter.older_shown.connect(self._older_shown)
+        self.presenter.newer_shown.connect(self._newer_shown)
         self.presenter.searched.connect(self._searched)
         self.pending_hit: str | None = None
         QTimer.singleShot(0, self.presenter.open)
@@ -211,14 +212,27 @@ class ArchiveBrowserWindow(QWidget):
 
     @Slot(int)
     def _scrolled(self, value: int) -> None:
-        if value == self.message_view.verticalScrollBar().minimum() and self.presenter.messages.rowCount():
+        bar = self.message_view.verticalScrollBar()
+        if not self.presenter.messages.rowCount() or bar.minimum() == bar.maximum():
+            return
+        if value == bar.minimum():
             self.presenter.load_older()
+        elif value == bar.maximum():
+            self.presenter.load_newer()
 
     @Slot(int)
     def _older_shown(self, count: int) -> None:
         if count:  # keep the message that was at the top where it was
             self.message_view.scrollTo(
                 self.presenter.messages.index(count, 0), QAbstractItemView.ScrollHint.PositionAtTop
+            )
+
+    @Slot(int)
+    def _newer_shown(self, count: int) -> None:
+        if count:  # keep the message that was at the bottom where it was (the oldest went from the top)
+            last = self.presenter.messages.rowCount() - count - 1
+            self.message_view.scrollTo(
+                self.presenter.messages.index(max(last, 0), 0), QAbstractItemView.ScrollHint.PositionAtBottom
             )
 
     def closeEvent(self, event: QCloseEvent) -> None:

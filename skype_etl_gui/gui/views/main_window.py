@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         presenter.resume_offered.connect(self.ask_resume)
         presenter.notice.connect(self._show_notice)
         presenter.import_finished.connect(self.import_finished)
+        presenter.import_finished.connect(self._offer_archive)
         presenter.reprocess_finished.connect(self.reprocess_finished)
         presenter.closable.connect(self.close)
 
@@ -413,6 +414,13 @@ class MainWindow(QMainWindow):
         browser = ArchiveBrowserWindow(database, self, remembered=remembered)
         browser.remember.connect(self._remember_conversation)
         self.archive_browser = _replace(self.archive_browser, browser)
+
+    @Slot(object)
+    def _offer_archive(self, summary: Any) -> None:
+        """After an import that stored messages: "Open archive", the window's default button."""
+        if isinstance(summary, dict) and summary.get("status") == "completed":
+            self.archive_button.setText("Open &archive")
+            self.archive_button.setDefault(True)
 
     @Slot(list)
     def _remember_conversation(self, value: list[Any]) -> None:
