@@ -20,6 +20,7 @@ from ..etl.load import open_existing, open_for_reading
 from ..etl.load.base import Loader
 from ..etl.load.schema import SCHEMA_VERSION
 from ..etl.load.search_index import SCOPE, key_range
+from ..etl.transform.derive import conversation_kind
 from .query import Query, QueryError, parse, snippet
 
 MESSAGE_COLUMNS = (
@@ -129,7 +130,7 @@ class Archive:
                 "owner_id": owner,
                 "id": conv,
                 "display_name": name,
-                "kind": kind or ("group" if conv.startswith("19:") else "one-to-one"),
+                "kind": kind or conversation_kind(conv),  # as the transform names it (an earlier version's: none)
                 "messages": count,
                 "last_sent_at": last,
             }

@@ -220,7 +220,9 @@ class Loader(ABC):
         what sidecars say (doc id, file name, content type). Per file, True when it was new."""
         m = self.mark
         statements = [self._media_doc(doc_id, None, name, kind, run_id) for doc_id, name, kind in sidecars]
+        inserts = []  # each file's INSERT INTO media_files, by its place among the statements
         for file in files:
+            inserts.append(len(statements))
             statements += [
                 (
                     "INSERT INTO media_files (sha256, size, file_name, file_id, run_id, stored_at) "
@@ -237,8 +239,7 @@ class Loader(ABC):
             ]
         rows = [(f.file_id, f.first_seq, self._media_rows(f.chunks or ([] if f.first_seq else [b""]))) for f in files]
         changed = self._write_media([r for r in rows if r[2]], statements)
-        firsts = [i for i, (statement, _) in enumerate(statements) if statement.startswith("INSERT INTO media_files")]
-        return [changed[i] > 0 for i in firsts]
+        return [changed[i] > 0 for i in inserts]
 
     def _media_doc(
         self, doc_id: str, sha256: str | None, file_name: str | None, content_type: str | None, run_id: str

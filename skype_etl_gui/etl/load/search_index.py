@@ -75,10 +75,22 @@ def register(conn: sqlite3.Connection) -> None:
     conn.create_function("skype_search", 1, search_text, deterministic=True)
 
 
+def _bounds(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The watermark, and the highest rowid of messages."""
+    row = conn.execute("SELECT indexed_up_to, (SELECT coalesce(max(rowid), 0) FROM messages) FROM search_state")
+    watermark, top = row.fetchone()
+    return watermark, top
+
+
+def behind(conn: sqlite3.Connection) -> bool:
+    """Whether messages above the watermark wait to be indexed (asked before taking the write lock)."""
+    watermark, top = _bounds(conn)
+    return top > watermark
+
+
 def index_new(conn: sqlite3.Connection) -> int:
     """Index the messages above the watermark (new ones: a new row's rowid is above every other); how many."""
-    watermark = conn.execute("SELECT indexed_up_to FROM search_state").fetchone()[0]
-    top = conn.execute("SELECT max(rowid) FROM messages").fetchone()[0] or 0
+    watermark, top = _bounds(conn)
     if top <= watermark:
         return 0
     conn.execute(

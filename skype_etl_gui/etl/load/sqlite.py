@@ -106,7 +106,10 @@ class SQLiteLoader(Loader):
                 if step.last:
                     self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (step.version,))
                 self.conn.execute("COMMIT")
-            self._index_new()  # what an earlier version's archive, or another tool, left unindexed
+            if search_index.behind(self.conn):  # what an earlier version's archive, or another tool, left
+                self.conn.execute("BEGIN IMMEDIATE")
+                search_index.index_new(self.conn)
+                self.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -230,21 +233,6 @@ class SQLiteLoader(Loader):
                 raise
 
         self._transaction(attempt, committed)
-
-    def _index_new(self) -> None:
-        """The messages above the search index's watermark indexed, in one transaction (none: no write)."""
-        conn = self.conn
-        if conn.execute(
-            "SELECT indexed_up_to < (SELECT coalesce(max(rowid), 0) FROM messages) FROM search_state"
-        ).fetchone()[0]:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                search_index.index_new(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
 
     def _update_run(self, conn: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
         fields = self.checked_run_fields(fields)

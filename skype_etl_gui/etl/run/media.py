@@ -113,14 +113,13 @@ def import_media(
         if entry.kind == "sidecar":
             sidecar = entry.sidecar or {}
             waiting.sidecars.append((entry.doc_id, sidecar.get("file_name"), sidecar.get("content_type")))
-        elif chunks is None:
-            counts.files += 1
-            seen.append(entry.doc_id)
+            continue
+        counts.files += 1
+        seen.append(entry.doc_id)
+        if chunks is None:
             counts.already += 1
             moved(entry.size)
         else:
-            counts.files += 1
-            seen.append(entry.doc_id)
             before = done[0]
             file = saying_space(lambda: _store(loader, entry, chunks, run_id, stop, moved))  # noqa: B023
             waiting.add(file, done[0] - before)

@@ -68,7 +68,7 @@ class ConversationListModel(_RowsModel):
     def text(self, number: int) -> str:
         row = self.rows[number]
         name = row["display_name"] or row["id"]
-        group = "group" if row["kind"] == "group" or row["id"].startswith("19:") else "chat"
+        group = "group" if row["kind"] == "group" else "chat"
         owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
         return f"{name}\n{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}"
 

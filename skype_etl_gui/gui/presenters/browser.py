@@ -34,8 +34,7 @@ class BrowserPresenter(QObject):
         self.reader.opened.connect(self._on_opened)
         self.query = ""
         self.latest = {"conversation": 0, "search": 0}  # the latest request of each kind wins: older answers go
-        self.loading_older = False
-        self.loading_newer = False
+        self.loading = {"older": False, "newer": False}  # a page on its way, on that side of those shown
 
     def open(self) -> None:
         self.note.emit("Opening the archive…")
@@ -63,35 +62,27 @@ class BrowserPresenter(QObject):
 
     def load_older(self) -> None:
         """The page before the first message shown (the view scrolled to its top)."""
-        model = self.messages
-        if self.loading_older or model.at_start or not model.rows or model.conversation is None:
-            return
-        self.loading_older = True
-        first = model.rows[0]
-        owner_id, conversation_id = model.conversation
-        tag = ("older", self.latest["conversation"], model.conversation)
-        self.reader.ask(
-            tag,
-            lambda archive: archive.page(
-                owner_id, conversation_id, older_than=(first["sent_at"], first["id"]), limit=PAGE
-            ),
-        )
+        self._load_beside("older")
 
     def load_newer(self) -> None:
         """The page after the last message shown (the view scrolled to its bottom, older pages having pushed the
         newest out)."""
+        self._load_beside("newer")
+
+    def _load_beside(self, side: str) -> None:
+        """The page on one side ("older" or "newer") of the messages shown, unless one is on its way or that
+        side's end is shown."""
         model = self.messages
-        if self.loading_newer or model.at_end or not model.rows or model.conversation is None:
+        shown_end = model.at_start if side == "older" else model.at_end
+        if self.loading[side] or shown_end or not model.rows or model.conversation is None:
             return
-        self.loading_newer = True
-        last = model.rows[-1]
+        self.loading[side] = True
+        edge = model.rows[0] if side == "older" else model.rows[-1]
+        beside = {f"{side}_than": (edge["sent_at"], edge["id"])}
         owner_id, conversation_id = model.conversation
-        tag = ("newer", self.latest["conversation"], model.conversation)
         self.reader.ask(
-            tag,
-            lambda archive: archive.page(
-                owner_id, conversation_id, newer_than=(last["sent_at"], last["id"]), limit=PAGE
-            ),
+            (side, self.latest["conversation"], model.conversation),
+            lambda archive: archive.page(owner_id, conversation_id, limit=PAGE, **beside),
         )
 
     def search(self, query: str) -> None:
@@ -137,14 +128,14 @@ class BrowserPresenter(QObject):
         kind, number = tag[0], tag[1]
         if kind == "conversation" and number == self.latest["conversation"]:
             self._on_messages(tag[2], tag[3], result)
-        elif kind == "older" and number == self.latest["conversation"] and tag[2] == self.messages.conversation:
-            self.loading_older = False
-            if not isinstance(result, Exception):
+        elif kind in self.loading and number == self.latest["conversation"] and tag[2] == self.messages.conversation:
+            self.loading[kind] = False
+            if isinstance(result, Exception):
+                return
+            if kind == "older":
                 self.messages.prepend(result, at_start=len(result) < PAGE)
                 self.older_shown.emit(len(result))
-        elif kind == "newer" and number == self.latest["conversation"] and tag[2] == self.messages.conversation:
-            self.loading_newer = False
-            if not isinstance(result, Exception):
+            else:
                 self.messages.append(result, at_end=len(result) < PAGE)
                 self.newer_shown.emit(len(result))
         elif kind == "search" and number == self.latest["search"]:
@@ -161,7 +152,7 @@ class BrowserPresenter(QObject):
         else:
             current = next((i for i, row in enumerate(rows) if row["id"] == around), -1)
             at_start, at_end = current < half, len(rows) - current < PAGE - half
-        self.loading_older = self.loading_newer = False
+        self.loading = {"older": False, "newer": False}
         self.messages.show(conversation, rows, at_start, at_end)
         self.conversation_shown.emit(current)
 

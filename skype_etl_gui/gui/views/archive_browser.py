@@ -77,11 +77,7 @@ class ArchiveBrowserWindow(QWidget):
         self.conversation_list.setItemDelegate(HeadedDelegate(self.conversation_list))
         self.conversation_list.setModel(self.filter)
         self.conversation_list.selectionModel().currentChanged.connect(self._conversation_chosen)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.filter_field)
-        left_layout.addWidget(self.conversation_list, 1)
+        left = _column(self.filter_field, self.conversation_list)
 
         self.message_view = _list("messageView")
         self.message_view.setItemDelegate(HeadedDelegate(self.message_view))
@@ -95,12 +91,7 @@ class ArchiveBrowserWindow(QWidget):
         self.search_results.setModel(self.presenter.hits)
         self.search_results.activated.connect(self._hit_activated)
         self.search_results.verticalScrollBar().valueChanged.connect(self._results_scrolled)
-        results = QWidget()
-        results_layout = QVBoxLayout(results)
-        results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addWidget(self.results_note)
-        results_layout.addWidget(self.search_results, 1)
-        self.results_panel = results
+        results = self.results_panel = _column(self.results_note, self.search_results)
         results.hide()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -238,6 +229,16 @@ class ArchiveBrowserWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.presenter.close()
         super().closeEvent(event)
+
+
+def _column(top: QWidget, main: QWidget) -> QWidget:
+    """A line or field above a list that takes the rest of the height."""
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(top)
+    layout.addWidget(main, 1)
+    return column
 
 
 def _list(name: str) -> QListView:
