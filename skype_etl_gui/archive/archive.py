@@ -11,6 +11,7 @@ index until `upgrade()` (which writes) has run once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..etl.load import open_existing, open_for_reading
 from ..etl.load.base import Loader
 from ..etl.load.schema import SCHEMA_VERSION
 from ..etl.load.search_index import SCOPE, key_range
+from ..etl.run.media import save_media
 from ..etl.transform.derive import conversation_kind
 from .query import Query, QueryError, parse, snippet
 
@@ -202,10 +204,11 @@ class Archive:
         first = messages[0]
         ids = [m["id"] for m in messages]
         marks = ", ".join("?" for _ in ids)
-        for owner, conv, mid, position, name, size, media_type, sha256 in self._rows(
-            "SELECT owner_id, conversation_id, message_id, position, file_name, file_size, media_type, sha256 "
-            f"FROM attachments WHERE owner_id = ? AND conversation_id = ? AND message_id IN ({marks}) "
-            "ORDER BY message_id, position",
+        for owner, conv, mid, position, name, size, media_type, sha256, content_type in self._rows(
+            "SELECT a.owner_id, a.conversation_id, a.message_id, a.position, a.file_name, a.file_size, a.media_type, "
+            "a.sha256, f.content_type FROM attachments AS a LEFT JOIN media_files AS f ON f.sha256 = a.sha256 "
+            f"WHERE a.owner_id = ? AND a.conversation_id = ? AND a.message_id IN ({marks}) "
+            "ORDER BY a.message_id, a.position",
             [first["owner_id"], first["conversation_id"], *ids],
         ):
             if (owner, conv, mid) in by_key:
@@ -216,6 +219,7 @@ class Archive:
                         "file_size": size,
                         "media_type": media_type,
                         "sha256": sha256,
+                        "content_type": content_type,  # of the stored file (None when it is not stored)
                     }
                 )
         for owner, conv, mid, emotion, user in self._rows(
@@ -226,6 +230,22 @@ class Archive:
             if (owner, conv, mid) in by_key:
                 by_key[(owner, conv, mid)]["reactions"].append({"emotion": emotion, "user_id": user})
         return messages
+
+    # --- stored files ---------------------------------------------------------------------------------
+    def media(self, sha256: str) -> dict[str, Any] | None:
+        """A stored file's sha256, size, content_type and file_name (None when it is not stored)."""
+        return self.loader.media_file(sha256)
+
+    def read_media(self, sha256: str, limit: int) -> bytes | None:
+        """A stored file's bytes, whole: None when it is not stored or is larger than `limit` bytes."""
+        stored = self.loader.media_file(sha256)
+        if stored is None or stored["size"] > limit:
+            return None
+        return b"".join(self.loader.open_media(sha256))
+
+    def save_media(self, sha256: str, target: str | Path) -> int:
+        """A stored file's bytes into the file `target` (replaced whole, never seen half written): the bytes."""
+        return save_media(self.loader, sha256, Path(target))
 
     # --- search -------------------------------------------------------------------------------------
     def search(self, query: str | Query, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QListView, QPushButton
 
+from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
 from skype_etl_gui.gui.views.main_window import MainWindow
+from tests.conftest import conversation, export_document, message
 from tests.gui.conftest import stop_jobs
-from tests.test_archive import build
+from tests.test_archive import build, hour
 
 WAIT = 20_000
 
@@ -163,3 +167,170 @@ def test_after_an_import_the_window_offers_to_open_the_archive(qtbot: Any, db: A
     archive.click()
     qtbot.waitUntil(lambda: view(window.archive_browser, "messageView").model().rowCount() == 1, timeout=WAIT)
     assert "hello" in texts(view(window.archive_browser, "messageView"))[0]
+
+
+# --- photos, files, links and quotes (the message view's delegate) ----------------------------------------------
+def image_bytes(width: int, height: int, kind: str = "PNG") -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3080c0"))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, kind)
+    return bytes(buffer.data().data())
+
+
+PHOTO = image_bytes(800, 600)
+QUOTING = (
+    '<quote author="8:bob" authorname="Bob" timestamp="1614560400" messageid="1">'
+    "<legacyquote>[1614560400] Bob: </legacyquote>what time?<legacyquote>\n\n&lt;&lt;&lt; </legacyquote></quote>"
+    "at 5, the plan is at https://example.org/plan. See you"
+)
+
+
+def build_with_files(tmp_path: Path, url: str) -> dict[str, str]:
+    """Anna's chat: a photo (800 x 600), a quote with a link, a "photo" that is no image, a file the export
+    lacks. The stored files' sha256 by name."""
+    import hashlib
+
+    from tests.etl.test_media import media_members, shared, write_tar
+
+    docs = {
+        "0-weu-d3-photo": ("beach.png", "image/png", PHOTO),
+        "0-weu-d3-broken": ("broken.jpg", "image/jpeg", b"not a jpeg at all" * 100),
+    }
+    entries = [
+        message("1", shared("0-weu-d3-photo", "beach.png"), "RichText/UriObject", originalarrivaltime=hour(1)),
+        message("2", QUOTING, originalarrivaltime=hour(2)),
+        message("3", shared("0-weu-d3-broken", "broken.jpg"), "RichText/UriObject", originalarrivaltime=hour(3)),
+        message("4", shared("0-weu-d3-gone", "old.pdf"), "RichText/Media_GenericFile", originalarrivaltime=hour(4)),
+    ]
+    data = json.dumps(export_document([conversation("8:anna", entries)])).encode()
+    tar = write_tar(tmp_path / "export.tar", [("messages.json", data), *media_members(docs)])
+    summary = ETLPipeline(url).run(str(tar))
+    assert summary["status"] == "completed", summary["error"]
+    return {name: hashlib.sha256(data).hexdigest() for name, _kind, data in docs.values()}
+
+
+def open_files(qtbot: Any, url: str) -> tuple[ArchiveBrowserWindow, QListView]:
+    window = ArchiveBrowserWindow(url)
+    qtbot.addWidget(window, before_close_func=stop_jobs)
+    window.resize(900, 700)
+    window.show()
+    messages = view(window, "messageView")
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 4, timeout=WAIT)
+    return window, messages
+
+
+def option_of(messages: QListView, row: int) -> Any:
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    option.initFrom(messages.viewport())
+    option.rect = messages.visualRect(messages.model().index(row, 0))
+    return option
+
+
+def point_of(messages: QListView, row: int, wanted: str) -> Any:
+    """A point in the viewport over the link (or file line) `wanted` in a message's row."""
+    from PySide6.QtCore import QPointF
+
+    messages.scrollTo(messages.model().index(row, 0))
+    option = option_of(messages, row)
+    delegate = messages.itemDelegate()
+    rect = option.rect
+    for y in range(rect.top(), rect.bottom(), 2):
+        for x in range(rect.left(), rect.right(), 4):
+            if delegate.target_at(option, messages.model().index(row, 0), QPointF(x, y)) == wanted:
+                return QPoint(x, y)
+    raise AssertionError(f"{wanted} is not drawn in row {row}")
+
+
+def test_photos_show_as_thumbnails_made_off_the_gui_thread(
+    qtbot: Any, any_db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import threading
+
+    import skype_etl_gui.gui.presenters.browser as browser
+
+    made_in: list[bool] = []
+    real = browser.thumbnail
+
+    def recording(archive: Any, sha256: str) -> Any:
+        made_in.append(threading.current_thread() is threading.main_thread())
+        return real(archive, sha256)
+
+    monkeypatch.setattr(browser, "thumbnail", recording)
+    sha = build_with_files(tmp_path, any_db.url)
+    window, messages = open_files(qtbot, any_db.url)
+    model = messages.model()
+    qtbot.waitUntil(
+        lambda: sha["beach.png"] in model.thumbnails and sha["broken.jpg"] in model.thumbnails, timeout=WAIT
+    )
+    photo = model.thumbnails[sha["beach.png"]]
+    assert (photo.width(), photo.height()) == (213, 160)  # 800 x 600, its shape kept, in 240 x 160
+    assert photo.pixelColor(100, 80).name() == "#3080c0"
+    assert model.thumbnails[sha["broken.jpg"]] is False  # "no preview", drawn in its box
+    assert made_in and not any(made_in)  # every one in the reader's thread
+    # the box is the same before and after the thumbnail came: nothing moves
+    assert messages.visualRect(model.index(0, 0)).height() > 160
+    first = messages.itemDelegate().layout(option_of(messages, 0), model.index(0, 0))
+    assert [s for s, _ in first.boxes] == [sha["beach.png"]]
+    assert model.index(3, 0).data().endswith("📎 old.pdf (not in the archive)")
+    window.grab().save(str(tmp_path / "files.png"))
+
+
+def test_a_quote_is_set_off_and_a_link_opens_on_a_click(qtbot: Any, db: Any, tmp_path: Path) -> None:
+    from skype_etl_gui.gui.views.message_delegate import QUOTED
+
+    build_with_files(tmp_path, db.url)
+    window, messages = open_files(qtbot, db.url)
+    model = messages.model()
+    assert (
+        model.index(1, 0).data().endswith("> Bob: what time?\nat 5, the plan is at https://example.org/plan. See you")
+    )
+    layout = messages.itemDelegate().layout(option_of(messages, 1), model.index(1, 0))
+    block, blocks = layout.document.begin(), []
+    while block.isValid():
+        blocks.append((block.text(), block.userState() == QUOTED))
+        block = block.next()
+    assert blocks == [("Bob: what time?", True), ("at 5, the plan is at https://example.org/plan. See you", False)]
+    opened: list[str] = []
+    window.open_link = opened.append  # type: ignore[method-assign]
+    qtbot.mouseClick(
+        messages.viewport(), Qt.MouseButton.LeftButton, pos=point_of(messages, 1, "https://example.org/plan")
+    )
+    assert opened == ["https://example.org/plan"]  # the full stop ends the sentence, not the link
+    menu = [action.text() for action in window.message_menu(model.index(1, 0)).actions()]
+    assert menu == ["Copy text", "Open https://example.org/plan"]
+
+
+def test_save_a_stored_file_as(qtbot: Any, any_db: Any, tmp_path: Path) -> None:
+    sha = build_with_files(tmp_path, any_db.url)
+    window, messages = open_files(qtbot, any_db.url)
+    model = messages.model()
+    asked: list[str] = []
+    target = tmp_path / "out" / "my beach.png"
+
+    def ask(name: str) -> str:
+        asked.append(name)
+        return str(target)
+
+    window.ask_save_path = ask  # type: ignore[method-assign]
+    menu = [action.text() for action in window.message_menu(model.index(0, 0)).actions()]
+    assert menu == ["Copy text", "Save beach.png as…"]
+    assert [action.text() for action in window.message_menu(model.index(3, 0)).actions()] == ["Copy text"]
+    # a folder that is not there: the reader's refusal is a line, nothing is written
+    qtbot.mouseClick(messages.viewport(), Qt.MouseButton.LeftButton, pos=point_of(messages, 0, "attachment:0"))
+    qtbot.waitUntil(lambda: "Could not save beach.png" in window.note.text(), timeout=WAIT)
+    assert asked == ["beach.png"] and not target.parent.exists()
+    target.parent.mkdir()
+    window.message_menu(model.index(0, 0)).actions()[1].trigger()
+    qtbot.waitUntil(lambda: window.note.text().startswith("Saved beach.png"), timeout=WAIT)
+    assert target.read_bytes() == PHOTO and list(target.parent.iterdir()) == [target]
+    # a file the archive lacks offers nothing to click; the unstored line is no link
+    with pytest.raises(AssertionError):
+        point_of(messages, 3, "attachment:0")
+    assert sha["beach.png"]

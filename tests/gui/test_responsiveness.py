@@ -411,3 +411,35 @@ def test_the_archive_browser_on_100k_messages(qtbot: Any, big_export: Path, db: 
         qtbot.wait(200)
         assert model.rowCount() <= model.MAX_ROWS
     beat.check()
+
+
+def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp_path: Path) -> None:
+    """Every message a quote and two links (each laid out as a document, not plain text), scrolled a dozen pages
+    up: the layouts are made and kept so the GUI thread stays under the budget."""
+    from PySide6.QtWidgets import QListView
+
+    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
+    from tests.conftest import conversation, export_document, message, write_export
+    from tests.test_archive import hour
+
+    text = (
+        '<quote author="8:bob" authorname="Bob" timestamp="1614560400" messageid="1">what time is it over there, '
+        "and where do we meet?</quote>at 5, the plan is at https://example.org/plan/{i}. See you, www.example.com"
+    )
+    entries = [message(str(i), text.format(i=i), originalarrivaltime=hour(i % 2000)) for i in range(3000)]
+    export = write_export(tmp_path / "e.json", export_document([conversation("8:anna", entries)]))
+    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
+    with Heartbeat("archive browser over quotes and links") as beat:
+        window = ArchiveBrowserWindow(db.url)
+        qtbot.addWidget(window, before_close_func=stop_jobs)
+        window.show()
+        messages = window.findChild(QListView, "messageView")
+        model = messages.model()
+        qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=FINISH_MS)
+        for _ in range(12):
+            first = model.rows[0]["id"]
+            messages.verticalScrollBar().setValue(0)
+            qtbot.waitUntil(lambda first=first: model.rows[0]["id"] != first or model.at_start, timeout=FINISH_MS)
+        qtbot.wait(200)
+    assert all(layout.document is not None for layout in messages.itemDelegate().layouts.values())
+    beat.check()

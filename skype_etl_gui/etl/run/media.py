@@ -339,19 +339,31 @@ def export_media(
         if target is None:
             done.already += 1
             continue
-        partial = target.with_name(target.name + ".part")
-        with open(partial, "wb") as out:  # our own, until it is whole
-            for chunk in loader.open_media(sha256):
-                out.write(chunk)
-                done.bytes += len(chunk)
-        os.replace(partial, target)
-        moment = _moment(sent_at)
-        if moment is not None:
-            os.utime(target, (moment, moment))
+        done.bytes += save_media(loader, sha256, target, sent_at)
         done.written += 1
         if on_file is not None:
             on_file(done)
     return done
+
+
+def save_media(loader: Loader, sha256: str, target: Path, sent_at: Any = None) -> int:
+    """A stored file's bytes into `target` (replaced, never seen half written), its time `sent_at` when given;
+    the bytes written."""
+    written = 0
+    partial = target.with_name(target.name + ".part")
+    try:
+        with open(partial, "wb") as out:  # our own, until it is whole
+            for chunk in loader.open_media(sha256):
+                out.write(chunk)
+                written += len(chunk)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    moment = _moment(sent_at)
+    if moment is not None:
+        os.utime(target, (moment, moment))
+    return written
 
 
 def _safe(name: str) -> str:

@@ -6,12 +6,20 @@ Each holds only what the reader job handed over; none reads a database.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QImage
+
+from ..thumbnails import is_image
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+PARTS_ROLE = Qt.ItemDataRole.UserRole + 2  # a message's MessageParts
+THUMBNAILS_ROLE = Qt.ItemDataRole.UserRole + 3  # a message's photos: {sha256: QImage, False or None}
+PARTS_KEY = "_parts"  # a message row's MessageParts, kept in the row once made
+MAX_PHOTOS = 12  # thumbnails drawn under one message (an album lists every file)
 QUIET_TYPES = ("Event/Call", "ThreadActivity", "RichText/Media_Call")  # events and calls: shown quieter
 Index = QModelIndex | Any
 
@@ -24,6 +32,27 @@ def when(value: Any) -> str:
 
 def who(row: dict[str, Any]) -> str:
     return str(row.get("sender_name") or row.get("sender_id") or "")
+
+
+@dataclass(frozen=True)
+class MessageParts:
+    """One message as drawn: `day` ("" on the same day as the message above), `head` (sender and time), `body`
+    (its text; quoted lines start with "> "), `files` (a line and the attachment, each), `reactions` (one line or
+    ""), `photos` (the sha256 of its stored photos, thumbnails drawn), `quiet` (a call or an event: drawn quieter)."""
+
+    day: str
+    head: str
+    body: str
+    files: tuple[tuple[str, dict[str, Any]], ...]
+    reactions: str
+    photos: tuple[str, ...]
+    quiet: bool = False
+
+    def text(self) -> str:
+        """The readable text (DisplayRole): every part a line or more, in order."""
+        lines = [self.day] if self.day else []
+        lines += [self.head, self.body, *(line for line, _ in self.files)]
+        return "\n".join(lines + ([self.reactions] if self.reactions else []))
 
 
 class _RowsModel(QAbstractListModel):
@@ -89,10 +118,15 @@ class MessageListModel(_RowsModel):
     """A window of one conversation's messages in time order, one row a message; older pages are put in front
     as the view asks for them (`prepend`), so a conversation of any length is read a page at a time."""
 
-    MAX_ROWS = 1000  # held at once: scrolling a conversation of any length keeps memory (and layout) flat
+    MAX_ROWS = 600  # held at once: scrolling a conversation of any length keeps memory (and layout) flat
+    THUMBNAILS_HELD = 200  # decoded thumbnails kept (at most 240 x 160 each: under 30 MB)
+
+    thumbnail_wanted = Signal(str)  # a photo's sha256: its thumbnail is drawn and not here yet
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self.thumbnails: OrderedDict[str, QImage | bool] = OrderedDict()
+        self.asked: set[str] = set()  # thumbnails asked for and not here yet
         self.conversation: tuple[str, str] | None = None
         self.at_start = False  # the oldest message is loaded
         self.at_end = True  # the newest message is loaded
@@ -100,6 +134,7 @@ class MessageListModel(_RowsModel):
     def show(self, conversation: tuple[str, str], rows: list[dict[str, Any]], at_start: bool, at_end: bool) -> None:
         self.beginResetModel()
         self.conversation, self.rows, self.at_start, self.at_end = conversation, rows, at_start, at_end
+        self.asked.clear()  # what was asked for another page is dropped by the presenter: asked again if drawn
         self.endResetModel()
 
     def prepend(self, rows: list[dict[str, Any]], at_start: bool) -> None:
@@ -140,8 +175,12 @@ class MessageListModel(_RowsModel):
         return -1
 
     def more_data(self, number: int, role: int) -> Any:
-        """Calls and events, quieter: grey and italic."""
-        if not str(self.rows[number].get("message_type") or "").startswith(QUIET_TYPES):
+        """The parts, the thumbnails; calls and events quieter: grey and italic."""
+        if role == PARTS_ROLE:
+            return self.parts(number)
+        if role == THUMBNAILS_ROLE:
+            return self.thumbnails_of(number)
+        if not self.parts(number).quiet:
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor("#666666"))
@@ -151,26 +190,64 @@ class MessageListModel(_RowsModel):
             return font
         return None
 
-    def text(self, number: int) -> str:
-        """The message as a person reads it: a day line where the day changes, sender and time, its text, its
-        files and reactions."""
+    def parts(self, number: int) -> MessageParts:
+        """The message as a person reads it, in the parts a view draws: a day line where the day changes, sender
+        and time, its text, its files and reactions."""
         row = self.rows[number]
-        lines = []
         day = str(row.get("sent_at") or "")[:10]
-        if number == 0 or str(self.rows[number - 1].get("sent_at") or "")[:10] != day:
-            lines.append(f"——— {day} ———")
+        new_day = number == 0 or str(self.rows[number - 1].get("sent_at") or "")[:10] != day
+        held = row.get(PARTS_KEY)
+        if held is not None and bool(held.day) == new_day:
+            return held  # a view asks many times a layout: the same parts, made once (and a delegate's key)
         flags = " (edited)" if row.get("edited_at") else ""
-        lines.append(f"{who(row)}  {when(row.get('sent_at'))[11:]}{flags}")
-        lines.append("(deleted)" if row.get("deleted_at") else str(row.get("content_text") or ""))
+        files = []
         for attachment in row.get("attachments") or []:
             stored = "" if attachment.get("sha256") else " (not in the archive)"
-            lines.append(f"📎 {attachment.get('file_name') or 'a file'}{stored}")
+            files.append((f"📎 {attachment.get('file_name') or 'a file'}{stored}", attachment))
         reactions: dict[str, int] = {}
         for reaction in row.get("reactions") or []:
             reactions[reaction["emotion"]] = reactions.get(reaction["emotion"], 0) + 1
-        if reactions:
-            lines.append("  ".join(f"{emotion} {count}" for emotion, count in sorted(reactions.items())))
-        return "\n".join(lines)
+        row[PARTS_KEY] = parts = MessageParts(
+            day=f"——— {day} ———" if new_day else "",
+            head=f"{who(row)}  {when(row.get('sent_at'))[11:]}{flags}",
+            body="(deleted)" if row.get("deleted_at") else str(row.get("content_text") or ""),
+            files=tuple(files),
+            reactions="  ".join(f"{emotion} {count}" for emotion, count in sorted(reactions.items())),
+            photos=tuple(a["sha256"] for a in row.get("attachments") or [] if is_image(a))[:MAX_PHOTOS],
+            quiet=str(row.get("message_type") or "").startswith(QUIET_TYPES),
+        )
+        return parts
+
+    def text(self, number: int) -> str:
+        return self.parts(number).text()
+
+    # --- thumbnails ---------------------------------------------------------------------------------------
+    def thumbnails_of(self, number: int) -> dict[str, QImage | bool | None]:
+        """The thumbnails of a message's photos: a QImage, False (it cannot be shown) or None (not here yet:
+        asked for, once, by `thumbnail_wanted`)."""
+        found: dict[str, QImage | bool | None] = {}
+        for sha256 in self.parts(number).photos:
+            if sha256 in self.thumbnails:
+                self.thumbnails.move_to_end(sha256)
+                found[sha256] = self.thumbnails[sha256]
+                continue
+            if sha256 not in self.asked:
+                self.asked.add(sha256)
+                self.thumbnail_wanted.emit(sha256)
+            found[sha256] = None
+        return found
+
+    def set_thumbnail(self, sha256: str, image: QImage | None) -> None:
+        """A thumbnail came (None: the file cannot be shown): kept (the least recently drawn go past
+        THUMBNAILS_HELD), and the messages showing it drawn again."""
+        self.asked.discard(sha256)
+        self.thumbnails[sha256] = image if image is not None else False
+        while len(self.thumbnails) > self.THUMBNAILS_HELD:
+            self.thumbnails.popitem(last=False)
+        for number, row in enumerate(self.rows):
+            if any(a.get("sha256") == sha256 for a in row.get("attachments") or []):
+                index = self.index(number, 0)
+                self.dataChanged.emit(index, index, [THUMBNAILS_ROLE])
 
 
 class SearchResultsModel(_RowsModel):

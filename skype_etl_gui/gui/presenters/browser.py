@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
 
 from ...archive import QueryError
 from ..models.archive import ConversationListModel, MessageListModel, SearchResultsModel
 from ..reading import DatabaseReader
+from ..thumbnails import thumbnail
 from ..work import serve_archive
 
 PAGE = 100  # messages read at a time (each page is measured for layout on the GUI thread: 100 take ~20 ms)
 HITS = 50  # search hits read at a time
+STALE = "stale"  # a thumbnail not made: asked for a conversation no longer shown
+
+
+def _saving(archive: Any, sha256: str, target: str) -> int | OSError:
+    """Save a stored file; a file system's refusal (no such folder, no room, no right) is the answer."""
+    try:
+        return int(archive.save_media(sha256, target))
+    except OSError as exc:
+        return exc
 
 
 class BrowserPresenter(QObject):
@@ -28,6 +39,7 @@ class BrowserPresenter(QObject):
         self.conversations = ConversationListModel(self)
         self.messages = MessageListModel(self)
         self.hits = SearchResultsModel(self)
+        self.messages.thumbnail_wanted.connect(self._thumbnail)
         self.reader = DatabaseReader(database, self, serve=serve_archive)
         self.reader.answered.connect(self._answered)
         self.reader.failed.connect(self.note.emit)
@@ -106,6 +118,24 @@ class BrowserPresenter(QObject):
             lambda archive: archive.search(query, limit=HITS, offset=offset),
         )
 
+    def save_file(self, attachment: dict[str, Any], target: str) -> None:
+        """A stored file's bytes into `target` (written by the reader job)."""
+        name = attachment.get("file_name") or "the file"
+        self.note.emit(f"Saving {name}…")
+        sha256 = attachment["sha256"]
+        self.reader.ask(("saved", name, target), lambda archive: _saving(archive, sha256, target))
+
+    @Slot(str)
+    def _thumbnail(self, sha256: str) -> None:
+        """A photo is drawn and its thumbnail is not here: decoded by the reader job, unless the conversation
+        changed before its turn came."""
+        number = self.latest["conversation"]
+
+        def make(archive: Any) -> Any:
+            return thumbnail(archive, sha256) if number == self.latest["conversation"] else STALE
+
+        self.reader.ask(("thumbnail", number, sha256), make)
+
     # --- the answers -------------------------------------------------------------------------------------
     @Slot(bool)
     def _on_opened(self, exists: bool) -> None:
@@ -140,6 +170,14 @@ class BrowserPresenter(QObject):
                 self.newer_shown.emit(len(result))
         elif kind == "search" and number == self.latest["search"]:
             self._on_hits(tag[2], result)
+        elif kind == "thumbnail" and result is not STALE:
+            self.messages.set_thumbnail(tag[2], result if isinstance(result, QImage) else None)
+        elif kind == "saved":
+            name, target = tag[1], tag[2]
+            if isinstance(result, OSError):
+                self.note.emit(f"Could not save {name} to {target}: {result.strerror or result}")
+            else:
+                self.note.emit(f"Saved {name} ({result / 1e6:,.1f} MB) to {target}")
 
     def _on_messages(self, conversation: tuple[str, str], around: str | None, rows: Any) -> None:
         if isinstance(rows, Exception):

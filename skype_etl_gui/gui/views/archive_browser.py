@@ -8,24 +8,41 @@ that message current and centred. The last conversation shown is remembered.
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QSize,
     QSortFilterProxyModel,
+    QStandardPaths,
     Qt,
     QTimer,
+    QUrl,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QCloseEvent, QFont, QFontMetrics, QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QLineEdit,
     QListView,
+    QMenu,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
@@ -34,9 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..models.archive import ROW_ROLE
+from ..models.archive import PARTS_ROLE, ROW_ROLE
 from ..presenters.browser import BrowserPresenter
 from ..widgets import plain_label
+from .message_delegate import MessageDelegate, links
 
 LAST_CONVERSATION = "browser/lastConversation"
 
@@ -80,9 +98,15 @@ class ArchiveBrowserWindow(QWidget):
         left = _column(self.filter_field, self.conversation_list)
 
         self.message_view = _list("messageView")
-        self.message_view.setItemDelegate(HeadedDelegate(self.message_view))
+        self.message_delegate = MessageDelegate(self.message_view)
+        self.message_delegate.link_clicked.connect(lambda url: self.open_link(url))
+        self.message_delegate.file_clicked.connect(lambda attachment: self.save_file(attachment))
+        self.message_view.setItemDelegate(self.message_delegate)
         self.message_view.setModel(self.presenter.messages)
         self.message_view.setWordWrap(True)
+        self.message_view.setMouseTracking(True)  # the pointer becomes a hand over links and files
+        self.message_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.message_view.customContextMenuRequested.connect(self._message_menu)
         self.message_view.verticalScrollBar().valueChanged.connect(self._scrolled)
 
         self.results_note = plain_label("searchNote", "")
@@ -225,6 +249,47 @@ class ArchiveBrowserWindow(QWidget):
             self.message_view.scrollTo(
                 self.presenter.messages.index(max(last, 0), 0), QAbstractItemView.ScrollHint.PositionAtBottom
             )
+
+    # --- links and files ----------------------------------------------------------------------------------
+    @Slot(str)
+    def open_link(self, url: str) -> None:
+        """A link in a message was clicked: the system's browser opens it."""
+        QDesktopServices.openUrl(QUrl(url))
+
+    @Slot(object)
+    def save_file(self, attachment: dict[str, Any]) -> None:
+        """Save as…: where the person says, written by the reader job (this thread writes no file)."""
+        target = self.ask_save_path(str(attachment.get("file_name") or attachment["sha256"]))
+        if target:
+            self.presenter.save_file(attachment, target)
+
+    def ask_save_path(self, name: str) -> str:
+        """The file a stored file is saved as ("" when the person cancels)."""
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+        target, _ = QFileDialog.getSaveFileName(self, "Save as", str(Path(folder or ".") / name))
+        return target
+
+    @Slot(QPoint)
+    def _message_menu(self, position: QPoint) -> None:
+        """Right click on a message: copy its text, save each of its stored files, open each of its links."""
+        index = self.message_view.indexAt(position)
+        if not index.isValid():
+            return
+        menu = self.message_menu(index)
+        menu.popup(self.message_view.viewport().mapToGlobal(position))
+
+    def message_menu(self, index: QModelIndex) -> QMenu:
+        menu = QMenu(self)
+        parts = index.data(PARTS_ROLE)
+        text = str(parts.body if parts is not None else index.data() or "")
+        menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(text))
+        for _line, attachment in parts.files if parts is not None else ():
+            if attachment.get("sha256"):
+                name = attachment.get("file_name") or "the file"
+                menu.addAction(f"Save {name} as…", partial(self.save_file, attachment))
+        for _start, _end, url in links(text):
+            menu.addAction(f"Open {url}", partial(self.open_link, url))
+        return menu
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.presenter.close()
