@@ -248,9 +248,12 @@ class Archive:
         return save_media(self.loader, sha256, Path(target))
 
     # --- search -------------------------------------------------------------------------------------
-    def search(self, query: str | Query, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    def search(
+        self, query: str | Query, *, limit: int = 50, offset: int = 0, mark: tuple[str, str] = ("[", "]")
+    ) -> list[dict[str, Any]]:
         """Hits of a query, newest first: each message's keys, time, sender, text and a `snippet` with the
-        matched words marked [so]. QueryError when the query cannot be read or names no one."""
+        matched words marked [so] (or between the two strings of `mark`). QueryError when the query cannot be read
+        or names no one."""
         parsed = query if isinstance(query, Query) else parse(query)
         where: list[str] = []
         params: list[Any] = []
@@ -307,7 +310,7 @@ class Archive:
         hits = []
         for row in rows:
             hit = dict(zip(MESSAGE_COLUMNS, row, strict=True))
-            hit["snippet"] = snippet(hit["content_text"], parsed)
+            hit["snippet"] = snippet(hit["content_text"], parsed, mark=mark)
             hits.append(hit)
         return hits
 

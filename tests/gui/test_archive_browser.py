@@ -58,6 +58,7 @@ def test_browse_a_conversation_search_and_open_a_hit(qtbot: Any, any_db: Any, tm
     results = view(window, "searchResults")
     qtbot.waitUntil(lambda: results.model().rowCount() == 1, timeout=WAIT)
     assert texts(results) == ["Anna · Anna · 2021-03-01 02:00\nWe met at the [Café] de Flore"]
+    assert highlighted(results, 0) == ["Café"]  # drawn bold on a highlight, not in brackets
     # activating the hit opens its conversation with that message current and centred
     results.activated.emit(results.model().index(0, 0))
     qtbot.waitUntil(lambda: messages.currentIndex().isValid(), timeout=WAIT)
@@ -67,6 +68,23 @@ def test_browse_a_conversation_search_and_open_a_hit(qtbot: Any, any_db: Any, tm
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert field.text() == "" and results.model().rowCount() == 0
+
+
+def highlighted(list_view: QListView, row: int) -> list[str]:
+    """The words drawn highlighted in a row (a search's matched words)."""
+    from PySide6.QtGui import QFont
+
+    layout = list_view.itemDelegate().layout(option_of(list_view, row), list_view.model().index(row, 0))
+    found, block = [], layout.document.begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            if fragment.charFormat().fontWeight() == QFont.Weight.Bold:
+                found.append(fragment.text())
+            fragments += 1
+        block = block.next()
+    return found
 
 
 def test_a_query_that_cannot_be_read_says_why_in_the_window(qtbot: Any, db: Any, tmp_path: Path) -> None:
@@ -305,6 +323,13 @@ def test_a_quote_is_set_off_and_a_link_opens_on_a_click(qtbot: Any, db: Any, tmp
     assert opened == ["https://example.org/plan"]  # the full stop ends the sentence, not the link
     menu = [action.text() for action in window.message_menu(model.index(1, 0)).actions()]
     assert menu == ["Copy text", "Open https://example.org/plan"]
+    # a hit in a quote: the matched words highlighted where they are, after the quote's mark
+    window.search_field.setText("time plan")
+    window.search()
+    results = view(window, "searchResults")
+    qtbot.waitUntil(lambda: results.model().rowCount() == 1, timeout=WAIT)
+    assert texts(results)[0].endswith("> Bob: what [time]? at 5, the [plan] is at https://example.org/[plan]. See you")
+    assert highlighted(results, 0) == ["time", "plan", "plan"]
 
 
 def test_save_a_stored_file_as(qtbot: Any, any_db: Any, tmp_path: Path) -> None:

@@ -18,10 +18,21 @@ from ..thumbnails import is_image
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 2  # a message's MessageParts
 THUMBNAILS_ROLE = Qt.ItemDataRole.UserRole + 3  # a message's photos: {sha256: QImage, False or None}
+MARKS = ("\x02", "\x03")  # around a snippet's matched words, as the window asks the archive for them
 PARTS_KEY = "_parts"  # a message row's MessageParts, kept in the row once made
 MAX_PHOTOS = 12  # thumbnails drawn under one message (an album lists every file)
 QUIET_TYPES = ("Event/Call", "ThreadActivity", "RichText/Media_Call")  # events and calls: shown quieter
 Index = QModelIndex | Any
+REACTIONS = {  # Skype's reaction keys as people saw them (any other key is shown as it is)
+    "like": "👍",
+    "heart": "❤️",
+    "laugh": "😆",
+    "surprised": "😮",
+    "sad": "😢",
+    "angry": "😠",
+    "yes": "👍",
+    "no": "👎",
+}
 
 
 def when(value: Any) -> str:
@@ -47,6 +58,7 @@ class MessageParts:
     reactions: str
     photos: tuple[str, ...]
     quiet: bool = False
+    marks: tuple[tuple[int, int], ...] = ()  # (start, end) in `body`: words a search matched, highlighted
 
     def text(self) -> str:
         """The readable text (DisplayRole): every part a line or more, in order."""
@@ -212,7 +224,9 @@ class MessageListModel(_RowsModel):
             head=f"{who(row)}  {when(row.get('sent_at'))[11:]}{flags}",
             body="(deleted)" if row.get("deleted_at") else str(row.get("content_text") or ""),
             files=tuple(files),
-            reactions="  ".join(f"{emotion} {count}" for emotion, count in sorted(reactions.items())),
+            reactions="  ".join(
+                f"{REACTIONS.get(emotion, emotion)} {count}" for emotion, count in sorted(reactions.items())
+            ),
             photos=tuple(a["sha256"] for a in row.get("attachments") or [] if is_image(a))[:MAX_PHOTOS],
             quiet=str(row.get("message_type") or "").startswith(QUIET_TYPES),
         )
@@ -269,6 +283,32 @@ class SearchResultsModel(_RowsModel):
             self.endInsertRows()
 
     def text(self, number: int) -> str:
+        parts = self.parts(number)
+        return f"{parts.head}\n{self.rows[number]['snippet'].replace(MARKS[0], '[').replace(MARKS[1], ']')}"
+
+    def parts(self, number: int) -> MessageParts:
+        """Where and who and when as the heading; the snippet as the text, its matched words marked."""
         row = self.rows[number]
+        held = row.get(PARTS_KEY)
+        if held is not None:
+            return held
         place = self.names.get((row["owner_id"], row["conversation_id"])) or row["conversation_id"]
-        return f"{place} · {who(row)} · {when(row['sent_at'])}\n{row['snippet']}"
+        pieces = str(row["snippet"]).replace(MARKS[1], MARKS[0]).split(MARKS[0])
+        body, marks = "", []
+        for number_, piece in enumerate(pieces):  # odd pieces were between the marks
+            if number_ % 2:
+                marks.append((len(body), len(body) + len(piece)))
+            body += piece
+        row[PARTS_KEY] = parts = MessageParts(
+            day="",
+            head=f"{place} · {who(row)} · {when(row['sent_at'])}",
+            body=body,
+            files=(),
+            reactions="",
+            photos=(),
+            marks=tuple(marks),
+        )
+        return parts
+
+    def more_data(self, number: int, role: int) -> Any:
+        return self.parts(number) if role == PARTS_ROLE else None

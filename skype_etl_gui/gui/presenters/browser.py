@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ...archive import QueryError
-from ..models.archive import ConversationListModel, MessageListModel, SearchResultsModel
+from ..models.archive import MARKS, ConversationListModel, MessageListModel, SearchResultsModel
 from ..reading import DatabaseReader
 from ..thumbnails import thumbnail
 from ..work import serve_archive
@@ -106,7 +106,9 @@ class BrowserPresenter(QObject):
             return
         self.searched.emit("Searching…")
         query = self.query
-        self.reader.ask(("search", self.latest["search"], 0), lambda archive: archive.search(query, limit=HITS))
+        self.reader.ask(
+            ("search", self.latest["search"], 0), lambda archive: archive.search(query, limit=HITS, mark=MARKS)
+        )
 
     def more_hits(self) -> None:
         offset = len(self.hits.rows)
@@ -115,7 +117,7 @@ class BrowserPresenter(QObject):
         query = self.query
         self.reader.ask(
             ("search", self.latest["search"], offset),
-            lambda archive: archive.search(query, limit=HITS, offset=offset),
+            lambda archive: archive.search(query, limit=HITS, offset=offset, mark=MARKS),
         )
 
     def save_file(self, attachment: dict[str, Any], target: str) -> None:

@@ -111,7 +111,7 @@ class ArchiveBrowserWindow(QWidget):
 
         self.results_note = plain_label("searchNote", "")
         self.search_results = _list("searchResults")
-        self.search_results.setItemDelegate(HeadedDelegate(self.search_results))
+        self.search_results.setItemDelegate(MessageDelegate(self.search_results))  # the matched words highlighted
         self.search_results.setModel(self.presenter.hits)
         self.search_results.activated.connect(self._hit_activated)
         self.search_results.verticalScrollBar().valueChanged.connect(self._results_scrolled)

@@ -43,12 +43,19 @@ LINK = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+", re.I)
 LINK_TAIL = ".,;:!?'\")]}»"  # ends a sentence, not the link: "see https://x.org/a." links https://x.org/a
 QUIET = QColor("#666666")
 LINK_COLOR = QColor("#1a5fb4")
+HIGHLIGHT = QColor("#fff3a0")  # behind the words a search matched
 
 
 def plain(parts: MessageParts) -> bool:
     """A message with no quote, link or file: its text is drawn as it is, no document laid out."""
     body = parts.body
-    return not parts.files and not body.startswith(">") and "\n>" not in body and LINK.search(body) is None
+    return (
+        not parts.files
+        and not parts.marks
+        and not body.startswith(">")
+        and "\n>" not in body
+        and LINK.search(body) is None
+    )
 
 
 def links(text: str) -> list[tuple[int, int, str]]:
@@ -136,16 +143,22 @@ class MessageDelegate(QStyledItemDelegate):
         quoted.setLeftMargin(QUOTE_INDENT)
         grey = QTextCharFormat()
         grey.setForeground(QUIET)
+        starts = []  # each line's (offset in the body, position in the document)
+        at = 0
         for number, line in enumerate(lines):
             is_quote = line.startswith(">")
             if number:
                 cursor.insertBlock(quoted if is_quote else plain, QTextCharFormat())
             else:
                 cursor.setBlockFormat(quoted if is_quote else plain)
+            cut = 0
             if is_quote:
                 cursor.block().setUserState(QUOTED)
-                line = line[2:] if line.startswith("> ") else line[1:]
-            _insert_linked(cursor, line, grey if is_quote else QTextCharFormat())
+                cut = 2 if line.startswith("> ") else 1
+            starts.append((at + cut, cursor.position()))
+            _insert_linked(cursor, line[cut:], grey if is_quote else QTextCharFormat())
+            at += len(line) + 1
+        _highlight(document, parts.marks, starts)
         for number, (line, attachment) in enumerate(parts.files):
             if lines or number:
                 cursor.insertBlock(plain, QTextCharFormat())
@@ -290,6 +303,20 @@ class MessageDelegate(QStyledItemDelegate):
         else:
             self.link_clicked.emit(target)
         return True
+
+
+def _highlight(document: QTextDocument, marks: tuple[tuple[int, int], ...], starts: list[tuple[int, int]]) -> None:
+    """The words a search matched, bold on a highlight (`marks` in the body's offsets; `starts` maps each line's
+    first offset to its place in the document)."""
+    look = QTextCharFormat()
+    look.setFontWeight(QFont.Weight.Bold)
+    look.setBackground(HIGHLIGHT)
+    for start, end in marks:
+        line_at, place = next(((a, p) for a, p in reversed(starts) if a <= start), (0, 0))
+        cursor = QTextCursor(document)
+        cursor.setPosition(place + start - line_at)
+        cursor.setPosition(place + end - line_at, QTextCursor.MoveMode.KeepAnchor)
+        cursor.mergeCharFormat(look)
 
 
 def _insert_linked(cursor: QTextCursor, line: str, look: QTextCharFormat) -> None:
