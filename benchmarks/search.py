@@ -31,10 +31,16 @@ from harness import PeakMemory, fresh_database, make_sample, postgres_server, ru
 
 
 def import_without_index(export: str, url: str, batch_size: int) -> dict[str, Any]:
+    import skype_etl_gui.etl.load.postgres as postgres_loader
     import skype_etl_gui.etl.load.schema as schema
     import skype_etl_gui.etl.load.sqlite as sqlite_loader
 
-    schema.search_index = lambda dialect: []  # type: ignore[assignment]
+    # PostgreSQL: the column stays (a rare rewrite sets it) but is never filled, indexed or made in the worker
+    schema.search_index = lambda dialect: (  # type: ignore[assignment]
+        ["ALTER TABLE messages ADD COLUMN IF NOT EXISTS search tsvector"] if dialect == "postgresql" else []
+    )
+    postgres_loader.FILL_SEARCH = "SELECT 1"  # type: ignore[misc]
+    postgres_loader.PostgresLoader.search_column = False
     sqlite_loader.search_index.index_new = lambda conn: 0  # type: ignore[assignment]
     sqlite_loader.SQLiteLoader._index_new = lambda self: None  # type: ignore[method-assign]
     sqlite_loader.search_index.indexed_messages = lambda conn, keys: {}  # type: ignore[assignment]

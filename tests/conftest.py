@@ -178,6 +178,16 @@ class PgDatabase:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+        finally:
+            conn.close()
+
     def count(self, table: str) -> int:
         return int(self.one(f"SELECT count(*) FROM {table}"))
 

@@ -210,12 +210,42 @@ def test_the_index_follows_edits_and_reprocess(any_db: Any, tmp_path: Path) -> N
 
 
 def test_postgresql_folds_as_sqlite_does(pg_db: Any, tmp_path: Path) -> None:
-    """The generated column's words are the words SQLite's index is given, for every message."""
+    """The search column's words are the words SQLite's index is given, for every message."""
     build(tmp_path, pg_db.url)
     rows = pg_db.query("SELECT content_text, search::text FROM messages")
     for text, vector in rows:
         lexemes = {part.split(":")[0].strip("'") for part in vector.split()} if vector else set()
         assert lexemes == set(words(text or "")), text
+
+
+FOLDED_ALIKE = [
+    *TEXTS.values(),
+    "",
+    "!!! ??? ...",
+    "Straße STRASSE straße",
+    "İstanbul ISTANBUL ıi",
+    "ΣΊΣΥΦΟΣ σίσυφος",
+    "日本語のテキスト 中文 한국어",
+    "emoji 👍🏽 and ❤️ stay out, x_y is two words, ½ and ² fold",
+    "ﬁnance ＦＵＬＬ　ＷＩＤＴＨ",
+    "same " * 600 + "other",  # a word keeps 255 positions
+    "a " + "x" * 3000 + " b " + "é" * 600,  # a word over 2,046 bytes is left out (and takes no position)
+    " ".join(f"w{i % 3000}" for i in range(20000)),  # positions end at 16,383
+]
+
+
+def test_postgresql_indexes_an_import_as_its_sql_function_does(pg_db: Any, tmp_path: Path) -> None:
+    """An import writes fold.tsvector's literal; an earlier version's messages, and another tool's, get the
+    server's skype_search(): the same index, word for word and position for position."""
+    from skype_etl_gui.etl.fold import tsvector
+
+    build(tmp_path, pg_db.url)
+    for text in FOLDED_ALIKE:
+        same, ours, servers = pg_db.query(
+            "SELECT CAST(%s AS tsvector) = skype_search(%s), CAST(%s AS tsvector)::text, skype_search(%s)::text",
+            (tsvector(text), text, tsvector(text), text),
+        )[0]
+        assert same is True, (text[:60], ours[:300], servers[:300])
 
 
 def test_an_archive_of_an_earlier_version_gets_its_index_once(old_archive: Any) -> None:
@@ -287,10 +317,13 @@ def test_the_command_line_brings_an_old_archive_up_to_date_first(old_archive: An
     assert "Migrating the archive to schema 5: search index" in err
 
 
-def test_another_tool_may_write_messages_and_a_reprocess_mends_the_index(db: Any, tmp_path: Path) -> None:
-    """SQLite: no trigger or function of ours is needed to write messages; a reprocess indexes what it rewrites."""
+def test_another_tool_may_write_messages_and_a_reprocess_mends_the_index(any_db: Any, tmp_path: Path) -> None:
+    """No trigger or function of ours is needed to write messages; a reprocess indexes what it rewrites, and
+    messages added without their index are indexed by the next write (SQLite) or the next opening for writing
+    (PostgreSQL, by skype_search() in SQL)."""
     from skype_etl_gui.cli import main
 
+    db = any_db
     build(tmp_path, db.url)
     db.execute("UPDATE messages SET content_text = 'zebra crossing' WHERE id = '5'")  # plain sqlite3
     db.execute(

@@ -180,6 +180,9 @@ class Loader(ABC):
     # bytes a media_chunks row holds at most: None keeps each chunk whole (SQLite, with 64 KiB pages, writes a
     # 1 MiB blob fastest); PostgreSQL sets it to what fits a page, since a row that does not is TOASTed
     media_row_bytes: int | None = None
+    # the message rows' COPY text carries each message's search index (fold.tsvector of its text), made where
+    # the COPY text is made (the import's worker): PostgreSQL's `messages.search`
+    search_column = False
 
     def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> int:
         """Chunks of a file being stored, in one transaction; the media_chunks rows they took (the next

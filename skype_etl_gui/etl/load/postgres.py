@@ -21,13 +21,14 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from ..errors import DatabaseError, DatabaseTerminalError
-from ..records import Batch, Changes, ErrorRecord
+from ..fold import tsvector
+from ..records import REDERIVED_COLUMNS, Batch, Changes, ErrorRecord
 from ..redact import redact_text
 from ..transform.encoding import copy_text
-from ..transform.rows import MESSAGE_FIELDS
+from ..transform.rows import MESSAGE_FIELDS, TEXT_AT
 from . import upserts
 from .base import RUN_FIELDS, Loader, MediaRows
-from .schema import SCHEMA_VERSION, upgrade_steps
+from .schema import FILL_SEARCH, SCHEMA_VERSION, upgrade_steps
 
 # SQLSTATEs that pass (https://www.postgresql.org/docs/current/errcodes-appendix.html): connection exceptions,
 # the server starting, stopping or crashed, too many connections, a serialization failure, a deadlock, a lock
@@ -41,8 +42,10 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
     return ", ".join(columns)
 
 
+# a message row as COPY sends it: its fields, then its search index (fold.tsvector of its text)
+COPIED_MESSAGE = (*MESSAGE_FIELDS, "search")
 MERGE_MESSAGES = upserts.upsert_messages(
-    f"SELECT {_cols(MESSAGE_FIELDS)} FROM stage_messages", upserts.postgres_differs
+    f"SELECT {_cols(COPIED_MESSAGE)} FROM stage_messages", upserts.postgres_differs, derived=("search",)
 )
 UPSERT_CHILDREN = {table: upserts.upsert_child(table, "VALUES %s") for table in upserts.CHILDREN}
 UPSERT_PARTICIPANTS = upserts.upsert_participants("VALUES %s")
@@ -51,10 +54,12 @@ INSERT_ERRORS = upserts.insert_errors("VALUES %s")
 ADD_TALLY = upserts.add_tally("VALUES %s")
 CARRY_TALLY = upserts.carry_tally("%s")
 UPDATE_MESSAGES = upserts.update_messages_from_values(
-    {"details": "::jsonb", "edited_at": "::timestamptz", "deleted_at": "::timestamptz"}
+    {"details": "::jsonb", "edited_at": "::timestamptz", "deleted_at": "::timestamptz", "search": "::tsvector"},
+    derived=("search",),
 )
+CHANGED_TEXT_AT = REDERIVED_COLUMNS.index("content_text")
 # every value as text (a column of NULLs only would have no type), cast where it is not text
-UPDATE_MESSAGES_ROW = "(" + ", ".join(["%s::text"] * 9) + ")"
+UPDATE_MESSAGES_ROW = "(" + ", ".join(["%s::text"] * 10) + ")"
 DELETE_CHILDREN = {table: upserts.delete_children_from_values(table) for table in upserts.CHILDREN}
 DELETE_PARTICIPANT = upserts.delete_participant("%s")
 NAME_PARTICIPANT = upserts.name_participant("%s")
@@ -126,6 +131,7 @@ def _dedupe_children(rows: list[tuple[Any, ...]], key_of: Callable[[tuple[Any, .
 
 
 class PostgresLoader(Loader):
+    search_column = True
     reply_links = LINK_REPLIES
     quoted_id = QUOTED_ID
     _conn: Any = None
@@ -186,6 +192,8 @@ class PostgresLoader(Loader):
                             cur.execute(statement)
                     if step.last:
                         cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (step.version,))
+            with conn, conn.cursor() as cur:  # messages another tool added, without their search index
+                cur.execute(FILL_SEARCH)
         except psycopg2.Error as exc:
             raise DatabaseError(f"{self.display_url}: {_reason(exc)}") from None
         self._prepare_session()
@@ -257,7 +265,7 @@ class PostgresLoader(Loader):
             copy = (
                 batch.messages_copy
                 if batch.messages_copy is not None
-                else (copy_text(batch.messages) if batch.messages else "")
+                else (copy_text(batch.messages, words_of=self._words_of) if batch.messages else "")
             )
             if copy:
                 self._load_messages(cur, copy)
@@ -267,9 +275,13 @@ class PostgresLoader(Loader):
                 psycopg2.extras.execute_values(cur, ADD_TALLY, batch.tally_rows(run_id), page_size=1000)
             self._errors_and_run(cur, run_id, batch.errors, batch.run_fields())
 
+    @property
+    def _words_of(self) -> int | None:
+        return TEXT_AT if self.search_column else None
+
     def _load_messages(self, cur: Any, copy: str) -> None:
         """Straight into messages when nothing is there yet; else through the staging table and a merge."""
-        columns = _cols(MESSAGE_FIELDS)
+        columns = _cols(COPIED_MESSAGE if self.search_column else MESSAGE_FIELDS)
         cur.execute("SAVEPOINT direct_copy")
         try:
             cur.copy_expert(f"COPY messages ({columns}) FROM STDIN", io.StringIO(copy))
@@ -300,8 +312,8 @@ class PostgresLoader(Loader):
         def write() -> None:
             batch, values = psycopg2.extras.execute_batch, psycopg2.extras.execute_values
             with self.conn, self.conn.cursor() as cur:
-                if changes.messages:
-                    rows = _clean_rows(changes.messages)
+                if changes.messages:  # each with its search index, from its text
+                    rows = [(*row, tsvector(row[CHANGED_TEXT_AT])) for row in _clean_rows(changes.messages)]
                     values(cur, UPDATE_MESSAGES, rows, template=UPDATE_MESSAGES_ROW, page_size=1000)
                 for table, children in changes.children().items():
                     if changes.replaced:

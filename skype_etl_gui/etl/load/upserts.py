@@ -9,7 +9,7 @@ stored a row and is never overwritten.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..records import REDERIVED_COLUMNS
@@ -38,7 +38,7 @@ def _cols(columns: tuple[str, ...] | list[str]) -> str:
     return ", ".join(columns)
 
 
-def _set(columns: list[str]) -> str:
+def _set(columns: Sequence[str]) -> str:
     return ", ".join(f"{c} = excluded.{c}" for c in columns)
 
 
@@ -53,11 +53,12 @@ MESSAGE_UPDATE = [c for c in MESSAGE_FIELDS if c not in (*MESSAGE_KEY, "run_id")
 CONVERSATION_UPDATE = [c for c in CONVERSATION_FIELDS if c not in (*CONVERSATION_KEY, "run_id")]
 
 
-def upsert_messages(source: str, differs: Differs) -> str:
-    """`source`: the VALUES or SELECT clause that provides the rows."""
+def upsert_messages(source: str, differs: Differs, derived: tuple[str, ...] = ()) -> str:
+    """`source`: the VALUES or SELECT clause that provides the rows; `derived`: columns it has after
+    MESSAGE_FIELDS, made from them (PostgreSQL's `search`), set with the row but never compared."""
     return (
-        f"INSERT INTO messages AS m ({_cols(MESSAGE_FIELDS)}) {source} "
-        f"ON CONFLICT ({_cols(MESSAGE_KEY)}) DO UPDATE SET {_set(MESSAGE_UPDATE)} "
+        f"INSERT INTO messages AS m ({_cols((*MESSAGE_FIELDS, *derived))}) {source} "
+        f"ON CONFLICT ({_cols(MESSAGE_KEY)}) DO UPDATE SET {_set((*MESSAGE_UPDATE, *derived))} "
         "WHERE coalesce(excluded.version, -1) > coalesce(m.version, -1) "
         "OR (coalesce(excluded.version, -1) = coalesce(m.version, -1) "
         f"AND ({_any_changed(MESSAGE_UPDATE, 'm', differs)}))"
@@ -147,12 +148,13 @@ def _key_is(key: tuple[str, ...], mark: str) -> str:
     return " AND ".join(f"{column} = {mark}" for column in key)
 
 
-def update_messages_from_values(casts: dict[str, str]) -> str:
+def update_messages_from_values(casts: dict[str, str], derived: tuple[str, ...] = ()) -> str:
     """The re-derived columns of many messages in one statement (PostgreSQL's execute_values: `VALUES %s`).
 
-    `casts`: the type each column's text is read as, where it is not text."""
-    assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in REDERIVED_COLUMNS)
-    columns = ", ".join((*REDERIVED_COLUMNS, *MESSAGE_KEY))
+    `casts`: the type each column's text is read as, where it is not text; `derived`: columns after the key,
+    made from the others (PostgreSQL's `search`)."""
+    assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in (*REDERIVED_COLUMNS, *derived))
+    columns = ", ".join((*REDERIVED_COLUMNS, *MESSAGE_KEY, *derived))
     return (
         f"UPDATE messages AS m SET {assignments} FROM (VALUES %s) AS v({columns}) "
         "WHERE m.owner_id = v.owner_id AND m.conversation_id = v.conversation_id AND m.id = v.id"

@@ -145,6 +145,7 @@ def worker_settings(
     target_kind: str,
     start: dict[str, Any] | None,
     whereabouts: str | None = None,
+    search_column: bool = False,
 ) -> bytes:
     """The worker's first line on stdin (a checkpoint can be larger than a command line may be)."""
     settings = {
@@ -155,6 +156,7 @@ def worker_settings(
         "target_kind": target_kind,
         "start": start,
         "whereabouts": whereabouts,
+        "search_column": search_column,
     }
     return json.dumps(settings).encode() + b"\n"
 
@@ -181,6 +183,7 @@ def worker_main(argv: list[str]) -> int:
                 batch_size,
                 writer.put,
                 target_kind=settings["target_kind"],
+                search_column=bool(settings.get("search_column")),
                 start=settings.get("start"),
                 source=ExportSource(Path(settings["export"]), **settings["source"]),
                 whereabouts=Whereabouts(settings.get("whereabouts")),

@@ -397,6 +397,7 @@ class _Run:
             self.batch_size,
             self.consume,
             target_kind=self.loader.target.kind,
+            search_column=self.loader.search_column,
             start=self.start,
             source=self.source,
             stop=self.pipeline._cancel,
@@ -420,6 +421,7 @@ class _Run:
             self.loader.target.kind,
             self.start,
             self.whereabouts.path,
+            self.loader.search_column,
         )
         with tempfile.TemporaryFile() as stderr:
             worker = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)

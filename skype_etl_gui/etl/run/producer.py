@@ -31,7 +31,7 @@ from ..extract.depth import LIMIT_IN_MESSAGE
 from ..records import Batch
 from ..transform import Transformer
 from ..transform.encoding import copy_text
-from ..transform.rows import fallback_owner, keep_winners, owner_of
+from ..transform.rows import TEXT_AT, fallback_owner, keep_winners, owner_of
 from ..values import record_id
 from .context import ETLContext
 
@@ -91,6 +91,7 @@ class Producer:
         emit: Callable[[Batch], None],
         chunk_size: int | None = None,
         target_kind: str = "sqlite",
+        search_column: bool = False,
         start: dict[str, Any] | None = None,
         source: ExportSource | None = None,
         stop: threading.Event | None = None,
@@ -114,8 +115,10 @@ class Producer:
         self.transformer.defer = defer_derive
         self.batch_size = batch_size
         self.emit = emit
-        # PostgreSQL takes the messages as COPY text, made here (in the worker, off the loader's core)
+        # PostgreSQL takes the messages as COPY text, made here (in the worker, off the loader's core), each with
+        # its search index's words
         self.copy_rows = target_kind == "postgresql"
+        self.words_of = TEXT_AT if search_column else None  # (Loader.search_column)
         self._last_nul_row: tuple[Any, Any] | None = None
         self.batch = Batch()
         self.conversations = int(start.get("conversations", 0)) if start else 0
@@ -297,7 +300,7 @@ class Producer:
         # a message read twice: its rows written once, but its losing version's quote was noted (see Batch)
         batch.message_rows = read
         if self.copy_rows and batch.messages:
-            batch.messages_copy = copy_text(batch.messages, self._nul_removed)
+            batch.messages_copy = copy_text(batch.messages, self._nul_removed, words_of=self.words_of)
             batch.messages = []
         batch.errors = self.context.drain_errors()
         batch.position = (position or self.position).as_dict()

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..fold import tsvector
 from ..values import json_default, short_text
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
@@ -33,10 +34,15 @@ def json_or_text(value: Any) -> str:
         return short_text(value, 10000)
 
 
-def copy_text(rows: list[tuple[Any, ...]], on_nul: Callable[[tuple[Any, ...]], None] | None = None) -> str:
+def copy_text(
+    rows: list[tuple[Any, ...]],
+    on_nul: Callable[[tuple[Any, ...]], None] | None = None,
+    words_of: int | None = None,
+) -> str:
     """Rows as COPY text: tab-separated, \\N for NULL, backslash escapes; NUL characters dropped.
 
-    `on_nul(row)` hears of each row that lost a NUL character (PostgreSQL cannot store them).
+    `on_nul(row)` hears of each row that lost a NUL character (PostgreSQL cannot store them). `words_of`: a
+    column whose text's words (fold.tsvector) are added as one more column, the row's search index.
     """
     search = _SPECIAL.search
 
@@ -51,5 +57,7 @@ def copy_text(rows: list[tuple[Any, ...]], on_nul: Callable[[tuple[Any, ...]], N
         )
         for row in rows
     ]
+    if words_of is not None:  # nothing in a tsvector literal needs escaping (fold.tsvector)
+        lines = [f"{line}\t{tsvector(row[words_of])}" for line, row in zip(lines, rows, strict=True)]
     lines.append("")
     return "\n".join(lines)

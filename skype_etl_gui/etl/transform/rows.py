@@ -70,6 +70,7 @@ CONVERSATION_FIELDS = (
 )
 # every row's last field is its owner (see owner_of); a message row's key is (owner, conversation, id)
 VERSION_INDEX = MESSAGE_FIELDS.index("version")
+TEXT_AT = MESSAGE_FIELDS.index("content_text")  # a message row's readable text: its search index's words
 MAX_VERSION = float(2**63)
 
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?\Z")
