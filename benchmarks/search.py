@@ -42,6 +42,7 @@ def import_without_index(export: str, url: str, batch_size: int) -> dict[str, An
     postgres_loader.FILL_SEARCH = "SELECT 1"  # type: ignore[misc]
     postgres_loader.PostgresLoader.search_column = False
     sqlite_loader.search_index.index_new = lambda conn: 0  # type: ignore[assignment]
+    sqlite_loader.search_index.behind = lambda conn: False  # type: ignore[assignment]
     sqlite_loader.SQLiteLoader._index_new = lambda self: None  # type: ignore[method-assign]
     sqlite_loader.search_index.indexed_messages = lambda conn, keys: {}  # type: ignore[assignment]
     return _import(export, url, batch_size)

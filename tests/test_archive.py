@@ -209,6 +209,25 @@ def test_the_index_follows_edits_and_reprocess(any_db: Any, tmp_path: Path) -> N
         assert ids(archive.search('"quick brown"')) == []
 
 
+def test_a_message_met_again_later_in_the_same_import_is_indexed_once_as_it_won(any_db: Any, tmp_path: Path) -> None:
+    """Batches of two: most go in as new rows, the one that meets a stored message merges, and the index holds
+    the winning version only (both databases)."""
+    versions = [
+        message("1", "first words", originalarrivaltime=hour(1)),
+        message("2", "the old walrus", originalarrivaltime=hour(2), version=1e12),
+        message("3", "third words", originalarrivaltime=hour(3)),
+        message("4", "fourth words", originalarrivaltime=hour(4)),
+        message("2", "the new narwhal", originalarrivaltime=hour(2), version=2e12),  # a later batch: it wins
+        message("5", "fifth words", originalarrivaltime=hour(5)),
+    ]
+    path = write_export(tmp_path / "twice.json", export_document([conversation("8:anna", versions)]))
+    assert ETLPipeline(any_db.url, batch_size=2).run(str(path))["status"] == "completed"
+    with Archive(any_db.url) as archive:
+        assert ids(archive.search("narwhal")) == ["2"]
+        assert ids(archive.search("walrus")) == []
+        assert ids(archive.search("words")) == ["5", "4", "3", "1"]
+
+
 def test_postgresql_folds_as_sqlite_does(pg_db: Any, tmp_path: Path) -> None:
     """The search column's words are the words SQLite's index is given, for every message."""
     build(tmp_path, pg_db.url)

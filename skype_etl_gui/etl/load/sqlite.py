@@ -20,6 +20,7 @@ from .base import BUSY_FOR_S, FIRST_DELAY_S, RUN_FIELDS, Loader, T
 from .schema import SCHEMA_VERSION, upgrade_steps
 
 UPSERT_MESSAGE = upserts.upsert_messages(upserts.placeholders(MESSAGE_FIELDS), upserts.sqlite_differs)
+INSERT_MESSAGE = f"INSERT INTO messages ({', '.join(MESSAGE_FIELDS)}) {upserts.placeholders(MESSAGE_FIELDS)}"
 UPSERT_CHILD = {
     table: upserts.upsert_child(table, upserts.placeholders(fields)) for table, (fields, _) in upserts.CHILDREN.items()
 }
@@ -34,6 +35,21 @@ DELETE_PARTICIPANT = upserts.delete_participant("?")
 NAME_PARTICIPANT = upserts.name_participant("?")
 QUOTED_ID = "json_extract(messages.details, '$.quote.message_id')"
 LINK_REPLIES = upserts.link_replies(QUOTED_ID, upserts.sqlite_differs)
+
+
+def _insert_new(conn: sqlite3.Connection, messages: list[tuple[Any, ...]]) -> bool:
+    """The messages inserted, when none is stored yet (most batches of an import): no row is overwritten, so no
+    indexed message needs looking at. False, with nothing written, when one is stored: the upsert merges them.
+    (Saves the index's probe of every message: 0.5 s of 300k.)"""
+    conn.execute("SAVEPOINT new_messages")
+    try:
+        conn.executemany(INSERT_MESSAGE, messages)
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO new_messages")
+        conn.execute("RELEASE new_messages")
+        return False
+    conn.execute("RELEASE new_messages")
+    return True
 
 
 class SQLiteLoader(Loader):
@@ -138,7 +154,7 @@ class SQLiteLoader(Loader):
                 conn.executemany(UPSERT_CONVERSATION, batch.conversations)
             if batch.participants:
                 conn.executemany(UPSERT_PARTICIPANT, batch.participants)
-            if batch.messages:
+            if batch.messages and not _insert_new(conn, batch.messages):
                 keys = [itemgetter(*MESSAGE_KEY_AT)(row) for row in batch.messages]
                 indexed = search_index.indexed_messages(conn, keys)
                 conn.executemany(UPSERT_MESSAGE, batch.messages)
