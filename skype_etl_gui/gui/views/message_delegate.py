@@ -106,10 +106,12 @@ class MessageDelegate(QStyledItemDelegate):
         document = None if plain(parts) else self._document(parts, option.font, width)
         if document is not None:
             text_height = int(document.size().height() + 0.99)
-        elif parts.body:
-            text_height = metrics.boundingRect(
-                QRect(0, 0, width, 1 << 20), Qt.TextFlag.TextWordWrap, parts.body
-            ).height()
+        elif parts.body:  # measured in the font it is drawn in (a call or an event: italic)
+            text_height = (
+                QFontMetrics(_body_font(option.font, parts))
+                .boundingRect(QRect(0, 0, width, 1 << 20), Qt.TextFlag.TextWordWrap, parts.body)
+                .height()
+            )
         else:
             text_height = 0
         photos_top = text_top + text_height
@@ -132,9 +134,7 @@ class MessageDelegate(QStyledItemDelegate):
         """The text (quoted lines indented, grey, with a bar drawn beside them; links underlined) and the file
         lines (a stored file's line is a link that offers Save as…)."""
         document = QTextDocument()
-        body_font = QFont(font)
-        body_font.setItalic(parts.quiet)
-        document.setDefaultFont(body_font)
+        document.setDefaultFont(_body_font(font, parts))
         document.setDocumentMargin(0)
         document.setTextWidth(width)
         cursor = QTextCursor(document)
@@ -211,9 +211,7 @@ class MessageDelegate(QStyledItemDelegate):
         painter.drawText(QRect(left, y, width, metrics.height()), Qt.AlignmentFlag.AlignLeft, parts.head)
 
         if found.document is None:
-            font = QFont(option.font)
-            font.setItalic(parts.quiet)
-            painter.setFont(font)
+            painter.setFont(_body_font(option.font, parts))
             text = QRect(left, top + found.text_top, width, found.photos_top - found.text_top)
             painter.drawText(text, Qt.TextFlag.TextWordWrap, parts.body)
         else:
@@ -303,6 +301,13 @@ class MessageDelegate(QStyledItemDelegate):
         else:
             self.link_clicked.emit(target)
         return True
+
+
+def _body_font(font: QFont, parts: MessageParts) -> QFont:
+    """The font of a message's text: italic for a call or an event."""
+    body = QFont(font)
+    body.setItalic(parts.quiet)
+    return body
 
 
 def _highlight(document: QTextDocument, marks: tuple[tuple[int, int], ...], starts: list[tuple[int, int]]) -> None:
