@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import shutil
 import signal
 import sys
@@ -111,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         description='Words (all must appear, any order, case and accents ignored), "a phrase", prefix*, -word, '
         "from:ID_OR_NAME, in:CONVERSATION_ID_OR_NAME, after:YYYY-MM-DD (included), before:YYYY-MM-DD.",
     )
-    search.add_argument("query", metavar="QUERY", help="quote it for the shell: 'brown \"quick fox\" from:anna'")
+    search.add_argument(
+        "query",
+        metavar="QUERY",
+        nargs="*",
+        help="its words, quoted or not; a phrase quoted for the shell too: brown '\"quick fox\"' -lazy from:anna",
+    )
     search.add_argument("--db", metavar="URL")
     search.add_argument("--limit", type=_positive_int, default=50, metavar="N")
     search.add_argument("--offset", type=int, default=0, metavar="N", help="skip this many hits (the next page)")
@@ -637,9 +643,18 @@ HINTS = {
 }
 
 
+EXCLUDED_WORD = re.compile(r"-[^-\s]")  # a search's -word (an option of ours starts with --, or is -h)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "search" and all(EXCLUDED_WORD.match(word) for word in extra):
+        args.query += extra  # `skype-etl search cafe -brown`: an excluded word, not an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "search":
+        args.query = " ".join(args.query)
     applog.setup("skype-etl")
     log = logging.getLogger("skype_etl_gui.cli")
     log.info("skype-etl %s", " ".join(sys.argv[1:] if argv is None else argv))

@@ -303,6 +303,18 @@ def test_the_command_line_searches_and_shows(any_db: Any, tmp_path: Path, capsys
     assert [h["id"] for h in hits] == ["g110", "g100", "g90"] and all("snippet" in h for h in hits)
     assert main(["search", "--db", any_db.url, "--", "-brown"]) == 2  # (-- : a query that starts with -)
     assert "not only what to leave out" in capsys.readouterr().err
+    assert main(["search", "--db", any_db.url, "-brown"]) == 2  # and without --: a -word is no option
+    assert "not only what to leave out" in capsys.readouterr().err
+    # the words need no quotes, and an excluded word may come anywhere, before or after the options
+    assert main(["search", "-quick", "--db", any_db.url, "brown", "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()][:3] == ["g110", "g100", "g90"]
+    assert main(["search", "quick", "brown", "--db", any_db.url, "--json"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["6", "5"]
+    with pytest.raises(SystemExit) as typo:  # an option of ours misspelt is no word of the query
+        main(["search", "brown", "--limt", "3", "--db", any_db.url])
+    assert typo.value.code == 2 and "unrecognized arguments: --limt" in capsys.readouterr().err
+    assert main(["search", "--db", any_db.url]) == 2
+    assert "Type a word" in capsys.readouterr().err
     assert main(["search", "zebra", "--db", any_db.url]) == 0
     assert "No messages found." in capsys.readouterr().err
     assert main(["show", "19:team@thread.skype", "--db", any_db.url, "--around", "g60", "--limit", "4"]) == 0
