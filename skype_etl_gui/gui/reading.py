@@ -7,6 +7,7 @@ Python, so the GUI thread never waits on a database, however slow or far it is.
 
 from __future__ import annotations
 
+import itertools
 import queue
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,21 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..etl.errors import DatabaseError
 from . import work
 from .jobs import Job
+
+
+class Requests(queue.PriorityQueue):  # type: ignore[type-arg]
+    """A reader's requests, each (tag, call): in the order asked, except that one asked `later` (a thumbnail)
+    waits for every other (a page, a search) asked before it is taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._asked = itertools.count()
+
+    def ask(self, tag: Any, call: Callable[[Any], Any], later: bool = False) -> None:
+        self.put((1 if later else 0, next(self._asked), (tag, call)))
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        return super().get(block, timeout)[2]
 
 
 class DatabaseReader(QObject):
@@ -28,7 +44,7 @@ class DatabaseReader(QObject):
     ) -> None:
         """`serve`: the job's function (work.serve_reads, a loader; work.serve_archive, an Archive)."""
         super().__init__(parent)
-        self._requests: queue.Queue[Any] = queue.Queue()
+        self._requests = Requests()
         self._job = Job(serve or work.serve_reads, database, self._requests, name="reader")
         self._job.yielded.connect(self._on_answer)
         self._job.errored.connect(self._on_failed)
@@ -37,8 +53,9 @@ class DatabaseReader(QObject):
     def start(self) -> None:
         self._job.start()
 
-    def ask(self, tag: Any, call: Callable[[Any], Any]) -> None:
-        self._requests.put((tag, call))
+    def ask(self, tag: Any, call: Callable[[Any], Any], later: bool = False) -> None:
+        """`later`: what may wait for every other request asked (a thumbnail may; a page should not)."""
+        self._requests.ask(tag, call, later)
 
     def close(self) -> None:
         self._job.quit()

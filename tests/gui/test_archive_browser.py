@@ -359,3 +359,17 @@ def test_save_a_stored_file_as(qtbot: Any, any_db: Any, tmp_path: Path) -> None:
     with pytest.raises(AssertionError):
         point_of(messages, 3, "attachment:0")
     assert sha["beach.png"]
+
+
+def test_a_page_asked_after_thumbnails_is_read_before_them() -> None:
+    """The reader's queue: thumbnails wait for any page or search asked meanwhile; each kind in its own order."""
+    from skype_etl_gui.gui.reading import Requests
+
+    requests = Requests()
+    for n in range(3):
+        requests.ask(("thumbnail", n), print, later=True)
+    requests.ask(("older", 0), print)
+    requests.ask(("search", 0), print)
+    requests.ask(("thumbnail", 3), print, later=True)
+    taken = [requests.get(timeout=1)[0] for _ in range(6)]
+    assert taken == [("older", 0), ("search", 0), *(("thumbnail", n) for n in range(4))]

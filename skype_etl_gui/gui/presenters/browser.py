@@ -136,7 +136,7 @@ class BrowserPresenter(QObject):
         def make(archive: Any) -> Any:
             return thumbnail(archive, sha256) if number == self.latest["conversation"] else STALE
 
-        self.reader.ask(("thumbnail", number, sha256), make)
+        self.reader.ask(("thumbnail", number, sha256), make, later=True)  # after any page or search asked
 
     # --- the answers -------------------------------------------------------------------------------------
     @Slot(bool)
