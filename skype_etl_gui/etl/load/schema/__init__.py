@@ -252,7 +252,7 @@ def search_index(dialect: str) -> list[str]:
         + _pg_literal(body)
         + ", CASE WHEN EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') "
         "THEN '\"und-x-icu\"' ELSE '\"default\"' END)); END $do$",
-        # written with each message (fold.tsvector, made in the import's worker: 1.2x the import, where the
+        # written with each message (fold.tsvector, made in the import's worker: 1.3x the import, where the
         # server's skype_search() in a generated column cost 1.6x); skype_search() fills what is left NULL
         "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search tsvector",
         "ALTER TABLE messages ALTER COLUMN search DROP EXPRESSION IF EXISTS",
