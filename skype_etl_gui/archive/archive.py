@@ -316,24 +316,35 @@ class Archive:
 
     def _senders(self, values: list[str]) -> list[str]:
         """The sender ids a from: names: an id as it is, or anyone whose name contains the value (folded)."""
-        found: set[str] = set()
         people = self._rows("SELECT DISTINCT participant_id, display_name FROM participants")  # every sender is one
-        for value in values:
-            wanted = fold(value)
-            matched = {pid for pid, name in people if pid and (fold(pid) == wanted or wanted in fold(name or ""))}
-            if not matched:
-                raise QueryError(f"from:{value}: no one of that id or name wrote in this archive.")
-            found |= matched
+        found = _named(
+            [(pid, pid, name) for pid, name in people if pid],
+            values,
+            "from",
+            "no one of that id or name wrote in this archive",
+        )
         return sorted(found)
 
     def _conversations(self, values: list[str]) -> list[tuple[str, str]]:
         """The conversations an in: names: an id as it is, or those whose name contains the value (folded)."""
-        found: set[tuple[str, str]] = set()
         rows = self._rows("SELECT owner_id, id, display_name FROM conversations")
-        for value in values:
-            wanted = fold(value)
-            matched = {(o, c) for o, c, name in rows if fold(c) == wanted or wanted in fold(name or "")}
-            if not matched:
-                raise QueryError(f"in:{value}: no conversation of that id or name in this archive.")
-            found |= matched
+        found = _named(
+            [((owner, conv), conv, name) for owner, conv, name in rows],
+            values,
+            "in",
+            "no conversation of that id or name in this archive",
+        )
         return sorted(found)
+
+
+def _named(candidates: list[tuple[Any, str, str | None]], values: list[str], operator: str, none: str) -> set[Any]:
+    """What a filter's values name, of (what, its id, its name): an id as it is, or a name that contains the value,
+    folded. QueryError ("operator:value: none.") for a value that names nothing."""
+    found: set[Any] = set()
+    for value in values:
+        wanted = fold(value)
+        matched = {what for what, key, name in candidates if fold(key) == wanted or wanted in fold(name or "")}
+        if not matched:
+            raise QueryError(f"{operator}:{value}: {none}.")
+        found |= matched
+    return found
