@@ -85,11 +85,22 @@ def test_default_database_is_announced(small_sample: tuple[Path, SampleStats], t
         (lambda p: p, "no such file"),
         (lambda p: (p.write_bytes(b""), p)[1], "empty"),
         (lambda p: (p.write_bytes(os.urandom(4096)), p)[1], "not a Skype export"),
+        (lambda p: (p.write_bytes(b"{" + os.urandom(4095)), p)[1], "not a Skype export"),  # as 1 in 256 random
+        (lambda p: (p.write_bytes(b'{"' + bytes(range(128, 256)) * 8), p)[1], "not a Skype export"),  # no UTF-8
         (lambda p: (p.write_text("[]"), p)[1], "list"),
         (lambda p: (p.write_text('{"userId": "x"}'), p)[1], "conversations"),
         (lambda p: p.parent, "folder"),
     ],
-    ids=["missing", "empty", "random bytes", "json array", "no conversations", "folder"],
+    ids=[
+        "missing",
+        "empty",
+        "random bytes",
+        "a brace then random bytes",
+        "not utf-8",
+        "json array",
+        "no conversations",
+        "folder",
+    ],
 )
 def test_rejected_input_exit_2(tmp_path: Path, db: Database, make, fragment: str) -> None:
     path = make(tmp_path / "export.tar")

@@ -7,6 +7,7 @@ is handed on to the extractor, so an import does not look for messages.json agai
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -127,9 +128,18 @@ def looks_like_tar(head: bytes) -> bool:
 
 
 def _looks_like_json_object(head: bytes, path: Path) -> bool:
+    """A JSON object's start: "{", then a key (or "}"), in UTF-8 as far as the head goes (any file that happens to
+    start with "{" is not taken for one: 1 in 256 of random files does)."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"{"):
-        return True
     if text.startswith(b"["):
         raise ExportError(f'{path}: the JSON is a list, not a Skype export (expected an object with "conversations")')
-    return False
+    if not text.startswith(b"{"):
+        return False
+    after = text[1:].lstrip(b" \t\r\n")
+    if after[:1] not in (b"", b'"', b"}"):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(text, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return False
+    return True
