@@ -68,7 +68,8 @@ class MessageParts:
 
 
 class _RowsModel(QAbstractListModel):
-    """Rows as the archive gave them (dicts), one a line: `DisplayRole` is `text(row)`, `RowRole` the dict."""
+    """Rows as the archive gave them (dicts), one a line: `PARTS_ROLE` is `parts(row)` (what the delegate draws),
+    `DisplayRole` its readable text, `RowRole` the dict."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -82,12 +83,17 @@ class _RowsModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(index.row())
+        if role == PARTS_ROLE:
+            return self.parts(index.row())
         if role == ROW_ROLE:
             return self.rows[index.row()]
         return self.more_data(index.row(), role)
 
-    def text(self, number: int) -> str:
+    def parts(self, number: int) -> MessageParts:
         raise NotImplementedError
+
+    def text(self, number: int) -> str:
+        return self.parts(number).text()
 
     def more_data(self, number: int, role: int) -> Any:
         return None
@@ -106,12 +112,22 @@ class ConversationListModel(_RowsModel):
         self.several_owners = len({r["owner_id"] for r in rows if r["owner_id"]}) > 1
         self.endResetModel()
 
-    def text(self, number: int) -> str:
+    def parts(self, number: int) -> MessageParts:
+        """Its name as the heading; below it, what it is and when it last spoke, and how many messages it has."""
         row = self.rows[number]
-        name = row["display_name"] or row["id"]
-        group = "group" if row["kind"] == "group" else "chat"
-        owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
-        return f"{name}\n{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}"
+        held = row.get(PARTS_KEY)
+        if held is None:
+            group = "group" if row["kind"] == "group" else "chat"
+            owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
+            row[PARTS_KEY] = held = MessageParts(
+                day="",
+                head=row["display_name"] or row["id"],
+                body=f"{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}",
+                files=(),
+                reactions="",
+                photos=(),
+            )
+        return held
 
     def more_data(self, number: int, role: int) -> Any:
         row = self.rows[number]
@@ -187,9 +203,7 @@ class MessageListModel(_RowsModel):
         return -1
 
     def more_data(self, number: int, role: int) -> Any:
-        """The parts, the thumbnails; calls and events quieter: grey and italic."""
-        if role == PARTS_ROLE:
-            return self.parts(number)
+        """The thumbnails; calls and events quieter: grey and italic."""
         if role == THUMBNAILS_ROLE:
             return self.thumbnails_of(number)
         if not self.parts(number).quiet:
@@ -231,9 +245,6 @@ class MessageListModel(_RowsModel):
             quiet=str(row.get("message_type") or "").startswith(QUIET_TYPES),
         )
         return parts
-
-    def text(self, number: int) -> str:
-        return self.parts(number).text()
 
     # --- thumbnails ---------------------------------------------------------------------------------------
     def thumbnails_of(self, number: int) -> dict[str, QImage | bool | None]:
@@ -309,6 +320,3 @@ class SearchResultsModel(_RowsModel):
             marks=tuple(marks),
         )
         return parts
-
-    def more_data(self, number: int, role: int) -> Any:
-        return self.parts(number) if role == PARTS_ROLE else None

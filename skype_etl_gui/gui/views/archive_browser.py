@@ -14,10 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
-    QPersistentModelIndex,
     QPoint,
-    QRect,
-    QSize,
     QSortFilterProxyModel,
     QStandardPaths,
     Qt,
@@ -29,12 +26,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
-    QFont,
-    QFontMetrics,
     QGuiApplication,
     QKeySequence,
-    QPainter,
-    QPalette,
     QShortcut,
 )
 from PySide6.QtWidgets import (
@@ -44,9 +37,6 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QSplitter,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -92,7 +82,7 @@ class ArchiveBrowserWindow(QWidget):
         self.filter.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter_field.textChanged.connect(self.filter.setFilterFixedString)
         self.conversation_list = _list("conversationList")
-        self.conversation_list.setItemDelegate(HeadedDelegate(self.conversation_list))
+        self.conversation_list.setItemDelegate(MessageDelegate(self.conversation_list))
         self.conversation_list.setModel(self.filter)
         self.conversation_list.selectionModel().currentChanged.connect(self._conversation_chosen)
         left = _column(self.filter_field, self.conversation_list)
@@ -316,57 +306,3 @@ def _list(name: str) -> QListView:
     view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap to the width
     view.setResizeMode(QListView.ResizeMode.Adjust)
     return view
-
-
-class HeadedDelegate(QStyledItemDelegate):
-    """A row's DisplayRole drawn as people read a chat: a day line (——— …) centred and grey, the heading line
-    (sender and time, or a conversation's name) bold, the rest wrapped below it, and room between rows."""
-
-    PAD = 6
-
-    def _lines(self, index: QModelIndex | QPersistentModelIndex) -> tuple[list[str], str, str]:
-        lines = str(index.data() or "").split("\n")
-        days = [line for line in lines[:1] if line.startswith("———")]
-        rest = lines[len(days) :]
-        return days, rest[0] if rest else "", "\n".join(rest[1:])
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        days, head, body = self._lines(index)
-        width = max(option.rect.width(), 200) - 2 * self.PAD
-        metrics = QFontMetrics(option.font)
-        height = self.PAD * 2 + metrics.height() * (len(days) + 1)
-        if body:
-            flags = Qt.TextFlag.TextWordWrap
-            height += metrics.boundingRect(QRect(0, 0, width, 100_000), flags, body).height()
-        return QSize(width, height)
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        self.initStyleOption(option, index)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.save()
-        if selected:
-            painter.fillRect(option.rect, option.palette.highlight())
-        color = option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
-        quieter = index.data(Qt.ItemDataRole.ForegroundRole)
-        if quieter is not None and not selected:
-            color = quieter.color()  # calls and events
-        days, head, body = self._lines(index)
-        metrics = QFontMetrics(option.font)
-        area = option.rect.adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
-        y = area.top()
-        for day in days:
-            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(QRect(area.left(), y, area.width(), metrics.height()), Qt.AlignmentFlag.AlignHCenter, day)
-            y += metrics.height()
-        bold = QFont(option.font)
-        bold.setBold(True)
-        painter.setFont(bold)
-        painter.setPen(color)
-        painter.drawText(QRect(area.left(), y, area.width(), metrics.height()), Qt.AlignmentFlag.AlignLeft, head)
-        y += metrics.height()
-        font = index.data(Qt.ItemDataRole.FontRole)
-        painter.setFont(font if isinstance(font, QFont) else option.font)
-        painter.drawText(QRect(area.left(), y, area.width(), max(area.bottom() - y, 0)), Qt.TextFlag.TextWordWrap, body)
-        painter.restore()

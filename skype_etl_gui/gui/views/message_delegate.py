@@ -1,5 +1,6 @@
 """How a message is drawn in the archive browser: a day line, sender and time, the text with its quotes set off and
-its links clickable, its files (a click offers "Save as…"), thumbnails of its photos, its reactions.
+its links clickable, its files (a click offers "Save as…"), thumbnails of its photos, its reactions. The browser's
+other lists (conversations, search hits) are drawn by it too, from the MessageParts their models give.
 
 The text is laid out by a QTextDocument, built once per message and width and
 kept (the last LAYOUTS_HELD), so scrolling lays nothing out twice. Thumbnails
