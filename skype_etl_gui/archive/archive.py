@@ -232,10 +232,6 @@ class Archive:
         return messages
 
     # --- stored files ---------------------------------------------------------------------------------
-    def media(self, sha256: str) -> dict[str, Any] | None:
-        """A stored file's sha256, size, content_type and file_name (None when it is not stored)."""
-        return self.loader.media_file(sha256)
-
     def read_media(self, sha256: str, limit: int) -> bytes | None:
         """A stored file's bytes, whole: None when it is not stored or is larger than `limit` bytes."""
         stored = self.loader.media_file(sha256)
