@@ -23,7 +23,7 @@ from PySide6.QtCore import QSettings
 
 from ..errors_file import write_errors
 from ..etl.errors import DatabaseError, ExportError, ExportReadError
-from ..etl.load import ErrorFilter, Loader, open_loader
+from ..etl.load import ErrorFilter, open_loader
 from ..etl.load.registry import open_for_reading
 from ..etl.records import ErrorRecord
 from ..etl.run.context import MemorySample, Progress
@@ -177,7 +177,25 @@ def try_connection(handle: JobHandle, database: str | dict[str, Any]) -> str:
 
 
 # --- reading runs and errors back ------------------------------------------------------------------------
-Request = tuple[Any, Callable[[Loader], Any]]  # a tag to know the answer by, and what to ask the loader
+# a tag to know the answer by, and what to ask the job's reader (a Loader for serve_reads, an Archive for
+# serve_archive)
+Request = tuple[Any, Callable[[Any], Any]]
+
+
+def _answer(
+    handle: JobHandle, requests: queue.Queue[Request], reader: Any, caught: tuple[type[Exception], ...]
+) -> None:
+    """Each request in order, until the job is asked to quit: (tag, what the call made of `reader`), or (tag, the
+    error) for one of `caught`; (tag, None) when there is no reader."""
+    while not handle.stopped:
+        try:
+            tag, ask = requests.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        try:
+            handle.emit((tag, None if reader is None else ask(reader)))
+        except caught as exc:
+            handle.emit((tag, exc))
 
 
 def serve_reads(handle: JobHandle, database: str | dict[str, Any], requests: queue.Queue[Request]) -> None:
@@ -188,18 +206,7 @@ def serve_reads(handle: JobHandle, database: str | dict[str, Any], requests: que
     loader = open_for_reading(database)  # an unusable database fails the job: the window says why
     handle.emit(("opened", loader is not None))
     try:
-        while not handle.stopped:
-            try:
-                tag, ask = requests.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if loader is None:
-                handle.emit((tag, None))
-                continue
-            try:
-                handle.emit((tag, ask(loader)))
-            except DatabaseError as exc:
-                handle.emit((tag, exc))
+        _answer(handle, requests, loader, (DatabaseError,))
     finally:
         if loader is not None:
             loader.close()
@@ -272,10 +279,7 @@ def make_folder(handle: JobHandle, folder: str) -> str:
     return folder
 
 
-ArchiveRequest = tuple[Any, Callable[[Any], Any]]  # a tag, and what to ask the Archive
-
-
-def serve_archive(handle: JobHandle, database: str | dict[str, Any], requests: queue.Queue[ArchiveRequest]) -> None:
+def serve_archive(handle: JobHandle, database: str | dict[str, Any], requests: queue.Queue[Request]) -> None:
     """The archive browser's one connection: opens the archive (bringing one of an earlier version up to date
     first, its search index built once: ("migrating", (step, number, steps)) a step), emits ("opened", the
     conversations), then answers its requests in order: (tag, result), or (tag, the error) for a DatabaseError
@@ -285,14 +289,6 @@ def serve_archive(handle: JobHandle, database: str | dict[str, Any], requests: q
     archive = open_archive(database, lambda step, number, steps: handle.emit(("migrating", (step, number, steps))))
     try:
         handle.emit(("opened", archive.conversations()))
-        while not handle.stopped:
-            try:
-                tag, ask = requests.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            try:
-                handle.emit((tag, ask(archive)))
-            except (DatabaseError, QueryError) as exc:
-                handle.emit((tag, exc))
+        _answer(handle, requests, archive, (DatabaseError, QueryError))
     finally:
         archive.close()
