@@ -105,15 +105,16 @@ class BrowserPresenter(QObject):
             self.searched.emit("")
             return
         self.searched.emit("Searching…")
-        query = self.query
-        self.reader.ask(
-            ("search", self.latest["search"], 0), lambda archive: archive.search(query, limit=HITS, mark=MARKS)
-        )
+        self._ask_hits(0)
 
     def more_hits(self) -> None:
         offset = len(self.hits.rows)
         if not self.query or offset % HITS:
             return  # no search, or the last page was not full: there are no more
+        self._ask_hits(offset)
+
+    def _ask_hits(self, offset: int) -> None:
+        """The page of the search's hits from `offset` on."""
         query = self.query
         self.reader.ask(
             ("search", self.latest["search"], offset),
