@@ -8,9 +8,9 @@ phrase"`; `prefix*`; `-word` or `-"a phrase"` excludes; `from:ID_OR_NAME`,
 
 Matching folds case and removes diacritics in every script: both the indexed
 text and the query pass through `fold` (NFKD, every combining mark removed,
-lower case) and are cut into words by `words` (letters and digits). SQLite's
-index is fed by this very function; PostgreSQL's generated column does the same
-in SQL (schema.py), with ICU's lower case and the same marks.
+lower case) and are cut into words by `words` (letters and digits), both in
+etl/fold.py: SQLite's index is fed by `search_text`, PostgreSQL's `search`
+column by `tsvector`, the same words.
 
 Nothing the user types ever becomes SQL: a Query compiles to an FTS5 expression
 or a tsquery text, each passed as one bound parameter, built here from words that
