@@ -62,6 +62,29 @@ def test_worker_and_in_process_give_the_same_tables(small_sample: tuple[Path, Sa
     assert one.query(errors) == two.query(errors)
 
 
+def test_a_batch_crosses_the_pipe_whole_and_is_read_a_slice_at_a_time() -> None:
+    """Unpickling holds the interpreter lock: the importing process takes a batch's long lists in slices."""
+    import io
+    import pickle
+
+    from skype_etl_gui.etl.records import Batch, ErrorRecord
+    from skype_etl_gui.etl.run.ipc import SLICE_ROWS, frame, read_frame
+
+    batch = Batch(
+        messages=[("o", "c", str(n), f"text {n}", None) for n in range(2 * SLICE_ROWS + 1)],
+        errors=[ErrorRecord("transform", "warning", "BadMarkup", "m", "c", str(n)) for n in range(3)],
+        tally={("o", "c"): [1001, 1001, 0]},
+        messages_done=1001,
+    )
+    data = frame(batch)
+    outer = pickle.loads(data[8:])
+    assert [len(pickle.loads(piece)) for piece in outer.messages.pickles] == [SLICE_ROWS, SLICE_ROWS, 1]
+    assert isinstance(outer.errors, list)  # short lists travel as they are
+    stream = io.BytesIO(data + frame(Batch(final=True)))
+    assert read_frame(stream) == batch and batch.messages and read_frame(stream).final
+    assert read_frame(stream) is None
+
+
 def test_a_deferred_reading_is_the_same_reading(tmp_path: Path) -> None:
     """Transformer.defer then complete() (as the worker and the importer do) against reading at once."""
     from skype_etl_gui.etl import ETLContext, Transformer
