@@ -81,10 +81,10 @@ class _RowsModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
+        if role == PARTS_ROLE:  # first: a delegate asks for it each time a view measures a row
+            return self.parts(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(index.row())
-        if role == PARTS_ROLE:
-            return self.parts(index.row())
         if role == ROW_ROLE:
             return self.rows[index.row()]
         return self.more_data(index.row(), role)
@@ -146,7 +146,7 @@ class MessageListModel(_RowsModel):
     """A window of one conversation's messages in time order, one row a message; older pages are put in front
     as the view asks for them (`prepend`), so a conversation of any length is read a page at a time."""
 
-    MAX_ROWS = 600  # held at once: scrolling a conversation of any length keeps memory (and layout) flat
+    MAX_ROWS = 400  # held at once: scrolling a conversation of any length keeps memory (and layout) flat
     THUMBNAILS_HELD = 200  # decoded thumbnails kept (at most 240 x 160 each: under 30 MB)
 
     thumbnail_wanted = Signal(str)  # a photo's sha256: its thumbnail is drawn and not here yet
