@@ -415,7 +415,8 @@ def test_the_archive_browser_on_100k_messages(qtbot: Any, big_export: Path, db: 
 
 def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp_path: Path) -> None:
     """Every message a quote and two links (each laid out as a document, not plain text), scrolled a dozen pages
-    up: the layouts are made and kept so the GUI thread stays under the budget."""
+    up, then the window made wider: the layouts are made and kept, and laid out again at a new width, so the GUI
+    thread stays under the budget."""
     from PySide6.QtWidgets import QListView
 
     from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
@@ -441,5 +442,8 @@ def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp
             messages.verticalScrollBar().setValue(0)
             qtbot.waitUntil(lambda first=first: model.rows[0]["id"] != first or model.at_start, timeout=FINISH_MS)
         qtbot.wait(200)
+        for step in (10, 10, 200):  # a person drags the window wider: every row held is laid out at the new width
+            window.resize(window.width() + step, window.height())
+            qtbot.wait(100)
     assert all(layout.document is not None for layout in messages.itemDelegate().layouts.values())
     beat.check()
