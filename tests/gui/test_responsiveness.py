@@ -447,3 +447,45 @@ def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp
             qtbot.wait(100)
     assert all(layout.document is not None for layout in messages.itemDelegate().layouts.values())
     beat.check()
+
+
+def test_the_archive_browser_over_thousands_of_conversations(qtbot: Any, db: Database, tmp_path: Path) -> None:
+    """3,000 conversations (a heavy user's export): opening the browser and filtering as one types stay under the
+    budget, as the list measures one row, not every row, each time it changes."""
+    from PySide6.QtWidgets import QLineEdit, QListView
+
+    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
+    from tests.conftest import conversation, export_document, message, write_export
+    from tests.test_archive import hour
+
+    count = 3000
+    conversations = [
+        conversation(
+            f"8:person{i}",
+            [message(f"{i}-1", f"hello {i}", originalarrivaltime=hour(i % 2000))],
+            displayName=f"Person {i} " + ("Anna" if i % 7 == 0 else "Bob " * (40 if i == 5 else 1)),
+        )
+        for i in range(count)
+    ]
+    export = write_export(tmp_path / "e.json", export_document(conversations))
+    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
+    with Heartbeat("archive browser over 3,000 conversations") as beat:
+        window = ArchiveBrowserWindow(db.url)
+        qtbot.addWidget(window, before_close_func=stop_jobs)
+        window.show()
+        listed = window.findChild(QListView, "conversationList")
+        qtbot.waitUntil(lambda: listed.model().rowCount() == count, timeout=FINISH_MS)
+        field = window.findChild(QLineEdit, "conversationFilter")
+        for text in ("a", "an", "ann", "", "bob", ""):  # every 7th is an Anna: the filter keeps rows apart
+            field.setText(text)
+            qtbot.wait(50)
+            if text == "ann":
+                assert listed.model().rowCount() == len(range(0, count, 7))
+    beat.check()
+    # a name too long for the list is one line like the others, cut short
+    heights = {listed.visualRect(listed.model().index(row, 0)).height() for row in range(8)}
+    assert len(heights) == 1
+    field.setText("person7")  # by its id too
+    assert listed.model().rowCount() == 111  # person7, person70-79, person700-799
+    field.setText("messages")  # not by what the list says about each
+    assert listed.model().rowCount() == 0

@@ -13,11 +13,13 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage
 
+from ...units import count_text
 from ..thumbnails import is_image
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 2  # a message's MessageParts
 THUMBNAILS_ROLE = Qt.ItemDataRole.UserRole + 3  # a message's photos: {sha256: QImage, False or None}
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 4  # what a conversation is found by: its name, id and owner
 MARKS = ("\x02", "\x03")  # around a snippet's matched words, as the window asks the archive for them
 PARTS_KEY = "_parts"  # a message row's MessageParts, kept in the row once made
 MAX_PHOTOS = 12  # thumbnails drawn under one message (an album lists every file)
@@ -122,7 +124,7 @@ class ConversationListModel(_RowsModel):
             row[PARTS_KEY] = held = MessageParts(
                 day="",
                 head=row["display_name"] or row["id"],
-                body=f"{group}{owner} · {row['messages']:,} messages · {when(row['last_sent_at'])}",
+                body=f"{group}{owner} · {count_text(row['messages'], 'message')} · {when(row['last_sent_at'])}",
                 files=(),
                 reactions="",
                 photos=(),
@@ -131,6 +133,11 @@ class ConversationListModel(_RowsModel):
 
     def more_data(self, number: int, role: int) -> Any:
         row = self.rows[number]
+        if role == FILTER_ROLE:  # asked of every row as the filter changes: made once
+            found = row.get("_filter")
+            if found is None:
+                row["_filter"] = found = f"{row['display_name'] or ''}\n{row['id']}\n{row['owner_id']}"
+            return found
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row['id']}\n{row['owner_id'] or 'a group thread, shared by its members'}"
         return None

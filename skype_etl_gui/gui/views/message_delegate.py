@@ -89,8 +89,11 @@ class MessageDelegate(QStyledItemDelegate):
     link_clicked = Signal(str)  # a link in a message's text: its URL
     file_clicked = Signal(object)  # a stored file's line: the attachment (a dict)
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, one_line: bool = False) -> None:
+        """`one_line`: the text is one line, cut short with "…" where it is too long, so every row of a list of
+        plain rows is as high as the others and the view may measure one (`setUniformItemSizes`)."""
         super().__init__(parent)
+        self.one_line = one_line
         self.layouts: OrderedDict[int, Layout] = OrderedDict()  # by id(parts)
 
     # --- layout --------------------------------------------------------------------------------------------
@@ -111,12 +114,14 @@ class MessageDelegate(QStyledItemDelegate):
             document = found.document
             if document is not None:
                 document.setTextWidth(width)
-        elif not plain(parts):
+        elif not (self.one_line or plain(parts)):
             document = self._document(parts, option.font, width)
         metrics = QFontMetrics(option.font)
         text_top = metrics.height() * (2 if parts.day else 1)
         if document is not None:
             text_height = int(document.size().height() + 0.99)
+        elif self.one_line:
+            text_height = QFontMetrics(_body_font(option.font, parts)).height()
         elif parts.body:  # measured in the font it is drawn in (a call or an event: italic)
             text_height = (
                 QFontMetrics(_body_font(option.font, parts))
@@ -219,12 +224,17 @@ class MessageDelegate(QStyledItemDelegate):
         bold.setBold(True)
         painter.setFont(bold)
         painter.setPen(color)
-        painter.drawText(QRect(left, y, width, metrics.height()), Qt.AlignmentFlag.AlignLeft, parts.head)
+        head = QFontMetrics(bold).elidedText(parts.head, Qt.TextElideMode.ElideRight, width)  # a long name: "…"
+        painter.drawText(QRect(left, y, width, metrics.height()), Qt.AlignmentFlag.AlignLeft, head)
 
         if found.document is None:
-            painter.setFont(_body_font(option.font, parts))
+            font = _body_font(option.font, parts)
+            painter.setFont(font)
             text = QRect(left, top + found.text_top, width, found.photos_top - found.text_top)
-            painter.drawText(text, Qt.TextFlag.TextWordWrap, parts.body)
+            if self.one_line:
+                painter.drawText(text, 0, QFontMetrics(font).elidedText(parts.body, Qt.TextElideMode.ElideRight, width))
+            else:
+                painter.drawText(text, Qt.TextFlag.TextWordWrap, parts.body)
         else:
             self._text(painter, found.document, color, QPointF(left, top + found.text_top))
 
