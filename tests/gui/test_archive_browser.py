@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QListView, QPushButton
 
 from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.gui.models.archive import ROW_ROLE
 from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
 from skype_etl_gui.gui.views.main_window import MainWindow
 from tests.conftest import conversation, export_document, message
@@ -141,6 +142,58 @@ def test_scrolling_reads_pages_and_holds_a_bounded_window(
         qtbot.waitUntil(lambda last=last: model.rows[-1]["id"] != last or model.at_end, timeout=WAIT)
         assert model.rowCount() <= 60
     assert model.at_end and model.rows[-1]["id"] == "g119"
+
+
+def test_search_hits_scroll_down_and_back_up_through_a_bounded_window(
+    qtbot: Any, db: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """120 hits read 20 at a time, at most 45 held: scrolled to the end and back to the first, every hit shows
+    once, in order, and the count says how many there are."""
+    import skype_etl_gui.gui.presenters.browser as browser
+    from skype_etl_gui.archive import Archive
+    from skype_etl_gui.gui.models.archive import SearchResultsModel
+
+    monkeypatch.setattr(browser, "HITS", 20)
+    monkeypatch.setattr(SearchResultsModel, "MAX_ROWS", 45)
+    build(tmp_path, db.url)
+    with Archive(db.url) as archive:
+        every = [hit["id"] for hit in archive.search("group", limit=500)]
+    assert len(every) == 120
+    window = open_browser(qtbot, db.url)
+    field = window.findChild(QLineEdit, "searchField")
+    field.setText("group")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    results = view(window, "searchResults")
+    model = results.model()
+    qtbot.waitUntil(lambda: model.rowCount() == 20, timeout=WAIT)
+    assert window.results_note.text() == "20 messages+ found"
+    seen = [row["id"] for row in model.rows]
+    while not model.at_end:  # down to the last hit
+        last = model.rows[-1]["id"]
+        bar = results.verticalScrollBar()
+        qtbot.waitUntil(lambda bar=bar: bar.maximum() > 0, timeout=WAIT)  # laid out
+        bar.setValue(bar.maximum())
+        qtbot.waitUntil(lambda last=last: model.rows[-1]["id"] != last or model.at_end, timeout=WAIT)
+        assert model.rowCount() <= 45
+        seen += [
+            row["id"] for row in model.rows[model.rows.index(next(r for r in model.rows if r["id"] == last)) + 1 :]
+        ]
+        # the hit that was at the bottom still is: the list did not jump as the first hits went
+        bottom = results.indexAt(QPoint(5, results.viewport().height() - 2))
+        assert bottom.isValid()
+    assert seen == every and model.first == 120 - model.rowCount()
+    assert window.results_note.text() == "120 messages found"
+    ups = []
+    while model.first:  # and back up to the first
+        first = model.rows[0]["id"]
+        results.verticalScrollBar().setValue(0)
+        qtbot.waitUntil(lambda first=first: model.rows[0]["id"] != first, timeout=WAIT)
+        assert model.rowCount() <= 45
+        # the hit that was at the top is still at the top
+        assert results.indexAt(QPoint(5, 2)).data(ROW_ROLE)["id"] == first
+        ups.append(model.first)
+    assert [row["id"] for row in model.rows] == every[: model.rowCount()] and ups[-1] == 0
+    assert window.results_note.text() == "120 messages found"
 
 
 def test_the_main_window_opens_the_browser(qtbot: Any, db: Any, tmp_path: Path) -> None:

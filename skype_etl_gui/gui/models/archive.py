@@ -283,22 +283,57 @@ class MessageListModel(_RowsModel):
 
 
 class SearchResultsModel(_RowsModel):
-    """A search's hits, newest first: where and who and when, then the snippet with its matched words marked."""
+    """A window of a search's hits, newest first: where and who and when, then the snippet with its matched words
+    marked. Pages come at the end as the view is scrolled down (`add_rows`) and in front again as it is scrolled
+    back up (`put_before`); `first` is the place of the first row among all the hits."""
+
+    MAX_ROWS = 400  # held at once, as for messages: a view measures every row it holds each time a page comes
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.names: dict[tuple[str, str], str] = {}  # conversation names, to say where a hit is
+        self.first = 0
+        self.at_end = True  # the last hit is here
+        self.seen = 0  # hits read so far: how far the list has been scrolled
+        self.all_seen = False  # the last hit was read (it may have gone since, scrolling back up)
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+    def set_rows(self, rows: list[dict[str, Any]], at_end: bool = True) -> None:
         self.beginResetModel()
-        self.rows = rows
+        self.rows, self.first, self.at_end, self.seen, self.all_seen = rows, 0, at_end, len(rows), at_end
         self.endResetModel()
 
-    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+    def add_rows(self, rows: list[dict[str, Any]], at_end: bool) -> int:
+        """The next hits at the end; as many of the first go, past MAX_ROWS; how many went."""
+        self.at_end = at_end
         if rows:
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
             self.rows = self.rows + rows
             self.endInsertRows()
+        self.seen = max(self.seen, self.first + len(self.rows))
+        self.all_seen = self.all_seen or at_end
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra <= 0:
+            return 0
+        self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+        del self.rows[:extra]
+        self.first += extra
+        self.endRemoveRows()
+        return extra
+
+    def put_before(self, rows: list[dict[str, Any]]) -> None:
+        """The hits before the first one held, in front again; as many of the last go, past MAX_ROWS."""
+        if not rows:
+            return
+        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+        self.rows = rows + self.rows
+        self.first -= len(rows)
+        self.endInsertRows()
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra > 0:
+            self.beginRemoveRows(QModelIndex(), len(self.rows) - extra, len(self.rows) - 1)
+            del self.rows[-extra:]
+            self.endRemoveRows()
+            self.at_end = False
 
     def text(self, number: int) -> str:
         parts = self.parts(number)

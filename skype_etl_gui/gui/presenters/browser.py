@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ...archive import QueryError
+from ...units import count_text
 from ..models.archive import MARKS, ConversationListModel, MessageListModel, SearchResultsModel
 from ..reading import DatabaseReader
 from ..thumbnails import thumbnail
@@ -36,6 +37,8 @@ class BrowserPresenter(QObject):
     older_shown = Signal(int)  # older messages went in front: how many
     newer_shown = Signal(int)  # newer messages went at the end: how many
     searched = Signal(str)  # the hits are in; a line that says how many (or why none)
+    earlier_hits_shown = Signal(int)  # hits went in front again: how many
+    later_hits_shown = Signal(int)  # hits went at the end (and as many of the first, past what is held): how many
 
     def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +53,7 @@ class BrowserPresenter(QObject):
         self.query = ""
         self.latest = {"conversation": 0, "search": 0}  # the latest request of each kind wins: older answers go
         self.loading = {"older": False, "newer": False}  # a page on its way, on that side of those shown
+        self.hits_loading = {"earlier": False, "later": False}  # the same, for the hits
 
     def open(self) -> None:
         self.note.emit("Opening the archive…")
@@ -108,20 +112,31 @@ class BrowserPresenter(QObject):
             self.searched.emit("")
             return
         self.searched.emit("Searching…")
-        self._ask_hits(0)
+        self.hits_loading["earlier"] = self.hits_loading["later"] = False
+        self._ask_hits("first", 0, HITS)
 
     def more_hits(self) -> None:
-        offset = len(self.hits.rows)
-        if not self.query or offset % HITS:
-            return  # no search, or the last page was not full: there are no more
-        self._ask_hits(offset)
+        """The next page of hits, after those shown (the view was scrolled to the end)."""
+        if not self.query or self.hits.at_end or self.hits_loading["later"]:
+            return  # no search, the last hit is shown, or the next page is on its way
+        self.hits_loading["later"] = True
+        self._ask_hits("later", self.hits.first + len(self.hits.rows), HITS)
 
-    def _ask_hits(self, offset: int) -> None:
-        """The page of the search's hits from `offset` on."""
+    def earlier_hits(self) -> None:
+        """The page of hits before those shown (the view was scrolled back to the top, after some went)."""
+        if not self.query or not self.hits.first or self.hits_loading["earlier"]:
+            return
+        self.hits_loading["earlier"] = True
+        offset = max(self.hits.first - HITS, 0)
+        self._ask_hits("earlier", offset, self.hits.first - offset)
+
+    def _ask_hits(self, side: str, offset: int, limit: int) -> None:
+        """`limit` of the search's hits from `offset` on: the "first" page, or the page "earlier" or "later" than
+        those shown."""
         query = self.query
         self.reader.ask(
-            ("search", self.latest["search"], offset),
-            lambda archive: archive.search(query, limit=HITS, offset=offset, mark=MARKS),
+            ("search", self.latest["search"], side),
+            lambda archive: archive.search(query, limit=limit, offset=offset, mark=MARKS),
         )
 
     def save_file(self, attachment: dict[str, Any], target: str) -> None:
@@ -200,7 +215,9 @@ class BrowserPresenter(QObject):
         self.messages.show(conversation, rows, at_start, at_end)
         self.conversation_shown.emit(current)
 
-    def _on_hits(self, offset: int, hits: Any) -> None:
+    def _on_hits(self, side: str, hits: Any) -> None:
+        if side in self.hits_loading:
+            self.hits_loading[side] = False
         if isinstance(hits, QueryError):
             self.hits.set_rows([])
             self.searched.emit(str(hits))
@@ -208,10 +225,15 @@ class BrowserPresenter(QObject):
         if isinstance(hits, Exception):
             self.searched.emit(f"The search failed: {hits}")
             return
-        if offset:
-            self.hits.add_rows(hits)
+        if side == "first":
+            self.hits.set_rows(hits, at_end=len(hits) < HITS)
+        elif side == "earlier":
+            self.hits.put_before(hits)
+            self.earlier_hits_shown.emit(len(hits))
+            return
         else:
-            self.hits.set_rows(hits)
-        count = len(self.hits.rows)
-        more = "+" if count and count % HITS == 0 else ""
-        self.searched.emit(f"{count:,}{more} messages found" if count else "No messages found.")
+            self.hits.add_rows(hits, at_end=len(hits) < HITS)
+            self.later_hits_shown.emit(len(hits))
+        count = self.hits.seen
+        more = "" if self.hits.all_seen else "+"
+        self.searched.emit(f"{count_text(count, 'message')}{more} found" if count else "No messages found.")

@@ -130,6 +130,8 @@ class ArchiveBrowserWindow(QWidget):
         self.presenter.older_shown.connect(self._older_shown)
         self.presenter.newer_shown.connect(self._newer_shown)
         self.presenter.searched.connect(self._searched)
+        self.presenter.earlier_hits_shown.connect(self._earlier_hits_shown)
+        self.presenter.later_hits_shown.connect(self._later_hits_shown)
         self.pending_hit: str | None = None
         QTimer.singleShot(0, self.presenter.open)
 
@@ -171,8 +173,19 @@ class ArchiveBrowserWindow(QWidget):
 
     @Slot(int)
     def _results_scrolled(self, value: int) -> None:
-        if value and value == self.search_results.verticalScrollBar().maximum():
+        bar = self.search_results.verticalScrollBar()
+        if value and value == bar.maximum():
             self.presenter.more_hits()
+        elif value == bar.minimum() and bar.minimum() != bar.maximum():
+            self.presenter.earlier_hits()
+
+    @Slot(int)
+    def _earlier_hits_shown(self, count: int) -> None:
+        _keep_in_place(self.search_results, count, top=True)
+
+    @Slot(int)
+    def _later_hits_shown(self, count: int) -> None:
+        _keep_in_place(self.search_results, count, top=False)
 
     # --- conversations and messages -----------------------------------------------------------------------
     @Slot()
@@ -231,18 +244,11 @@ class ArchiveBrowserWindow(QWidget):
 
     @Slot(int)
     def _older_shown(self, count: int) -> None:
-        if count:  # keep the message that was at the top where it was
-            self.message_view.scrollTo(
-                self.presenter.messages.index(count, 0), QAbstractItemView.ScrollHint.PositionAtTop
-            )
+        _keep_in_place(self.message_view, count, top=True)
 
     @Slot(int)
     def _newer_shown(self, count: int) -> None:
-        if count:  # keep the message that was at the bottom where it was (the oldest went from the top)
-            last = self.presenter.messages.rowCount() - count - 1
-            self.message_view.scrollTo(
-                self.presenter.messages.index(max(last, 0), 0), QAbstractItemView.ScrollHint.PositionAtBottom
-            )
+        _keep_in_place(self.message_view, count, top=False)
 
     # --- links and files ----------------------------------------------------------------------------------
     @Slot(str)
@@ -298,6 +304,19 @@ def _column(top: QWidget, main: QWidget) -> QWidget:
     layout.addWidget(top)
     layout.addWidget(main, 1)
     return column
+
+
+def _keep_in_place(view: QListView, count: int, top: bool) -> None:
+    """After `count` rows went in at the top (`top`), the row that was at the top is there still; after `count` went
+    in at the end (and as many, past what the model holds, from the top), the row that was at the bottom is."""
+    if not count:
+        return
+    model = view.model()
+    if top:
+        view.scrollTo(model.index(count, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+    else:
+        last = model.rowCount() - count - 1
+        view.scrollTo(model.index(max(last, 0), 0), QAbstractItemView.ScrollHint.PositionAtBottom)
 
 
 def _list(name: str) -> QListView:
