@@ -60,6 +60,7 @@ def test_browse_a_conversation_search_and_open_a_hit(qtbot: Any, any_db: Any, tm
     qtbot.waitUntil(lambda: results.model().rowCount() == 1, timeout=WAIT)
     assert texts(results) == ["Anna · Anna · 2021-03-01 02:00\nWe met at the [Café] de Flore"]
     assert highlighted(results, 0) == ["Café"]  # drawn bold on a highlight, not in brackets
+    assert window.results_note.text() == "1 message found"
     # activating the hit opens its conversation with that message current and centred
     results.activated.emit(results.model().index(0, 0))
     qtbot.waitUntil(lambda: messages.currentIndex().isValid(), timeout=WAIT)
@@ -69,6 +70,9 @@ def test_browse_a_conversation_search_and_open_a_hit(qtbot: Any, any_db: Any, tm
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert field.text() == "" and results.model().rowCount() == 0
+    field.setText("nowhere")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.results_note.text() == "No messages found.", timeout=WAIT)
 
 
 def highlighted(list_view: QListView, row: int) -> list[str]:
@@ -166,7 +170,7 @@ def test_search_hits_scroll_down_and_back_up_through_a_bounded_window(
     results = view(window, "searchResults")
     model = results.model()
     qtbot.waitUntil(lambda: model.rowCount() == 20, timeout=WAIT)
-    assert window.results_note.text() == "20 messages+ found"
+    assert window.results_note.text() == "20+ messages found"
     seen = [row["id"] for row in model.rows]
     while not model.at_end:  # down to the last hit
         last = model.rows[-1]["id"]

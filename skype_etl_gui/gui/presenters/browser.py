@@ -235,5 +235,9 @@ class BrowserPresenter(QObject):
             self.hits.add_rows(hits, at_end=len(hits) < HITS)
             self.later_hits_shown.emit(len(hits))
         count = self.hits.seen
-        more = "" if self.hits.all_seen else "+"
-        self.searched.emit(f"{count_text(count, 'message')}{more} found" if count else "No messages found.")
+        if not count:
+            self.searched.emit("No messages found.")
+        else:
+            self.searched.emit(
+                f"{count_text(count, 'message')} found" if self.hits.all_seen else f"{count:,}+ messages found"
+            )
