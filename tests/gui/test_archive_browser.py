@@ -111,10 +111,21 @@ def test_filter_conversations_and_the_last_one_is_remembered(qtbot: Any, db: Any
     qtbot.waitUntil(lambda: messages.model().rowCount() == 10, timeout=WAIT)
     told: list[Any] = []
     window.remember.connect(told.append)
-    window.findChild(QLineEdit, "conversationFilter").setText("team")
+    field = window.findChild(QLineEdit, "conversationFilter")
+    field.setText("team")
     assert texts(conversations) == [texts(conversations)[0]] and texts(conversations)[0].startswith("The Team")
+    # Anna's chat, filtered away, is still the one shown: typing in the filter opens nothing else
+    assert not conversations.currentIndex().isValid() and told == []
+    assert messages.model().conversation == ("8:live:.cid.me", "8:anna")
+    field.setText("ANNA")  # whatever the case; and Anna's chat is current again, quietly
+    assert conversations.currentIndex().data().startswith("Anna\n") and told == [["8:live:.cid.me", "8:anna"]]
+    field.setText("8:anna")  # by its id
+    assert len(texts(conversations)) == 1
+    field.setText("TEAM")
     conversations.setCurrentIndex(conversations.model().index(0, 0))
-    assert told == [["", "19:team@thread.skype"]]
+    assert told[-1] == ["", "19:team@thread.skype"]
+    field.setText("")
+    assert len(texts(conversations)) == 2 and conversations.currentIndex().data().startswith("The Team")
 
 
 def test_scrolling_reads_pages_and_holds_a_bounded_window(
