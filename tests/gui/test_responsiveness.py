@@ -22,18 +22,20 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QListView
 
 from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.gui.jobs import Job
 from skype_etl_gui.gui.main_window import MainWindow
+from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
 from skype_etl_gui.gui.views.error_log import ErrorLogWindow
 from skype_etl_gui.gui.views.run_history import RunHistoryWindow
 from skype_etl_gui.sample import write_messages_json, write_sample
-from tests.conftest import Database, fill_error_log
+from tests.conftest import Database, conversation, export_document, fill_error_log, message, write_export
 from tests.etl.test_resume import interrupted
 from tests.gui.conftest import stop_jobs
 from tests.gui.test_main_window import FINISH_MS, button, problem
+from tests.test_archive import hour
 
 BUDGET_S = 0.050
 
@@ -379,18 +381,24 @@ def test_the_error_log_of_a_far_away_server(qtbot: Any, pg_db: Any, tmp_path: Pa
         proxy.close()
 
 
+def import_conversations(db: Database, folder: Path, conversations: list[dict[str, Any]]) -> None:
+    export = write_export(folder / "e.json", export_document(conversations))
+    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
+
+
+def browser(qtbot: Any, db: Database) -> ArchiveBrowserWindow:
+    window = ArchiveBrowserWindow(db.url)
+    qtbot.addWidget(window, before_close_func=stop_jobs)
+    window.show()
+    return window
+
+
 def test_the_archive_browser_on_100k_messages(qtbot: Any, big_export: Path, db: Database) -> None:
     """Open, a conversation, a search, a hit in context, and scrolling up and down: all reads in the job."""
-    from PySide6.QtWidgets import QLineEdit, QListView
-
-    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
-
     assert ETLPipeline(db.url).run(str(big_export))["status"] == "completed"
     word = db.one("SELECT content_text FROM messages WHERE length(content_text) > 20 LIMIT 1").split()[0]
     with Heartbeat("archive browser on 100,000 messages") as beat:
-        window = ArchiveBrowserWindow(db.url)
-        qtbot.addWidget(window, before_close_func=stop_jobs)
-        window.show()
+        window = browser(qtbot, db)
         conversations = window.findChild(QListView, "conversationList")
         messages = window.findChild(QListView, "messageView")
         results = window.findChild(QListView, "searchResults")
@@ -417,23 +425,14 @@ def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp
     """Every message a quote and two links (each laid out as a document, not plain text), scrolled a dozen pages
     up, then the window made wider: the layouts are made and kept, and laid out again at a new width, so the GUI
     thread stays under the budget."""
-    from PySide6.QtWidgets import QListView
-
-    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
-    from tests.conftest import conversation, export_document, message, write_export
-    from tests.test_archive import hour
-
     text = (
         '<quote author="8:bob" authorname="Bob" timestamp="1614560400" messageid="1">what time is it over there, '
         "and where do we meet?</quote>at 5, the plan is at https://example.org/plan/{i}. See you, www.example.com"
     )
     entries = [message(str(i), text.format(i=i), originalarrivaltime=hour(i % 2000)) for i in range(3000)]
-    export = write_export(tmp_path / "e.json", export_document([conversation("8:anna", entries)]))
-    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
+    import_conversations(db, tmp_path, [conversation("8:anna", entries)])
     with Heartbeat("archive browser over quotes and links") as beat:
-        window = ArchiveBrowserWindow(db.url)
-        qtbot.addWidget(window, before_close_func=stop_jobs)
-        window.show()
+        window = browser(qtbot, db)
         messages = window.findChild(QListView, "messageView")
         model = messages.model()
         qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=FINISH_MS)
@@ -452,12 +451,6 @@ def test_the_archive_browser_over_quotes_and_links(qtbot: Any, db: Database, tmp
 def test_the_archive_browser_over_thousands_of_conversations(qtbot: Any, db: Database, tmp_path: Path) -> None:
     """3,000 conversations (a heavy user's export): opening the browser and filtering as one types stay under the
     budget, as the list measures one row, not every row, each time it changes."""
-    from PySide6.QtWidgets import QLineEdit, QListView
-
-    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
-    from tests.conftest import conversation, export_document, message, write_export
-    from tests.test_archive import hour
-
     count = 3000
     conversations = [
         conversation(
@@ -467,12 +460,9 @@ def test_the_archive_browser_over_thousands_of_conversations(qtbot: Any, db: Dat
         )
         for i in range(count)
     ]
-    export = write_export(tmp_path / "e.json", export_document(conversations))
-    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
+    import_conversations(db, tmp_path, conversations)
     with Heartbeat("archive browser over 3,000 conversations") as beat:
-        window = ArchiveBrowserWindow(db.url)
-        qtbot.addWidget(window, before_close_func=stop_jobs)
-        window.show()
+        window = browser(qtbot, db)
         listed = window.findChild(QListView, "conversationList")
         qtbot.waitUntil(lambda: listed.model().rowCount() == count, timeout=FINISH_MS)
         field = window.findChild(QLineEdit, "conversationFilter")
@@ -494,21 +484,12 @@ def test_the_archive_browser_over_thousands_of_conversations(qtbot: Any, db: Dat
 def test_the_archive_browser_scrolling_through_thousands_of_hits(qtbot: Any, db: Database, tmp_path: Path) -> None:
     """A common word: 2,500 hits, scrolled through page by page. The list holds a bounded window of them, so a page
     costs the same at the 2,000th hit as at the first (past 1,500 held, each page took over 200 ms)."""
-    from PySide6.QtWidgets import QLineEdit, QListView
-
-    from skype_etl_gui.gui.views.archive_browser import ArchiveBrowserWindow
-    from tests.conftest import conversation, export_document, message, write_export
-    from tests.test_archive import hour
-
     entries = [
         message(str(i), f"the apple number {i} is red, see https://example.org/{i}", originalarrivaltime=hour(i))
         for i in range(2500)
     ]
-    export = write_export(tmp_path / "e.json", export_document([conversation("8:anna", entries)]))
-    assert ETLPipeline(db.url).run(str(export))["status"] == "completed"
-    window = ArchiveBrowserWindow(db.url)
-    qtbot.addWidget(window, before_close_func=stop_jobs)
-    window.show()
+    import_conversations(db, tmp_path, [conversation("8:anna", entries)])
+    window = browser(qtbot, db)
     field = window.findChild(QLineEdit, "searchField")
     results = window.findChild(QListView, "searchResults")
     field.setText("apple")

@@ -175,14 +175,46 @@ def _found_by(row: dict[str, Any]) -> str:
     return found
 
 
-class MessageListModel(_RowsModel):
+class _WindowModel(_RowsModel):
+    """Rows of a long list held a window at a time: pages go in at either end, and as many go from the other end,
+    past MAX_ROWS."""
+
+    # held at once: scrolling a list of any length keeps memory and layout flat. A view measures every row it
+    # holds again each time a page comes, calling into Python for each: while an import ran beside the browser,
+    # 400 messages held made a page take up to 59 ms of the GUI thread, 200 up to 33 ms
+    MAX_ROWS = 200
+
+    def _put_in_front(self, rows: list[dict[str, Any]]) -> int:
+        """`rows` before the first; how many of the last went."""
+        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+        self.rows = rows + self.rows
+        self.endInsertRows()
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra <= 0:
+            return 0
+        self.beginRemoveRows(QModelIndex(), len(self.rows) - extra, len(self.rows) - 1)
+        del self.rows[-extra:]
+        self.endRemoveRows()
+        return extra
+
+    def _put_at_end(self, rows: list[dict[str, Any]]) -> int:
+        """`rows` after the last; how many of the first went."""
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
+        self.rows = self.rows + rows
+        self.endInsertRows()
+        extra = len(self.rows) - self.MAX_ROWS
+        if extra <= 0:
+            return 0
+        self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+        del self.rows[:extra]
+        self.endRemoveRows()
+        return extra
+
+
+class MessageListModel(_WindowModel):
     """A window of one conversation's messages in time order, one row a message; older pages are put in front
     as the view asks for them (`prepend`), so a conversation of any length is read a page at a time."""
 
-    # held at once: scrolling a conversation of any length keeps memory and layout flat. A view measures every row
-    # it holds again each time a page comes, calling into Python for each: while an import ran beside the browser,
-    # 400 held made a page take up to 59 ms of the GUI thread, 200 up to 33 ms
-    MAX_ROWS = 200
     THUMBNAILS_HELD = 200  # decoded thumbnails kept (at most 240 x 160 each: under 30 MB)
 
     thumbnail_wanted = Signal(str)  # a photo's sha256: its thumbnail is drawn and not here yet
@@ -204,16 +236,7 @@ class MessageListModel(_RowsModel):
     def prepend(self, rows: list[dict[str, Any]], at_start: bool) -> None:
         """Older messages in front; as many of the newest go, past MAX_ROWS (read again when scrolled to)."""
         self.at_start = at_start
-        if not rows:
-            return
-        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-        self.rows = rows + self.rows
-        self.endInsertRows()
-        extra = len(self.rows) - self.MAX_ROWS
-        if extra > 0:
-            self.beginRemoveRows(QModelIndex(), len(self.rows) - extra, len(self.rows) - 1)
-            del self.rows[-extra:]
-            self.endRemoveRows()
+        if rows and self._put_in_front(rows):
             self.at_end = False
 
     def append(self, rows: list[dict[str, Any]], at_end: bool) -> int:
@@ -221,16 +244,10 @@ class MessageListModel(_RowsModel):
         self.at_end = at_end
         if not rows:
             return 0
-        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
-        self.rows = self.rows + rows
-        self.endInsertRows()
-        extra = len(self.rows) - self.MAX_ROWS
-        if extra > 0:
-            self.beginRemoveRows(QModelIndex(), 0, extra - 1)
-            del self.rows[:extra]
-            self.endRemoveRows()
+        extra = self._put_at_end(rows)
+        if extra:
             self.at_start = False
-        return max(extra, 0)
+        return extra
 
     def row_of(self, message_id: str) -> int:
         for number, row in enumerate(self.rows):
@@ -311,12 +328,10 @@ class MessageListModel(_RowsModel):
                 self.dataChanged.emit(index, index, [THUMBNAILS_ROLE])
 
 
-class SearchResultsModel(_RowsModel):
+class SearchResultsModel(_WindowModel):
     """A window of a search's hits, newest first: where and who and when, then the snippet with its matched words
     marked. Pages come at the end as the view is scrolled down (`add_rows`) and in front again as it is scrolled
     back up (`put_before`); `first` is the place of the first row among all the hits."""
-
-    MAX_ROWS = 200  # held at once, as for messages (see MessageListModel.MAX_ROWS)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -334,34 +349,18 @@ class SearchResultsModel(_RowsModel):
     def add_rows(self, rows: list[dict[str, Any]], at_end: bool) -> int:
         """The next hits at the end; as many of the first go, past MAX_ROWS; how many went."""
         self.at_end = at_end
-        if rows:
-            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
-            self.rows = self.rows + rows
-            self.endInsertRows()
-        self.seen = max(self.seen, self.first + len(self.rows))
         self.all_seen = self.all_seen or at_end
-        extra = len(self.rows) - self.MAX_ROWS
-        if extra <= 0:
-            return 0
-        self.beginRemoveRows(QModelIndex(), 0, extra - 1)
-        del self.rows[:extra]
+        self.seen = max(self.seen, self.first + len(self.rows) + len(rows))
+        extra = self._put_at_end(rows) if rows else 0
         self.first += extra
-        self.endRemoveRows()
         return extra
 
     def put_before(self, rows: list[dict[str, Any]]) -> None:
         """The hits before the first one held, in front again; as many of the last go, past MAX_ROWS."""
         if not rows:
             return
-        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-        self.rows = rows + self.rows
         self.first -= len(rows)
-        self.endInsertRows()
-        extra = len(self.rows) - self.MAX_ROWS
-        if extra > 0:
-            self.beginRemoveRows(QModelIndex(), len(self.rows) - extra, len(self.rows) - 1)
-            del self.rows[-extra:]
-            self.endRemoveRows()
+        if self._put_in_front(rows):
             self.at_end = False
 
     def text(self, number: int) -> str:
