@@ -8,6 +8,7 @@ that message current and centred. The last conversation shown is remembered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,12 @@ class ArchiveBrowserWindow(QWidget):
         self.message_view.setMouseTracking(True)  # the pointer becomes a hand over links and files
         self.message_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.message_view.customContextMenuRequested.connect(self._message_menu)
-        self.message_view.verticalScrollBar().valueChanged.connect(self._scrolled)
 
         self.results_note = plain_label("searchNote", "")
         self.search_results = _list("searchResults")
         self.search_results.setItemDelegate(MessageDelegate(self.search_results))  # the matched words highlighted
         self.search_results.setModel(self.presenter.hits)
         self.search_results.activated.connect(self._hit_activated)
-        self.search_results.verticalScrollBar().valueChanged.connect(self._results_scrolled)
         results = self.results_panel = _column(self.results_note, self.search_results)
         results.hide()
 
@@ -122,11 +121,18 @@ class ArchiveBrowserWindow(QWidget):
         self.presenter.note.connect(self.note.setText)
         self.presenter.opened.connect(self._opened)
         self.presenter.conversation_shown.connect(self._messages_shown)
-        self.presenter.older_shown.connect(self._older_shown)
-        self.presenter.newer_shown.connect(self._newer_shown)
         self.presenter.searched.connect(self._searched)
-        self.presenter.earlier_hits_shown.connect(self._earlier_hits_shown)
-        self.presenter.later_hits_shown.connect(self._later_hits_shown)
+        presenter = self.presenter
+        _windowed(
+            self.message_view, presenter.load_older, presenter.load_newer, presenter.older_shown, presenter.newer_shown
+        )
+        _windowed(
+            self.search_results,
+            presenter.earlier_hits,
+            presenter.more_hits,
+            presenter.earlier_hits_shown,
+            presenter.later_hits_shown,
+        )
         self.pending_hit: str | None = None
         QTimer.singleShot(0, self.presenter.open)
 
@@ -165,22 +171,6 @@ class ArchiveBrowserWindow(QWidget):
         self.pending_hit = hit["id"]
         self._select_conversation(hit["owner_id"], hit["conversation_id"], quietly=True)
         self.presenter.show_conversation(hit["owner_id"], hit["conversation_id"], around=hit["id"])
-
-    @Slot(int)
-    def _results_scrolled(self, value: int) -> None:
-        bar = self.search_results.verticalScrollBar()
-        if value and value == bar.maximum():
-            self.presenter.more_hits()
-        elif value == bar.minimum() and bar.minimum() != bar.maximum():
-            self.presenter.earlier_hits()
-
-    @Slot(int)
-    def _earlier_hits_shown(self, count: int) -> None:
-        _keep_in_place(self.search_results, count, top=True)
-
-    @Slot(int)
-    def _later_hits_shown(self, count: int) -> None:
-        _keep_in_place(self.search_results, count, top=False)
 
     # --- conversations and messages -----------------------------------------------------------------------
     @Slot()
@@ -239,24 +229,6 @@ class ArchiveBrowserWindow(QWidget):
         elif model.rowCount():
             self.message_view.scrollToBottom()  # the newest
 
-    @Slot(int)
-    def _scrolled(self, value: int) -> None:
-        bar = self.message_view.verticalScrollBar()
-        if not self.presenter.messages.rowCount() or bar.minimum() == bar.maximum():
-            return
-        if value == bar.minimum():
-            self.presenter.load_older()
-        elif value == bar.maximum():
-            self.presenter.load_newer()
-
-    @Slot(int)
-    def _older_shown(self, count: int) -> None:
-        _keep_in_place(self.message_view, count, top=True)
-
-    @Slot(int)
-    def _newer_shown(self, count: int) -> None:
-        _keep_in_place(self.message_view, count, top=False)
-
     # --- links and files ----------------------------------------------------------------------------------
     @Slot(str)
     def open_link(self, url: str) -> None:
@@ -311,6 +283,27 @@ def _column(top: QWidget, main: QWidget) -> QWidget:
     layout.addWidget(top)
     layout.addWidget(main, 1)
     return column
+
+
+def _windowed(
+    view: QListView, earlier: Callable[[], None], later: Callable[[], None], in_front: Any, at_end: Any
+) -> None:
+    """A list whose model holds a window of a longer one: scrolled to its top it asks for the `earlier` page, to its
+    bottom the `later` one; when a page came (`in_front`, `at_end`: signals of how many rows), what the person was
+    looking at stays where it was."""
+    bar = view.verticalScrollBar()
+
+    def scrolled(value: int) -> None:
+        if bar.minimum() == bar.maximum():  # nothing to scroll (or no rows)
+            return
+        if value == bar.minimum():
+            earlier()
+        elif value == bar.maximum():
+            later()
+
+    bar.valueChanged.connect(scrolled)
+    in_front.connect(partial(_keep_in_place, view, top=True))
+    at_end.connect(partial(_keep_in_place, view, top=False))
 
 
 def _keep_in_place(view: QListView, count: int, top: bool) -> None:
