@@ -11,5 +11,5 @@ def duration_text(seconds: float) -> str:
 
 
 def count_text(count: int, noun: str) -> str:
-    """ "1 message", "2,048 messages"."""
+    """'1 message', '2,048 messages'."""
     return f"{count:,} {noun}" + ("" if count == 1 else "s")

@@ -61,8 +61,11 @@ class _Slices:
 
 def frame(item: Any) -> bytes:
     if is_dataclass(item) and not isinstance(item, type):
-        long = {f.name: value for f in fields(item) if isinstance(value := getattr(item, f.name), list)}
-        long = {name: value for name, value in long.items() if len(value) > SLICE_ROWS}
+        long = {
+            f.name: value
+            for f in fields(item)
+            if isinstance(value := getattr(item, f.name), list) and len(value) > SLICE_ROWS
+        }
         if long:
             item = copy.copy(item)
             for name, rows in long.items():
