@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -417,3 +418,114 @@ def test_sqlite_tokenizes_ascii_as_the_folding_does(text: str) -> None:
         assert {term for (term,) in conn.execute("SELECT term FROM v")} == set(words(text))
     finally:
         conn.close()
+
+
+def reprocess_counting_rebuilds(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[dict, int]:
+    """A reprocess, and how many times it made the search index again from nothing."""
+    from skype_etl_gui.etl.load import open_existing
+    from skype_etl_gui.etl.load.base import Loader
+    from skype_etl_gui.etl.run.reprocess import Reprocess
+
+    made: list[int] = []
+    loader = open_existing(url)
+    real = type(loader).rebuild_search_index if type(loader).search_rebuilds else Loader.rebuild_search_index
+    monkeypatch.setattr(type(loader), "rebuild_search_index", lambda self: made.append(1) or real(self))
+    try:
+        job = Reprocess(loader, **options)
+        return job.run(), len(made)
+    finally:
+        loader.close()
+
+
+def stale_texts(db: Any, where: str = "") -> None:
+    """Texts (and their index) as an earlier version might have derived them: 'zebra <id>'."""
+    from skype_etl_gui.etl.load import open_existing
+
+    db.execute(f"UPDATE messages SET content_text = 'zebra ' || id {where}")
+    if db.url.startswith("sqlite"):
+        loader = open_existing(db.url)
+        try:
+            loader.rebuild_search_index()
+        finally:
+            loader.close()
+    else:
+        db.execute(f"UPDATE messages SET search = skype_search(content_text) {where}")
+    with Archive(db.url) as archive:
+        assert archive.search("zebra", limit=500)
+
+
+def sqlite_index(db: Any) -> list[tuple[Any, ...]]:
+    return db.query("SELECT rowid, body, message_rowid FROM messages_fts ORDER BY rowid")
+
+
+def test_a_reprocess_that_rewrites_most_texts_makes_the_index_again_once(
+    any_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive of an earlier version has most texts rewritten: SQLite's index is then made again once, at the
+    messages' end (taking each message out and in again costs three times as much), and is exactly what a fresh
+    import indexes; PostgreSQL writes each message's index with it. Search finds the new texts either way."""
+    build(tmp_path, any_db.url)
+    stale_texts(any_db)
+    summary, rebuilds = reprocess_counting_rebuilds(any_db.url, monkeypatch, page=10)
+    assert summary["status"] == "completed", summary["error"]
+    with Archive(any_db.url) as archive:
+        assert ids(archive.search("zebra")) == []
+        assert ids(archive.search('"quick brown"')) == ["5"]
+        assert len(archive.search("group", limit=500)) == 120
+    if any_db.url.startswith("sqlite"):
+        assert rebuilds == 1
+        fresh = tmp_path / "fresh"
+        fresh.mkdir()
+        other = type(any_db)(fresh / "fresh.db")
+        build(fresh, other.url)
+        assert sqlite_index(any_db) == sqlite_index(other)
+    else:
+        assert rebuilds == 0
+
+
+def test_a_reprocess_that_rewrites_a_few_texts_keeps_the_index_message_by_message(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(tmp_path, db.url)
+    stale_texts(db, "WHERE id IN ('5', 'g7')")
+    summary, rebuilds = reprocess_counting_rebuilds(db.url, monkeypatch, page=10)
+    assert (summary["status"], rebuilds) == ("completed", 0)
+    with Archive(db.url) as archive:
+        assert ids(archive.search("zebra")) == []
+        assert ids(archive.search('"quick brown"')) == ["5"]
+
+
+def test_a_reprocess_stopped_while_the_index_waits_makes_it_when_resumed(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped after the index was left to be made again at the end: until then search sees the old texts (the
+    index is never half made), and the resumed reprocess makes it, as its checkpoint says."""
+    from skype_etl_gui.etl.load import open_existing
+    from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
+
+    build(tmp_path, db.url)
+    stale_texts(db)
+    loader = open_existing(db.url)
+    try:
+        job = Reprocess(loader, page=10)
+        pages: list[ReprocessProgress] = []
+
+        def stop_after_three_pages(progress: ReprocessProgress) -> None:
+            pages.append(progress)
+            if len(pages) == 3:
+                job.cancel()
+
+        job.on_progress = stop_after_three_pages
+        assert job.run()["status"] == "cancelled"
+        assert loader.search_deferred is False
+    finally:
+        loader.close()
+    checkpoint = json.loads(db.one("SELECT checkpoint FROM etl_runs WHERE kind = 'reprocess'"))
+    assert (checkpoint["stage"], checkpoint["reindex"]) == ("messages", True)
+    with Archive(db.url) as archive:
+        assert ids(archive.search("zebra", limit=500)) != []  # the index as it was, whole: nothing half made
+    summary, rebuilds = reprocess_counting_rebuilds(db.url, monkeypatch, page=10)
+    assert (summary["status"], summary["resumed"], rebuilds) == ("completed", True, 1)
+    with Archive(db.url) as archive:
+        assert ids(archive.search("zebra")) == []
+        assert len(archive.search("group", limit=500)) == 120

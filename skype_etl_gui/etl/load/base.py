@@ -183,6 +183,14 @@ class Loader(ABC):
     # the message rows' COPY text carries each message's search index (fold.tsvector of its text), made where
     # the COPY text is made (the import's worker): PostgreSQL's `messages.search`
     search_column = False
+    # SQLite's index can be made again from nothing (`rebuild_search_index`), which beats keeping it message by
+    # message once most messages' texts are rewritten; while `search_deferred`, rewritten texts leave it be
+    search_rebuilds = False
+    search_deferred = False
+
+    def rebuild_search_index(self) -> int:
+        """The search index made again from every message's text, in one transaction; messages indexed."""
+        raise NotImplementedError
 
     def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> int:
         """Chunks of a file being stored, in one transaction; the media_chunks rows they took (the next

@@ -55,6 +55,7 @@ def _insert_new(conn: sqlite3.Connection, messages: list[tuple[Any, ...]]) -> bo
 class SQLiteLoader(Loader):
     reply_links = LINK_REPLIES
     quoted_id = QUOTED_ID
+    search_rebuilds = True
 
     def connect(self) -> None:
         path = self.target.path
@@ -170,7 +171,9 @@ class SQLiteLoader(Loader):
 
     def write_changes(self, run_id: str, changes: Changes) -> None:
         def write(conn: sqlite3.Connection) -> None:
-            if changes.messages:
+            if changes.messages and self.search_deferred:
+                conn.executemany(UPDATE_MESSAGE, changes.messages)  # the index is made again at the end
+            elif changes.messages:
                 indexed = search_index.indexed_messages(conn, [row[-3:] for row in changes.messages])  # (…, key)
                 conn.executemany(UPDATE_MESSAGE, changes.messages)
                 search_index.index_changed(conn, indexed)
@@ -188,6 +191,16 @@ class SQLiteLoader(Loader):
             self._errors_and_run(conn, run_id, changes.errors, changes.run_fields())
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, changes))
+
+    def rebuild_search_index(self) -> int:
+        indexed = 0
+
+        def rebuild(conn: sqlite3.Connection) -> None:
+            nonlocal indexed
+            indexed = search_index.rebuild(conn)
+
+        self._in_transaction(rebuild, lambda: False)
+        return indexed
 
     def _errors_and_run(
         self, conn: sqlite3.Connection, run_id: str, errors: Sequence[ErrorRecord], fields: dict[str, Any]
