@@ -113,6 +113,7 @@ class ArchiveBrowserWindow(QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
         splitter.setStretchFactor(2, 3)
+        splitter.setSizes([270, 500, 330])  # the list wide enough for "group · 1,234 messages · 2024-07-13 11:17"
         layout.addWidget(splitter, 1)
         self.note = plain_label("browserNote", "Opening the archive…")
         layout.addWidget(self.note)
