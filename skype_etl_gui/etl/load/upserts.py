@@ -148,15 +148,12 @@ def _key_is(key: tuple[str, ...], mark: str) -> str:
     return " AND ".join(f"{column} = {mark}" for column in key)
 
 
-def update_messages_from_values(casts: dict[str, str], derived: tuple[str, ...] = ()) -> str:
-    """The re-derived columns of many messages in one statement (PostgreSQL's execute_values: `VALUES %s`).
-
-    `casts`: the type each column's text is read as, where it is not text; `derived`: columns after the key,
-    made from the others (PostgreSQL's `search`)."""
-    assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in (*REDERIVED_COLUMNS, *derived))
-    columns = ", ".join((*REDERIVED_COLUMNS, *MESSAGE_KEY, *derived))
+def update_messages_from(table: str, derived: tuple[str, ...] = ()) -> str:
+    """The re-derived columns of many messages in one statement, from a table holding them with their keys
+    (PostgreSQL's `stage_messages`, filled by COPY); `derived`: columns made from the others (`search`)."""
+    assignments = ", ".join(f"{c} = v.{c}" for c in (*REDERIVED_COLUMNS, *derived))
     return (
-        f"UPDATE messages AS m SET {assignments} FROM (VALUES %s) AS v({columns}) "
+        f"UPDATE messages AS m SET {assignments} FROM {table} AS v "
         "WHERE m.owner_id = v.owner_id AND m.conversation_id = v.conversation_id AND m.id = v.id"
     )
 
