@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from ..fold import INDEXED_CHARS, search_text
+from .schema import SQLITE_SEARCH_TABLE
 
 SHIFT = 21
 LOW = (1 << SHIFT) - 1
@@ -116,8 +117,10 @@ def index_new(conn: sqlite3.Connection) -> int:
 def rebuild(conn: sqlite3.Connection) -> int:
     """Every message indexed again from nothing, in the caller's transaction (readers see the old index until it
     commits); how many. A reprocess that rewrites most texts does this once instead of taking each rewritten
-    message out of the index and in again: for 300,000 messages, 1.7 s against 4.7 s."""
-    conn.execute("DELETE FROM messages_fts")
+    message out of the index and in again: for 300,000 messages, 1.5 s against 4.7 s. The table is dropped and
+    made again (deleting its 300,000 rows took 1.1 s, dropping it 0.1 s)."""
+    conn.execute("DROP TABLE messages_fts")
+    conn.execute(SQLITE_SEARCH_TABLE)
     conn.execute("DELETE FROM search_moved")
     conn.execute("UPDATE search_state SET indexed_up_to = 0")
     return index_new(conn)
