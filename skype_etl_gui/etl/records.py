@@ -139,6 +139,7 @@ class Changes(_OneTransaction):
 
     # REDERIVED_COLUMNS..., owner_id, conversation_id, id
     messages: list[tuple[Any, ...]] = field(default_factory=list)
+    messages_copy: str | None = None  # the messages already as COPY text (PostgreSQL, made by Loader.prepare)
     # (owner_id, conversation_id, id) of messages whose children are made anew
     replaced: list[tuple[str, str, str]] = field(default_factory=list)
     attachments: list[tuple[Any, ...]] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,10 @@ def apart(snapshot: dict[str, list[Any]], conversation: str = MIXED) -> dict[str
     return rows
 
 
-def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: Any) -> None:
-    summary = reprocess(old_archive.url)
+@pytest.mark.parametrize("worker", [False, True], ids=["here", "in-a-worker"])
+def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: Any, worker: bool) -> None:
+    """In this process, and with the messages read and derived by a process of their own (as a large archive is)."""
+    summary = reprocess(old_archive.url, worker=worker)
     assert summary["status"] == "completed", summary["error"]
     assert summary["messages"] == 399
     assert summary["changed"] > 0  # release 0.1.0 read much of the markup wrongly
@@ -75,12 +78,13 @@ def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: An
     assert (again["status"], again["changed"], again["resumed"]) == ("completed", 0, False)
 
 
-def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db: Any) -> None:
+@pytest.mark.parametrize("worker", [False, True], ids=["here", "in-a-worker"])
+def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db: Any, worker: bool) -> None:
     fresh_import(any_db)
     seen: list[ReprocessProgress] = []
     loader = open_existing(old_archive.url)
     try:
-        job = Reprocess(loader, page=50)
+        job = Reprocess(loader, page=50, worker=worker)
 
         def stop_after_two_pages(progress: ReprocessProgress) -> None:
             seen.append(progress)
@@ -95,7 +99,7 @@ def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db
     assert first["messages"] == 100
     assert [p.stage for p in seen] == ["messages", "messages"]
     assert 0 < seen[-1].percent < 80
-    second = reprocess(old_archive.url, page=50)
+    second = reprocess(old_archive.url, page=50, worker=worker)
     assert second["status"] == "completed"
     assert second["resumed"] is True
     assert second["messages"] == 399  # counted over both runs
@@ -123,6 +127,42 @@ def test_a_failing_page_leaves_a_resumable_run(old_archive: Any, monkeypatch: py
     )
     monkeypatch.setattr(reprocessing.Rederiver, "_rederive", real)
     done = reprocess(old_archive.url, page=100)
+    assert (done["status"], done["resumed"]) == ("completed", True)
+
+
+def test_a_deriving_process_that_dies_leaves_a_resumable_run(
+    old_archive: Any, any_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_import(any_db)
+    monkeypatch.setattr(reprocessing, "REDERIVE_COMMAND", [sys.executable, "-c", "import sys; sys.exit(3)"])
+    failed = reprocess(old_archive.url, page=50, worker=True)
+    assert failed["status"] == "failed"
+    assert "the deriving process stopped unexpectedly (exit code 3)" in failed["error"]
+    monkeypatch.undo()
+    done = reprocess(old_archive.url, page=50, worker=True)
+    assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
+    assert_same_tables(apart(old_archive.snapshot()), apart(any_db.snapshot()))
+
+
+def test_a_failure_in_the_deriving_process_is_the_runs_failure(
+    old_archive: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its exception comes back as the run's error, with the page it failed on left to the resume."""
+    script = (
+        f"import sys; sys.path.insert(0, {str(V010.parents[2])!r})\n"
+        "import skype_etl_gui.etl.run.reprocess as r\n"
+        "def boom(*args, **kwargs):\n"
+        "    raise ValueError('a message no derive can read')\n"
+        "r.derive = boom\n"
+        "r.worker_main()\n"
+    )
+    monkeypatch.setattr(reprocessing, "REDERIVE_COMMAND", [sys.executable, "-c", script])
+    failed = reprocess(old_archive.url, page=50, worker=True)
+    assert (failed["status"], failed["messages"]) == ("failed", 0)
+    assert "a message no derive can read" in failed["error"]
+    assert old_archive.one("SELECT count(*) FROM etl_errors WHERE severity = 'fatal'") == 1
+    monkeypatch.undo()
+    done = reprocess(old_archive.url, page=50, worker=True)
     assert (done["status"], done["resumed"]) == ("completed", True)
 
 
@@ -168,7 +208,7 @@ def test_ctrl_c_stops_the_command_with_130_and_it_continues_later(
     shutil.copy(V010 / "archive.db", tmp_path / "old.db")
     url = f"sqlite:///{tmp_path / 'old.db'}"
     monkeypatch.setattr(reprocessing, "PAGE", 50)
-    monkeypatch.setattr(Reprocess.__init__, "__defaults__", (None, 50))
+    monkeypatch.setattr(Reprocess.__init__, "__defaults__", (None, 50, None))
     real = reprocessing.Rederiver._report
 
     def interrupt(self: Any, *args: Any) -> None:

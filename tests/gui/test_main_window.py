@@ -414,7 +414,7 @@ def test_reprocess_can_be_cancelled_and_continued(qtbot: Any, tmp_path: Path, mo
 
     db = Database(tmp_path / "old.db")
     shutil.copy(V010_ARCHIVE, db.path)
-    monkeypatch.setattr(reprocessing.Reprocess.__init__, "__defaults__", (None, 10))  # 40 pages
+    monkeypatch.setattr(reprocessing.Reprocess.__init__, "__defaults__", (None, 10, None))  # 40 pages
     real = reprocessing.Rederiver._report
 
     def slowly(self: Any, *args: Any) -> None:

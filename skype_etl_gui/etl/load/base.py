@@ -188,6 +188,10 @@ class Loader(ABC):
     search_rebuilds = False
     search_deferred = False
 
+    def prepare(self, changes: Changes) -> None:  # noqa: B027 - SQLite has nothing to prepare
+        """What can be made of rewritten rows before their transaction, by the process that derived them (a
+        reprocess's deriving process): PostgreSQL's COPY text of the messages, with their search index."""
+
     def rebuild_search_index(self) -> int:
         """The search index made again from every message's text, in one transaction; messages indexed."""
         raise NotImplementedError

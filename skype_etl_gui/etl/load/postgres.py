@@ -310,7 +310,9 @@ class PostgresLoader(Loader):
             batch, values = psycopg2.extras.execute_batch, psycopg2.extras.execute_values
             with self.conn, self.conn.cursor() as cur:
                 if changes.messages:  # each with its search index, from its text
-                    copy = copy_text(changes.messages, words_of=CHANGED_TEXT_AT)
+                    if changes.messages_copy is None:
+                        self.prepare(changes)
+                    copy = changes.messages_copy
                     cur.copy_expert(f"COPY stage_messages ({STAGED_CHANGES}) FROM STDIN", io.StringIO(copy))
                     cur.execute(UPDATE_MESSAGES)
                     cur.execute("TRUNCATE stage_messages")
@@ -326,6 +328,9 @@ class PostgresLoader(Loader):
                 self._errors_and_run(cur, run_id, changes.errors, changes.run_fields())
 
         self._transaction(write, lambda: self._batch_committed(run_id, changes))
+
+    def prepare(self, changes: Changes) -> None:
+        changes.messages_copy = copy_text(changes.messages, words_of=CHANGED_TEXT_AT) if changes.messages else None
 
     def execute_many(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> int:
         return self._paged(rows, lambda cur, page: psycopg2.extras.execute_batch(cur, statement, page))

@@ -18,17 +18,23 @@ Its stages, in order:
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import Cancelled, DatabaseError
+from ..errors import Cancelled, DatabaseError, StageFailure
 from ..liveness import liveness, running, stopped
 from ..load.base import PLAIN_STORED, REDERIVE_READ, Loader
+from ..load.registry import open_for_reading
 from ..load.upserts import CHILDREN
 from ..records import Changes
 from ..transform.derive import (
@@ -43,6 +49,7 @@ from ..transform.derive import (
 from ..transform.encoding import to_json
 from ..values import utc_now
 from .context import ETLContext
+from .ipc import FrameWriter, ProducerFailure, child_command, frame, read_frame
 
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
@@ -52,6 +59,9 @@ PAGE = 2000  # messages a transaction
 REBUILD_SHARE = 1 / 3
 REBUILD_AFTER = 2  # pages looked at before that is decided
 CONVERSATION_PAGE = 200
+# messages to derive from which a process of their own reads and derives them (it takes about 0.3 s to start)
+WORKER_MESSAGES = 20_000
+REDERIVE_COMMAND = child_command("skype_etl_gui.etl.run.rederive_worker")
 KEY_PAGE = 200  # messages read by their keys in one query
 _COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
 _KEY, _STORED = slice(0, 3), slice(_COLUMN["sender_id"], len(REDERIVE_READ))  # the key: (owner, conversation, id)
@@ -92,8 +102,11 @@ class Rederiver:
         stop: threading.Event | None = None,
         on_progress: Listener | None = None,
         page: int = PAGE,
+        worker: bool | None = None,
     ) -> None:
+        """`worker`: the messages read and derived by a process of their own (None: when there are many)."""
         self.loader = loader
+        self.worker = worker
         self.run_id = run_id
         self.stop = stop or threading.Event()
         self.on_progress = on_progress
@@ -159,24 +172,21 @@ class Rederiver:
             everything, children = 0, False
         total = self.loader.count_rows("messages", where)
         done = rewritten = 0
-        while True:
+        in_worker = stage == "messages" and (
+            self.worker if self.worker is not None else total >= WORKER_MESSAGES and (os.cpu_count() or 1) >= 2
+        )
+        pages = self._worker_pages(after, where) if in_worker else self.derived_pages(after, where, names, children)
+        for count, after, changes in pages:
             self._check()
-            rows = self.loader.message_page(after, self.page, where)
-            if not rows:
-                break
-            changes = self._rederive(rows, names, children=children)
-            done += len(rows)
+            done += count
             if stage == "messages":
-                self.examined += len(rows)
+                self.examined += count
                 rewritten += len(changes.messages)
                 if not self.reindex and done >= REBUILD_AFTER * self.page:
                     self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
-            after = list(rows[-1][_KEY])
             checkpoint = {"stage": stage, "after": after, **({"reindex": True} if self.reindex else {})}
             self._write(changes, checkpoint if checkpoints else None)
             self._report(stage, done, total)
-            if len(rows) < self.page:
-                break
         if stage == "messages":
             self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
             if self.reindex:
@@ -184,6 +194,54 @@ class Rederiver:
                 self.loader.rebuild_search_index()
                 self.loader.search_deferred = self.reindex = False
                 self._report("search index", everything, everything)
+
+    def derived_pages(
+        self, after: list[str] | None, where: str, names: dict[str, str] | None, children: bool
+    ) -> Iterator[tuple[int, list[str], Changes]]:
+        """Each page after the key `after`, derived: (messages looked at, the key of the last, what changed)."""
+        while True:
+            self._check()
+            rows = self.loader.message_page(after, self.page, where)
+            if not rows:
+                return
+            after = list(rows[-1][_KEY])
+            yield len(rows), after, self._rederive(rows, names, children=children)
+            if len(rows) < self.page:
+                return
+
+    def _worker_pages(self, after: list[str] | None, where: str) -> Iterator[tuple[int, list[str], Changes]]:
+        """As derived_pages, read and derived by a process of its own on a connection of its own (worker_main),
+        while this one writes: the deriving and the database's work overlap on two cores. A stop kills it; the
+        pages it had derived and this one had not written are derived again on resume."""
+        settings = {"target": self.loader.target, "run_id": self.run_id, "page": self.page, "after": after}
+        with tempfile.TemporaryFile() as stderr:
+            worker = subprocess.Popen(REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+            assert worker.stdin is not None and worker.stdout is not None
+            try:
+                worker.stdin.write(frame({**settings, "where": where}))
+                worker.stdin.close()
+                while (head := read_frame(worker.stdout)) != "done":
+                    if isinstance(head, ProducerFailure):
+                        raise StageFailure(head.phase, head.error_type, head.message, head.detail)
+                    changes = read_frame(worker.stdout) if head is not None else None
+                    if not isinstance(changes, Changes):
+                        stderr.seek(0)
+                        detail = stderr.read()[-2000:].decode(errors="replace").strip()
+                        raise StageFailure(
+                            "reprocess",
+                            "WorkerFailed",
+                            f"the deriving process stopped unexpectedly (exit code {worker.wait()})"
+                            + (f": {detail.splitlines()[-1]}" if detail else ""),
+                        )
+                    self.context.add_errors(changes.errors)
+                    changes.errors = []
+                    count, last = head
+                    yield count, last, changes
+            finally:
+                if worker.poll() is None:
+                    worker.kill()
+                worker.wait()
+                worker.stdout.close()
 
     def defer_index(self, wanted: bool = True) -> None:
         """From now on rewritten texts leave the search index be; it is made again at the messages' end."""
@@ -387,10 +445,14 @@ def finish_import(
 class Reprocess:
     """`skype-etl reprocess`: one run over the whole archive, resumable, with progress."""
 
-    def __init__(self, loader: Loader, on_progress: Listener | None = None, page: int = PAGE) -> None:
+    def __init__(
+        self, loader: Loader, on_progress: Listener | None = None, page: int = PAGE, worker: bool | None = None
+    ) -> None:
+        """`worker`: the messages read and derived by a process of their own (None: when there are many)."""
         self.loader = loader
         self.on_progress = on_progress
         self.page = page
+        self.worker = worker
         self.stop = threading.Event()
         self.run_id = uuid.uuid4().hex
 
@@ -427,7 +489,7 @@ class Reprocess:
     ) -> dict[str, Any]:
         loader = self.loader
         loader.start_run(run, supersedes=previous["id"] if previous else None)
-        rederiver = Rederiver(loader, self.run_id, self.stop, self.on_progress, self.page)
+        rederiver = Rederiver(loader, self.run_id, self.stop, self.on_progress, self.page, self.worker)
         rederiver.examined = int(checkpoint.get("messages", 0)) if checkpoint else 0
         if checkpoint.get("stage") == "messages" and checkpoint.get("reindex"):
             rederiver.defer_index()  # stopped while the index waited to be made again: it still does
@@ -479,6 +541,38 @@ class Reprocess:
             "database": loader.display_url,
             "error": error,
         }
+
+
+def worker_main() -> int:
+    """The deriving process (Rederiver._worker_pages): settings as one frame on stdin; for each page its head
+    (messages looked at, the key of the last) and its Changes, with the warnings it recorded, then "done"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
+    settings = read_frame(sys.stdin.buffer)
+    out = FrameWriter(sys.stdout.buffer)
+    try:
+        try:
+            loader = open_for_reading(settings["target"], missing_ok=False)
+            assert loader is not None
+            try:
+                rederiver = Rederiver(loader, settings["run_id"], page=settings["page"])
+                names = loader.known_names()
+                for count, last, changes in rederiver.derived_pages(settings["after"], settings["where"], names, True):
+                    changes.errors = rederiver.context.drain_errors()
+                    loader.prepare(changes)  # work the writing process need not do
+                    out.put((count, last))
+                    out.put(changes)
+            finally:
+                loader.close()
+            out.put("done")
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
+            failure = StageFailure.of("reprocess", exc)
+            out.put(ProducerFailure("crash", failure.message, failure.detail, "reprocess", failure.error_type))
+        out.close()
+    except BrokenPipeError:
+        return 0  # the parent stopped reading: it was cancelled or is gone
+    return 0
 
 
 def _stages_from(stage: Any) -> Iterable[str]:
