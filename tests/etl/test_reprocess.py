@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from skype_etl_gui.cli import main
@@ -97,6 +98,7 @@ def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db
         loader.close()
     assert first["status"] == "cancelled"
     assert first["messages"] == 100
+    assert psutil.Process().children() == []  # a deriving process is stopped with the run
     assert [p.stage for p in seen] == ["messages", "messages"]
     assert 0 < seen[-1].percent < 80
     second = reprocess(old_archive.url, page=50, worker=worker)

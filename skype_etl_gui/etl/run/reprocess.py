@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,17 +176,20 @@ class Rederiver:
             self.worker if self.worker is not None else total >= WORKER_MESSAGES and (os.cpu_count() or 1) >= 2
         )
         pages = self._worker_pages(after, where) if in_worker else self.derived_pages(after, where, names, children)
-        for count, after, changes in pages:
-            self._check()
-            done += count
-            if stage == "messages":
-                self.examined += count
-                rewritten += len(changes.messages)
-                if not self.reindex and done >= REBUILD_AFTER * self.page:
-                    self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
-            checkpoint = {"stage": stage, "after": after, **({"reindex": True} if self.reindex else {})}
-            self._write(changes, checkpoint if checkpoints else None)
-            self._report(stage, done, total)
+        try:
+            for count, after, changes in pages:
+                self._check()
+                done += count
+                if stage == "messages":
+                    self.examined += count
+                    rewritten += len(changes.messages)
+                    if not self.reindex and done >= REBUILD_AFTER * self.page:
+                        self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
+                checkpoint = {"stage": stage, "after": after, **({"reindex": True} if self.reindex else {})}
+                self._write(changes, checkpoint if checkpoints else None)
+                self._report(stage, done, total)
+        finally:
+            pages.close()  # a deriving process stops now, not when the stop's traceback is let go
         if stage == "messages":
             self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
             if self.reindex:
@@ -197,7 +200,7 @@ class Rederiver:
 
     def derived_pages(
         self, after: list[str] | None, where: str, names: dict[str, str] | None, children: bool
-    ) -> Iterator[tuple[int, list[str], Changes]]:
+    ) -> Generator[tuple[int, list[str], Changes], None, None]:
         """Each page after the key `after`, derived: (messages looked at, the key of the last, what changed)."""
         while True:
             self._check()
@@ -209,16 +212,24 @@ class Rederiver:
             if len(rows) < self.page:
                 return
 
-    def _worker_pages(self, after: list[str] | None, where: str) -> Iterator[tuple[int, list[str], Changes]]:
+    def _worker_pages(
+        self, after: list[str] | None, where: str
+    ) -> Generator[tuple[int, list[str], Changes], None, None]:
         """As derived_pages, read and derived by a process of its own on a connection of its own (worker_main),
         while this one writes: the deriving and the database's work overlap on two cores. A stop kills it; the
         pages it had derived and this one had not written are derived again on resume."""
-        settings = {"target": self.loader.target, "run_id": self.run_id, "page": self.page, "after": after}
+        settings = {
+            "target": self.loader.target,
+            "run_id": self.run_id,
+            "page": self.page,
+            "after": after,
+            "where": where,
+        }
         with tempfile.TemporaryFile() as stderr:
             worker = subprocess.Popen(REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
             assert worker.stdin is not None and worker.stdout is not None
             try:
-                worker.stdin.write(frame({**settings, "where": where}))
+                worker.stdin.write(frame(settings))
                 worker.stdin.close()
                 while (head := read_frame(worker.stdout)) != "done":
                     if isinstance(head, ProducerFailure):
