@@ -20,6 +20,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -198,7 +199,6 @@ def worker_main(argv: list[str]) -> int:
     """The worker: settings as the first line on stdin, batches to stdout; later lines are new batch sizes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
     settings = json.loads(sys.stdin.readline())
-    out = sys.stdout.buffer
     batch_size = BatchSize(int(settings["batch_size"]))
 
     def listen() -> None:
@@ -207,38 +207,50 @@ def worker_main(argv: list[str]) -> int:
                 batch_size.value = int(line)
 
     threading.Thread(target=listen, daemon=True).start()
+
+    def produce(writer: FrameWriter) -> None:
+        Producer(
+            settings["export"],
+            settings["run_id"],
+            batch_size,
+            writer.put,
+            target_kind=settings["target_kind"],
+            search_column=bool(settings.get("search_column")),
+            start=settings.get("start"),
+            source=ExportSource(Path(settings["export"]), **settings["source"]),
+            whereabouts=Whereabouts(settings.get("whereabouts")),
+            # SQLite's loading process waits for this one about a third of the time: it reads those
+            defer_derive=settings["target_kind"] == "sqlite",
+        ).run()
+
+    return serve(sys.stdout.buffer, "extract", produce)
+
+
+def serve(out: IO[bytes], phase: str, work: Callable[[FrameWriter], None]) -> int:
+    """A child process's body (the import's worker, a reprocess's deriving process): `work` puts its frames on
+    `out`; what it raises goes to the parent as a ProducerFailure (of `phase`, unless it says its own); a parent
+    that stopped reading (it cancelled, or is gone) ends it quietly. The exit code."""
     writer = FrameWriter(out)
     try:
         try:
-            producer = Producer(
-                settings["export"],
-                settings["run_id"],
-                batch_size,
-                writer.put,
-                target_kind=settings["target_kind"],
-                search_column=bool(settings.get("search_column")),
-                start=settings.get("start"),
-                source=ExportSource(Path(settings["export"]), **settings["source"]),
-                whereabouts=Whereabouts(settings.get("whereabouts")),
-                # SQLite's loading process waits for this one about a third of the time: it reads those
-                defer_derive=settings["target_kind"] == "sqlite",
-            )
-            producer.run()
-        except ExportError as exc:
-            writer.put(ProducerFailure("export", str(exc)))
-        except ExportReadError as exc:
-            writer.put(ProducerFailure("read", str(exc)))
-        except StageFailure as exc:
-            writer.put(ProducerFailure("crash", exc.message, exc.detail, exc.phase, exc.error_type))
+            work(writer)
         except BrokenPipeError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
-            failure = StageFailure.of("extract", exc)
-            writer.put(ProducerFailure("crash", failure.message, failure.detail, "extract", failure.error_type))
+            writer.put(_failure_of(phase, exc))
         writer.close()
     except BrokenPipeError:
-        return 0  # the importing process stopped reading: it cancelled or is gone
+        return 0
     return 0
+
+
+def _failure_of(phase: str, exc: Exception) -> ProducerFailure:
+    if isinstance(exc, ExportError):
+        return ProducerFailure("export", str(exc))
+    if isinstance(exc, ExportReadError):
+        return ProducerFailure("read", str(exc))
+    failure = exc if isinstance(exc, StageFailure) else StageFailure.of(phase, exc)
+    return ProducerFailure("crash", failure.message, failure.detail, failure.phase, failure.error_type)
 
 
 def worth_a_worker(export_path: str | os.PathLike[str], threshold_bytes: int) -> bool:

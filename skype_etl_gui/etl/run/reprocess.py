@@ -49,7 +49,7 @@ from ..transform.derive import (
 from ..transform.encoding import to_json
 from ..values import utc_now
 from .context import ETLContext
-from .ipc import FrameWriter, ProducerFailure, child_command, frame, read_frame
+from .ipc import FrameWriter, ProducerFailure, child_command, frame, read_frame, serve
 
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
@@ -559,31 +559,23 @@ def worker_main() -> int:
     (messages looked at, the key of the last) and its Changes, with the warnings it recorded, then "done"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group; the parent decides
     settings = read_frame(sys.stdin.buffer)
-    out = FrameWriter(sys.stdout.buffer)
-    try:
+
+    def derive_pages(out: FrameWriter) -> None:
+        loader = open_for_reading(settings["target"], missing_ok=False)
+        assert loader is not None
         try:
-            loader = open_for_reading(settings["target"], missing_ok=False)
-            assert loader is not None
-            try:
-                rederiver = Rederiver(loader, settings["run_id"], page=settings["page"])
-                names = loader.known_names()
-                for count, last, changes in rederiver.derived_pages(settings["after"], settings["where"], names, True):
-                    changes.errors = rederiver.context.drain_errors()
-                    loader.prepare(changes)  # work the writing process need not do
-                    out.put((count, last))
-                    out.put(changes)
-            finally:
-                loader.close()
-            out.put("done")
-        except BrokenPipeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which records the failure
-            failure = StageFailure.of("reprocess", exc)
-            out.put(ProducerFailure("crash", failure.message, failure.detail, "reprocess", failure.error_type))
-        out.close()
-    except BrokenPipeError:
-        return 0  # the parent stopped reading: it was cancelled or is gone
-    return 0
+            rederiver = Rederiver(loader, settings["run_id"], page=settings["page"])
+            names = loader.known_names()
+            for count, last, changes in rederiver.derived_pages(settings["after"], settings["where"], names, True):
+                changes.errors = rederiver.context.drain_errors()
+                loader.prepare(changes)  # work the writing process need not do
+                out.put((count, last))
+                out.put(changes)
+        finally:
+            loader.close()
+        out.put("done")
+
+    return serve(sys.stdout.buffer, "reprocess", derive_pages)
 
 
 def _stages_from(stage: Any) -> Iterable[str]:
