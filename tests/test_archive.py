@@ -420,8 +420,10 @@ def test_sqlite_tokenizes_ascii_as_the_folding_does(text: str) -> None:
         conn.close()
 
 
-def reprocess_counting_rebuilds(url: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[dict, int]:
-    """A reprocess, and how many times it made the search index again from nothing."""
+def reprocess_counting_rebuilds(
+    url: str, monkeypatch: pytest.MonkeyPatch, seen: list[Any] | None = None, **options: Any
+) -> tuple[dict, int]:
+    """A reprocess, and how many times it made the search index again from nothing; its progress into `seen`."""
     from skype_etl_gui.etl.load import open_existing
     from skype_etl_gui.etl.load.base import Loader
     from skype_etl_gui.etl.run.reprocess import Reprocess
@@ -429,9 +431,9 @@ def reprocess_counting_rebuilds(url: str, monkeypatch: pytest.MonkeyPatch, **opt
     made: list[int] = []
     loader = open_existing(url)
     real = type(loader).rebuild_search_index if type(loader).search_rebuilds else Loader.rebuild_search_index
-    monkeypatch.setattr(type(loader), "rebuild_search_index", lambda self: made.append(1) or real(self))
+    monkeypatch.setattr(type(loader), "rebuild_search_index", lambda self, *a: made.append(1) or real(self, *a))
     try:
-        job = Reprocess(loader, **options)
+        job = Reprocess(loader, on_progress=None if seen is None else seen.append, **options)
         return job.run(), len(made)
     finally:
         loader.close()
@@ -466,14 +468,22 @@ def test_a_reprocess_that_rewrites_most_texts_makes_the_index_again_once(
     import indexes; PostgreSQL writes each message's index with it. Search finds the new texts either way."""
     build(tmp_path, any_db.url)
     stale_texts(any_db)
-    summary, rebuilds = reprocess_counting_rebuilds(any_db.url, monkeypatch, page=10)
+    from skype_etl_gui.etl.load import search_index
+
+    monkeypatch.setattr(search_index, "REBUILD_SLICE", 50)  # 130 messages: three reports of the rebuild
+    seen: list[Any] = []
+    summary, rebuilds = reprocess_counting_rebuilds(any_db.url, monkeypatch, seen, page=10)
     assert summary["status"] == "completed", summary["error"]
+    percents = [progress.percent for progress in seen]
+    assert percents == sorted(percents) and percents[-1] == 100
     with Archive(any_db.url) as archive:
         assert ids(archive.search("zebra")) == []
         assert ids(archive.search('"quick brown"')) == ["5"]
         assert len(archive.search("group", limit=500)) == 120
     if any_db.url.startswith("sqlite"):
         assert rebuilds == 1
+        rebuilding = [(p.done, p.total) for p in seen if p.stage == "search index"]
+        assert rebuilding == [(0, 130), (50, 130), (100, 130), (130, 130)]
         fresh = tmp_path / "fresh"
         fresh.mkdir()
         other = type(any_db)(fresh / "fresh.db")

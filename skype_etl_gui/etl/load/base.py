@@ -192,8 +192,9 @@ class Loader(ABC):
         """What can be made of rewritten rows before their transaction, by the process that derived them (a
         reprocess's deriving process): PostgreSQL's COPY text of the messages, with their search index."""
 
-    def rebuild_search_index(self) -> int:
-        """The search index made again from every message's text, in one transaction; messages indexed."""
+    def rebuild_search_index(self, on_progress: Callable[[int], None] | None = None) -> int:
+        """The search index made again from every message's text, in one transaction, `on_progress(indexed so
+        far)` now and then; messages indexed."""
         raise NotImplementedError
 
     def media_chunks(self, file_id: int, first_seq: int, chunks: Sequence[bytes]) -> int:

@@ -192,12 +192,12 @@ class SQLiteLoader(Loader):
 
         self._in_transaction(write, lambda: self._batch_committed(run_id, changes))
 
-    def rebuild_search_index(self) -> int:
+    def rebuild_search_index(self, on_progress: Callable[[int], None] | None = None) -> int:
         indexed = 0
 
         def rebuild(conn: sqlite3.Connection) -> None:
             nonlocal indexed
-            indexed = search_index.rebuild(conn)
+            indexed = search_index.rebuild(conn, on_progress)
 
         self._in_transaction(rebuild, lambda: False)
         return indexed

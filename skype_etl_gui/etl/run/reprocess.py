@@ -194,9 +194,8 @@ class Rederiver:
             self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
             if self.reindex:
                 self._report("search index", 0, everything)
-                self.loader.rebuild_search_index()
+                self.loader.rebuild_search_index(lambda indexed: self._report("search index", indexed, everything))
                 self.loader.search_deferred = self.reindex = False
-                self._report("search index", everything, everything)
 
     def derived_pages(
         self, after: list[str] | None, where: str, names: dict[str, str] | None, children: bool
