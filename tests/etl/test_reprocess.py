@@ -224,3 +224,49 @@ def test_ctrl_c_stops_the_command_with_130_and_it_continues_later(
     assert main(["reprocess", "--db", url, "--json", "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["status"], summary["resumed"], summary["messages"]) == ("completed", True, 399)
+
+
+def test_the_messages_are_cut_into_runs_of_about_as_many_each(any_db: Any) -> None:
+    """Each deriving process takes a run of keys; the cuts fall inside a conversation too, and after a key."""
+    fresh_import(any_db)
+    loader = open_existing(any_db.url)
+    try:
+        ordered = [tuple(row) for row in loader.select(ORDERED)]
+        for parts in (2, 3, 4):
+            cuts = loader.split_keys(None, parts)
+            assert len(cuts) == parts - 1
+            at = [ordered.index(cut) for cut in cuts]
+            sizes = [b - a for a, b in zip([-1, *at], [*at, len(ordered) - 1], strict=True)]
+            assert max(sizes) - min(sizes) <= 1, sizes
+        after = ordered[100]
+        cuts = loader.split_keys(list(after), 2)
+        left = len(ordered) - 101
+        assert abs(ordered.index(cuts[0]) - 100 - left // 2) <= 1  # half of those after it
+        assert loader.split_keys(list(ordered[-1]), 2) == []  # nothing after the last
+        assert loader.split_keys(None, 1) == []
+    finally:
+        loader.close()
+
+
+ORDERED = "SELECT owner_id, conversation_id, id FROM messages ORDER BY owner_id, conversation_id, id"
+
+
+def test_a_checkpoint_of_the_previous_version_is_continued(old_archive: Any, any_db: Any) -> None:
+    """A reprocess stopped by the previous version named one key (`after`), not runs of keys: it continues."""
+    fresh_import(any_db)
+    loader = open_existing(old_archive.url)
+    try:
+        job = Reprocess(loader, page=50)
+        job.on_progress = lambda progress: job.cancel()
+        assert job.run()["status"] == "cancelled"
+    finally:
+        loader.close()
+    checkpoint = old_archive.one("SELECT checkpoint FROM etl_runs WHERE kind = 'reprocess'")
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else json.loads(checkpoint)
+    (after, upto), *others = checkpoint.pop("ranges")
+    assert (upto, others) == (None, [])
+    checkpoint["after"] = after
+    old_archive.execute("UPDATE etl_runs SET checkpoint = ? WHERE kind = 'reprocess'", (json.dumps(checkpoint),))
+    done = reprocess(old_archive.url, page=50, worker=True)
+    assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
+    assert_same_tables(apart(old_archive.snapshot()), apart(any_db.snapshot()))

@@ -529,14 +529,19 @@ class Loader(ABC):
         ]
 
     # --- reading what a reprocess re-derives ------------------------------------------------------
-    def message_page(self, after: Sequence[str] | None, limit: int, where: str | None = None) -> list[tuple[Any, ...]]:
-        """REDERIVE_READ of the next `limit` messages after the key `after` (owner, conversation, id), in key
-        order."""
+    def message_page(
+        self, after: Sequence[str] | None, limit: int, where: str | None = None, upto: Sequence[str] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """REDERIVE_READ of the next `limit` messages after the key `after` (owner, conversation, id), up to the
+        key `upto` (included) when given, in key order."""
         clauses, params = [], []
+        m = self.mark
         if after is not None:
-            m = self.mark
             clauses.append(f"(owner_id, conversation_id, id) > ({m}, {m}, {m})")
             params += list(after)
+        if upto is not None:
+            clauses.append(f"(owner_id, conversation_id, id) <= ({m}, {m}, {m})")
+            params += list(upto)
         if where:
             clauses.append(where)
         condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -545,6 +550,36 @@ class Loader(ABC):
             f"SELECT {columns} FROM messages{condition} ORDER BY owner_id, conversation_id, id LIMIT {self.mark}",
             [*params, limit],
         )
+
+    def split_keys(self, after: Sequence[str] | None, parts: int) -> list[tuple[str, str, str]]:
+        """Keys that cut the messages after the key `after` into `parts` runs of about as many messages each
+        (fewer keys when there are few messages), in key order: from each conversation's count, and the id at an
+        offset within the conversation a cut falls in."""
+        m = self.mark
+        since = f" WHERE (owner_id, conversation_id, id) > ({m}, {m}, {m})" if after is not None else ""
+        counts = self._select(
+            f"SELECT owner_id, conversation_id, count(*) FROM messages{since} "
+            "GROUP BY owner_id, conversation_id ORDER BY owner_id, conversation_id",
+            list(after or ()),
+        )
+        total = sum(int(row[2]) for row in counts)
+        cuts: list[tuple[str, str, str]] = []
+        seen = 0
+        targets = [total * part // parts for part in range(1, parts)]
+        for owner, conversation, count in counts:
+            while targets and targets[0] < seen + int(count):
+                offset = targets.pop(0) - seen  # the cut's last message is this one of the conversation's
+                first = after is not None and (after[0], after[1]) == (owner, conversation)
+                row = self._select(
+                    f"SELECT id FROM messages WHERE owner_id = {m} AND conversation_id = {m}"
+                    + (f" AND id > {m}" if first else "")
+                    + f" ORDER BY id LIMIT 1 OFFSET {m}",
+                    [owner, conversation, *([after[2]] if first and after is not None else []), offset],
+                )
+                if row and (not cuts or cuts[-1] != (owner, conversation, row[0][0])):
+                    cuts.append((owner, conversation, row[0][0]))
+            seen += int(count)
+        return cuts
 
     def messages_by_key(self, keys: Sequence[tuple[str, str, str]]) -> list[tuple[Any, ...]]:
         """REDERIVE_READ of these messages (their (owner, conversation, id); a few hundred at a time)."""

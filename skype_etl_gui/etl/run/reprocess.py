@@ -17,6 +17,7 @@ Its stages, in order:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from ..errors import Cancelled, DatabaseError, StageFailure
 from ..liveness import liveness, running, stopped
@@ -59,8 +60,9 @@ PAGE = 2000  # messages a transaction
 REBUILD_SHARE = 1 / 3
 REBUILD_AFTER = 2  # pages looked at before that is decided
 CONVERSATION_PAGE = 200
-# messages to derive from which a process of their own reads and derives them (it takes about 0.3 s to start)
+# messages to derive from which processes of their own read and derive them (each takes about 0.3 s to start)
 WORKER_MESSAGES = 20_000
+DERIVING_PROCESSES = max(1, min(4, os.cpu_count() or 1))  # each with its run of keys
 REDERIVE_COMMAND = child_command("skype_etl_gui.etl.run.rederive_worker")
 KEY_PAGE = 200  # messages read by their keys in one query
 _COLUMN = {name: index for index, name in enumerate(REDERIVE_READ)}
@@ -159,8 +161,10 @@ class Rederiver:
         names: dict[str, str] | None = None,
         stage: str = "messages",
         checkpoints: bool = True,
+        ranges: list[list[Any]] | None = None,
     ) -> None:
-        """Re-derive every message after the key `after` (those matching `where`), a page a transaction.
+        """Re-derive every message after the key `after` (those matching `where`), a page a transaction; or, from
+        a checkpoint, those of `ranges` ([after, up to] keys each, None for no bound).
 
         Without `where`: all but the plain ones stored as derive() makes them (there is nothing to change there).
         """
@@ -173,11 +177,19 @@ class Rederiver:
         total = self.loader.count_rows("messages", where)
         done = rewritten = 0
         in_worker = stage == "messages" and (
-            self.worker if self.worker is not None else total >= WORKER_MESSAGES and (os.cpu_count() or 1) >= 2
+            self.worker if self.worker is not None else total >= WORKER_MESSAGES and DERIVING_PROCESSES >= 2
         )
-        pages = self._worker_pages(after, where) if in_worker else self.derived_pages(after, where, names, children)
+        ranges = [list(r) for r in ranges] if ranges else [[after, None]]
+        if in_worker and len(ranges) == 1 and ranges[0][1] is None:  # all after a key: cut into runs
+            start = ranges[0][0]
+            cuts = self.loader.split_keys(start, DERIVING_PROCESSES)
+            ranges = [
+                [list(a) if a else None, list(u) if u else None]
+                for a, u in zip([start, *cuts], [*cuts, None], strict=True)
+            ]
+        pages = self._worker_pages(ranges, where) if in_worker else self._pages_here(ranges, where, names, children)
         try:
-            for count, after, changes in pages:
+            for part, count, last, changes in pages:
                 self._check()
                 done += count
                 if stage == "messages":
@@ -185,11 +197,16 @@ class Rederiver:
                     rewritten += len(changes.messages)
                     if not self.reindex and done >= REBUILD_AFTER * self.page:
                         self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
-                checkpoint = {"stage": stage, "after": after, **({"reindex": True} if self.reindex else {})}
+                ranges[part][0] = last
+                checkpoint = {
+                    "stage": stage,
+                    "ranges": [list(r) for r in ranges],
+                    **({"reindex": True} if self.reindex else {}),
+                }
                 self._write(changes, checkpoint if checkpoints else None)
                 self._report(stage, done, total)
         finally:
-            pages.close()  # a deriving process stops now, not when the stop's traceback is let go
+            pages.close()  # the deriving processes stop now, not when the stop's traceback is let go
         if stage == "messages":
             self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
             if self.reindex:
@@ -198,12 +215,18 @@ class Rederiver:
                 self.loader.search_deferred = self.reindex = False
 
     def derived_pages(
-        self, after: list[str] | None, where: str, names: dict[str, str] | None, children: bool
+        self,
+        after: list[str] | None,
+        where: str,
+        names: dict[str, str] | None,
+        children: bool,
+        upto: list[str] | None = None,
     ) -> Generator[tuple[int, list[str], Changes], None, None]:
-        """Each page after the key `after`, derived: (messages looked at, the key of the last, what changed)."""
+        """Each page after the key `after` (up to `upto`), derived: (messages looked at, the key of the last, what
+        changed)."""
         while True:
             self._check()
-            rows = self.loader.message_page(after, self.page, where)
+            rows = self.loader.message_page(after, self.page, where, upto)
             if not rows:
                 return
             after = list(rows[-1][_KEY])
@@ -211,47 +234,52 @@ class Rederiver:
             if len(rows) < self.page:
                 return
 
+    def _pages_here(
+        self, ranges: list[list[Any]], where: str, names: dict[str, str] | None, children: bool
+    ) -> Generator[tuple[int, int, list[str], Changes], None, None]:
+        """The pages of each range in turn, derived here: (the range's number, then as derived_pages)."""
+        for part, (after, upto) in enumerate(ranges):
+            for page in self.derived_pages(after, where, names, children, upto):
+                yield (part, *page)
+
     def _worker_pages(
-        self, after: list[str] | None, where: str
-    ) -> Generator[tuple[int, list[str], Changes], None, None]:
-        """As derived_pages, read and derived by a process of its own on a connection of its own (worker_main),
-        while this one writes: the deriving and the database's work overlap on two cores. A stop kills it; the
-        pages it had derived and this one had not written are derived again on resume."""
-        settings = {
-            "target": self.loader.target,
-            "run_id": self.run_id,
-            "page": self.page,
-            "after": after,
-            "where": where,
-        }
-        with tempfile.TemporaryFile() as stderr:
-            worker = subprocess.Popen(REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
-            assert worker.stdin is not None and worker.stdout is not None
+        self, ranges: list[list[Any]], where: str
+    ) -> Generator[tuple[int, int, list[str], Changes], None, None]:
+        """As _pages_here, each range read and derived by a process of its own on a connection of its own
+        (worker_main), a page from each in turn, while this one writes: the deriving and the database's work
+        overlap. A stop kills them; the pages they had derived and this one had not written are derived again on
+        resume, from each range's place in the checkpoint."""
+        settings = {"target": self.loader.target, "run_id": self.run_id, "page": self.page, "where": where}
+        with contextlib.ExitStack() as stack:
+            workers: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
             try:
-                worker.stdin.write(frame(settings))
-                worker.stdin.close()
-                while (head := read_frame(worker.stdout)) != "done":
-                    if isinstance(head, ProducerFailure):
-                        raise StageFailure(head.phase, head.error_type, head.message, head.detail)
-                    changes = read_frame(worker.stdout) if head is not None else None
-                    if not isinstance(changes, Changes):
-                        stderr.seek(0)
-                        detail = stderr.read()[-2000:].decode(errors="replace").strip()
-                        raise StageFailure(
-                            "reprocess",
-                            "WorkerFailed",
-                            f"the deriving process stopped unexpectedly (exit code {worker.wait()})"
-                            + (f": {detail.splitlines()[-1]}" if detail else ""),
-                        )
-                    self.context.add_errors(changes.errors)
-                    changes.errors = []
-                    count, last = head
-                    yield count, last, changes
+                for after, upto in ranges:
+                    stderr = stack.enter_context(tempfile.TemporaryFile())
+                    worker = subprocess.Popen(
+                        REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
+                    )
+                    workers.append((worker, stderr))
+                    assert worker.stdin is not None
+                    worker.stdin.write(frame({**settings, "after": after, "upto": upto}))
+                    worker.stdin.close()
+                going = list(range(len(workers)))
+                while going:
+                    for part in list(going):
+                        page = _next_page(*workers[part])
+                        if page is None:
+                            going.remove(part)
+                            continue
+                        self.context.add_errors(page[2].errors)
+                        page[2].errors = []
+                        yield (part, *page)
             finally:
-                if worker.poll() is None:
-                    worker.kill()
-                worker.wait()
-                worker.stdout.close()
+                for worker, _ in workers:
+                    if worker.poll() is None:
+                        worker.kill()
+                for worker, _ in workers:
+                    worker.wait()
+                    if worker.stdout is not None:
+                        worker.stdout.close()
 
     def defer_index(self, wanted: bool = True) -> None:
         """From now on rewritten texts leave the search index be; it is made again at the messages' end."""
@@ -377,12 +405,12 @@ class Rederiver:
         return changes
 
     # --- names and replies -----------------------------------------------------------------------
-    def names(self, after: list[str] | None = None, checkpoints: bool = True) -> None:
-        """Event texts again, now with every display name the archive knows."""
+    def names(self, ranges: list[list[Any]] | None = None, checkpoints: bool = True) -> None:
+        """Event texts again, now with every display name the archive knows (from a checkpoint: of `ranges`)."""
         if not self.loader.count_rows("messages", NAMES_WANTED_SQL):
             self._report("names", 0, 0)
             return
-        self.messages(after, NAMES_WANTED_SQL, self.loader.known_names(), "names", checkpoints)
+        self.messages(None, NAMES_WANTED_SQL, self.loader.known_names(), "names", checkpoints, ranges)
 
     def rederive_keys(self, keys: list[tuple[str, str, str]], names: dict[str, str]) -> None:
         """Those messages' texts again, with `names` (a page a transaction, without checkpoints)."""
@@ -397,6 +425,29 @@ class Rederiver:
         self.changed += self.loader.link_replies() if quoting is None else self.loader.link_quotes(quoting)
         self.loader.link_media()  # attachments made anew find their stored file again
         self._report("replies", 1, 1)
+
+
+def _next_page(worker: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int, list[str], Changes] | None:
+    """A deriving process's next page (messages looked at, the key of the last, what changed), or None after its
+    last; its failure, or its end without a word, raised as the run's."""
+    assert worker.stdout is not None
+    head = read_frame(worker.stdout)
+    if head == "done":
+        return None
+    if isinstance(head, ProducerFailure):
+        raise StageFailure(head.phase, head.error_type, head.message, head.detail)
+    changes = read_frame(worker.stdout) if head is not None else None
+    if not isinstance(changes, Changes):
+        stderr.seek(0)
+        detail = stderr.read()[-2000:].decode(errors="replace").strip()
+        raise StageFailure(
+            "reprocess",
+            "WorkerFailed",
+            f"the deriving process stopped unexpectedly (exit code {worker.wait()})"
+            + (f": {detail.splitlines()[-1]}" if detail else ""),
+        )
+    count, last = head
+    return count, last, changes
 
 
 def _not_a_person(person: str) -> bool:
@@ -506,17 +557,16 @@ class Reprocess:
         status, error = "completed", None
         try:
             for stage in _stages_from(checkpoint.get("stage")):
-                after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
-                if not isinstance(after, list) or len(after) != (3 if stage in ("messages", "names") else 2):
-                    after = None  # the stage from its start: a checkpoint of schema 2 named keys without owners
+                ranges = _ranges(checkpoint) if stage == checkpoint.get("stage") else None
                 if stage == "messages":
                     # rows of versions that lost first: a plain message is not read again, its stale rows go here
                     rederiver.changed += loader.prune_children()
-                    rederiver.messages(after, names=loader.known_names())
+                    rederiver.messages(names=loader.known_names(), ranges=ranges)
                 elif stage == "participants":
-                    rederiver.participants(after)
+                    after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
+                    rederiver.participants(after if isinstance(after, list) and len(after) == 2 else None)
                 elif stage == "names":
-                    rederiver.names(after)
+                    rederiver.names(ranges)
                 else:
                     rederiver.replies()
         except Cancelled:
@@ -565,7 +615,8 @@ def worker_main() -> int:
         try:
             rederiver = Rederiver(loader, settings["run_id"], page=settings["page"])
             names = loader.known_names()
-            for count, last, changes in rederiver.derived_pages(settings["after"], settings["where"], names, True):
+            pages = rederiver.derived_pages(settings["after"], settings["where"], names, True, settings["upto"])
+            for count, last, changes in pages:
                 changes.errors = rederiver.context.drain_errors()
                 loader.prepare(changes)  # work the writing process need not do
                 out.put((count, last))
@@ -575,6 +626,25 @@ def worker_main() -> int:
         out.put("done")
 
     return serve(sys.stdout.buffer, "reprocess", derive_pages)
+
+
+def _ranges(checkpoint: dict[str, Any]) -> list[list[Any]] | None:
+    """Where a checkpoint of the messages (or names) stage left each range of keys; None: from the stage's start
+    (a checkpoint of schema 2 named keys without owners). One written before ranges named one key, `after`."""
+    ranges = checkpoint.get("ranges")
+    if ranges is None and checkpoint.get("after") is not None:
+        ranges = [[checkpoint["after"], None]]
+
+    def key(value: Any) -> bool:
+        return value is None or (isinstance(value, list) and len(value) == 3)
+
+    if (
+        isinstance(ranges, list)
+        and ranges
+        and all(isinstance(r, list) and len(r) == 2 and all(map(key, r)) for r in ranges)
+    ):
+        return ranges
+    return None
 
 
 def _stages_from(stage: Any) -> Iterable[str]:
