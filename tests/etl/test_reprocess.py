@@ -270,3 +270,34 @@ def test_a_checkpoint_of_the_previous_version_is_continued(old_archive: Any, any
     done = reprocess(old_archive.url, page=50, worker=True)
     assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
     assert_same_tables(apart(old_archive.snapshot()), apart(any_db.snapshot()))
+
+
+def test_pages_with_nothing_to_change_commit_a_checkpoint_at_most_once_a_second(
+    any_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each commit waits for the disk: on an archive with nothing to change the first page's checkpoint is written
+    and the next ones within the second are not; a stop then resumes from the last one written, and the count of
+    messages looked at still adds up."""
+    monkeypatch.setattr(reprocessing, "CHECKPOINT_EVERY_S", 60.0)  # however slow the machine
+    fresh_import(any_db)
+    everything = any_db.one("SELECT count(*) FROM messages")
+    loader = open_existing(any_db.url)
+    try:
+        job = Reprocess(loader, page=10)
+        pages: list[ReprocessProgress] = []
+
+        def stop_after_five_pages(progress: ReprocessProgress) -> None:
+            pages.append(progress)
+            if len(pages) == 5:
+                job.cancel()
+
+        job.on_progress = stop_after_five_pages
+        first = job.run()
+    finally:
+        loader.close()
+    assert (first["status"], first["changed"], first["messages"]) == ("cancelled", 0, 50)
+    checkpoint = any_db.one("SELECT checkpoint FROM etl_runs WHERE id = ?", (first["run_id"],))
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else json.loads(checkpoint)
+    assert checkpoint["messages"] == 10  # the first page's; the four after it came within the minute
+    second = reprocess(any_db.url, page=10)
+    assert (second["status"], second["resumed"], second["messages"]) == ("completed", True, everything)
