@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -510,27 +509,14 @@ def test_a_reprocess_stopped_while_the_index_waits_makes_it_when_resumed(
 ) -> None:
     """Stopped after the index was left to be made again at the end: until then search sees the old texts (the
     index is never half made), and the resumed reprocess makes it, as its checkpoint says."""
-    from skype_etl_gui.etl.load import open_existing
-    from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
+    from tests.etl.test_reprocess import checkpoint_of, stopped_after
 
     build(tmp_path, db.url)
     stale_texts(db)
-    loader = open_existing(db.url)
-    try:
-        job = Reprocess(loader, page=10)
-        pages: list[ReprocessProgress] = []
-
-        def stop_after_three_pages(progress: ReprocessProgress) -> None:
-            pages.append(progress)
-            if len(pages) == 3:
-                job.cancel()
-
-        job.on_progress = stop_after_three_pages
-        assert job.run()["status"] == "cancelled"
-        assert loader.search_deferred is False
-    finally:
-        loader.close()
-    checkpoint = json.loads(db.one("SELECT checkpoint FROM etl_runs WHERE kind = 'reprocess'"))
+    first, _, loader = stopped_after(db.url, 3, page=10)
+    assert first["status"] == "cancelled"
+    assert loader.search_deferred is False
+    checkpoint = checkpoint_of(db, first["run_id"])
     assert (checkpoint["stage"], checkpoint["reindex"]) == ("messages", True)
     with Archive(db.url) as archive:
         assert ids(archive.search("zebra", limit=500)) != []  # the index as it was, whole: nothing half made

@@ -32,6 +32,36 @@ def reprocess(url: str, **options: Any) -> dict[str, Any]:
         loader.close()
 
 
+def stopped_after(url: str, pages: int, **options: Any) -> tuple[dict[str, Any], list[ReprocessProgress], Any]:
+    """A reprocess cancelled once it has reported `pages` times: its summary, its reports, and its (closed) loader."""
+    seen: list[ReprocessProgress] = []
+    loader = open_existing(url)
+    try:
+        job = Reprocess(loader, **options)
+
+        def stop(progress: ReprocessProgress) -> None:
+            seen.append(progress)
+            if len(seen) == pages:
+                job.cancel()
+
+        job.on_progress = stop
+        return job.run(), seen, loader
+    finally:
+        loader.close()
+
+
+def resumed_to_a_fresh_import(old_archive: Any, fresh: Any) -> None:
+    """The stopped reprocess continued (in deriving processes) to the end, with a fresh import's rows."""
+    done = reprocess(old_archive.url, page=50, worker=True)
+    assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
+    assert_same_tables(apart(old_archive.snapshot()), apart(fresh.snapshot()))
+
+
+def checkpoint_of(db: Any, run_id: str) -> dict[str, Any]:
+    checkpoint = db.one("SELECT checkpoint FROM etl_runs WHERE id = ?", (run_id,))
+    return checkpoint if isinstance(checkpoint, dict) else json.loads(checkpoint)  # PostgreSQL's jsonb is parsed
+
+
 def fresh_import(db: Any) -> None:
     for export in EXPORTS:
         assert ETLPipeline(db.url).run(str(V010 / export))["status"] == "completed"
@@ -82,20 +112,7 @@ def test_reprocess_makes_the_rows_of_a_fresh_import(old_archive: Any, any_db: An
 @pytest.mark.parametrize("worker", [False, True], ids=["here", "in-a-worker"])
 def test_a_stopped_reprocess_continues_where_it_stopped(old_archive: Any, any_db: Any, worker: bool) -> None:
     fresh_import(any_db)
-    seen: list[ReprocessProgress] = []
-    loader = open_existing(old_archive.url)
-    try:
-        job = Reprocess(loader, page=50, worker=worker)
-
-        def stop_after_two_pages(progress: ReprocessProgress) -> None:
-            seen.append(progress)
-            if len(seen) == 2:
-                job.cancel()
-
-        job.on_progress = stop_after_two_pages
-        first = job.run()
-    finally:
-        loader.close()
+    first, seen, _ = stopped_after(old_archive.url, 2, page=50, worker=worker)
     assert first["status"] == "cancelled"
     assert first["messages"] == 100
     assert psutil.Process().children() == []  # a deriving process is stopped with the run
@@ -141,9 +158,7 @@ def test_a_deriving_process_that_dies_leaves_a_resumable_run(
     assert failed["status"] == "failed"
     assert "the deriving process stopped unexpectedly (exit code 3)" in failed["error"]
     monkeypatch.undo()
-    done = reprocess(old_archive.url, page=50, worker=True)
-    assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
-    assert_same_tables(apart(old_archive.snapshot()), apart(any_db.snapshot()))
+    resumed_to_a_fresh_import(old_archive, any_db)
 
 
 def test_a_failure_in_the_deriving_process_is_the_runs_failure(
@@ -254,22 +269,14 @@ ORDERED = "SELECT owner_id, conversation_id, id FROM messages ORDER BY owner_id,
 def test_a_checkpoint_of_the_previous_version_is_continued(old_archive: Any, any_db: Any) -> None:
     """A reprocess stopped by the previous version named one key (`after`), not runs of keys: it continues."""
     fresh_import(any_db)
-    loader = open_existing(old_archive.url)
-    try:
-        job = Reprocess(loader, page=50)
-        job.on_progress = lambda progress: job.cancel()
-        assert job.run()["status"] == "cancelled"
-    finally:
-        loader.close()
-    checkpoint = old_archive.one("SELECT checkpoint FROM etl_runs WHERE kind = 'reprocess'")
-    checkpoint = checkpoint if isinstance(checkpoint, dict) else json.loads(checkpoint)
+    first, _, _ = stopped_after(old_archive.url, 1, page=50)
+    assert first["status"] == "cancelled"
+    checkpoint = checkpoint_of(old_archive, first["run_id"])
     (after, upto), *others = checkpoint.pop("ranges")
     assert (upto, others) == (None, [])
     checkpoint["after"] = after
     old_archive.execute("UPDATE etl_runs SET checkpoint = ? WHERE kind = 'reprocess'", (json.dumps(checkpoint),))
-    done = reprocess(old_archive.url, page=50, worker=True)
-    assert (done["status"], done["resumed"], done["messages"]) == ("completed", True, 399)
-    assert_same_tables(apart(old_archive.snapshot()), apart(any_db.snapshot()))
+    resumed_to_a_fresh_import(old_archive, any_db)
 
 
 def test_pages_with_nothing_to_change_commit_a_checkpoint_at_most_once_a_second(
@@ -281,23 +288,10 @@ def test_pages_with_nothing_to_change_commit_a_checkpoint_at_most_once_a_second(
     monkeypatch.setattr(reprocessing, "CHECKPOINT_EVERY_S", 60.0)  # however slow the machine
     fresh_import(any_db)
     everything = any_db.one("SELECT count(*) FROM messages")
-    loader = open_existing(any_db.url)
-    try:
-        job = Reprocess(loader, page=10)
-        pages: list[ReprocessProgress] = []
-
-        def stop_after_five_pages(progress: ReprocessProgress) -> None:
-            pages.append(progress)
-            if len(pages) == 5:
-                job.cancel()
-
-        job.on_progress = stop_after_five_pages
-        first = job.run()
-    finally:
-        loader.close()
+    first, _, _ = stopped_after(any_db.url, 5, page=10)
     assert (first["status"], first["changed"], first["messages"]) == ("cancelled", 0, 50)
-    checkpoint = any_db.one("SELECT checkpoint FROM etl_runs WHERE id = ?", (first["run_id"],))
-    checkpoint = checkpoint if isinstance(checkpoint, dict) else json.loads(checkpoint)
-    assert checkpoint["messages"] == 10  # the first page's; the four after it came within the minute
+    assert (
+        checkpoint_of(any_db, first["run_id"])["messages"] == 10
+    )  # the first page's; the four after it came within the minute
     second = reprocess(any_db.url, page=10)
     assert (second["status"], second["resumed"], second["messages"]) == ("completed", True, everything)
