@@ -335,3 +335,23 @@ def test_progress_counts_the_media_bytes_of_the_whole_export(db: Any, tmp_path: 
     during = [p.percent for p in seen if p.media_files]
     assert during == sorted(during) and len(during) >= 2
     assert seen[-1].media_files == 2 and seen[-1].media_bytes == media_bytes
+
+
+@pytest.mark.parametrize("order", ["media first", "media last"])
+def test_the_preview_counts_a_tar_gz_s_media_by_reading_it_through(tmp_path: Path, order: str) -> None:
+    """A .tar.gz has no index: the survey tells what messages.json holds first, then counts the media as it reads
+    the stream through again; a plain tar's come from its headers."""
+    from skype_etl_gui.etl.extract.survey import survey
+
+    members = [("messages.json", messages_json()), *media_members()]
+    if order == "media first":
+        members = [*members[1:], members[0]]
+    size = len(PHOTO) + len(CLIP)
+    for name, gz in (("export.tar.gz", True), ("export.tar", False)):
+        reports: list[dict[str, Any]] = []
+        found = survey(str(write_tar(tmp_path / name, members, gz=gz)), report=reports.append)
+        assert (found["messages"], found["media_files"], found["media_bytes"]) == (3, 2, size)
+        counting = [report for report in reports if report.get("media_counting")]
+        assert bool(counting) is gz
+        if gz:
+            assert counting[0]["messages"] == 3 and not counting[0]["complete"]

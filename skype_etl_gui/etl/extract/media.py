@@ -212,12 +212,19 @@ def _folder(folder: Path) -> Iterator[MediaEntry]:
         yield entry
 
 
-def media_summary(source: ExportSource) -> tuple[int, int]:
+def media_summary(
+    source: ExportSource,
+    stop: threading.Event | None = None,
+    report: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
     """How many media files the export holds and their bytes (sidecars aside), from the tar's headers or the
-    folder's listing: nothing is read."""
+    folder's listing: nothing else is read. A .tar.gz has no index: its whole stream is read through (at the
+    speed of gzip), and `report(files, bytes)` hears of each file counted."""
     files = size = 0
-    for entry in media_entries(source) if source.kind != "tar.gz" else ():
+    for entry in media_entries(source, stop):
         if entry.kind == "file":
             files += 1
             size += entry.size
+            if report is not None:
+                report(files, size)
     return files, size

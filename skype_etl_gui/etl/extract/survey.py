@@ -61,8 +61,18 @@ def survey(
             report(dict(found, percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1)))
 
     extractor.stream(sink)
-    if extractor.source.kind != "tar.gz":  # from the headers (a .tar.gz would be read through again)
-        found["media_files"], found["media_bytes"] = media_summary(extractor.source)
+    counting = extractor.source.kind == "tar.gz"  # read through again: what messages.json holds is told first
+    if counting and report is not None:
+        report(dict(found, percent=100, media_counting=True))
+
+    def counted(files: int, size: int) -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if report is not None and now - last_report >= REPORT_EVERY_S:
+            last_report = now
+            report(dict(found, percent=100, media_counting=True, media_files=files, media_bytes=size))
+
+    found["media_files"], found["media_bytes"] = media_summary(extractor.source, stop, counted if counting else None)
     found["complete"] = True
     return found
 
