@@ -27,7 +27,7 @@ from ..etl.load import ErrorFilter, open_loader
 from ..etl.load.registry import open_for_reading
 from ..etl.records import ErrorRecord
 from ..etl.run.context import MemorySample, Progress
-from ..etl.run.ipc import child_command
+from ..etl.run.ipc import child_command, stopped_unexpectedly
 from ..etl.run.pipeline import ETLPipeline, Prepared
 from ..paths import private_file, private_folder
 from . import passwords
@@ -158,14 +158,10 @@ def preview_export(handle: JobHandle, path: str) -> dict[str, Any]:
                     found = data
                 else:
                     handle.emit(data)
-        code = child.wait()
+        child.wait()
         handle.check()  # stopped: the child was killed
         if found is None:
-            stderr.seek(0)
-            detail = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
-            raise ExportReadError(
-                f"{path}: the preview stopped unexpectedly (exit code {code})" + (f": {detail[-1]}" if detail else "")
-            )
+            raise ExportReadError(f"{path}: {stopped_unexpectedly('the preview', child, stderr)}")
     return found
 
 

@@ -85,6 +85,21 @@ def test_a_batch_crosses_the_pipe_whole_and_is_read_a_slice_at_a_time() -> None:
     assert read_frame(stream) is None
 
 
+def test_a_worker_that_dies_fails_the_run_saying_how(
+    small_sample: tuple[Path, SampleStats], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reading process ends without a word: the run fails with its exit code and the last line it wrote."""
+    import sys
+
+    from skype_etl_gui.etl.run import pipeline
+
+    script = "import sys; sys.stdin.readline(); print('no room for the parser', file=sys.stderr); sys.exit(5)"
+    monkeypatch.setattr(pipeline, "WORKER_COMMAND", [sys.executable, "-c", script])
+    summary = ETLPipeline(db.url, parallel=True).run(small_sample[0])
+    assert summary["status"] == "failed"
+    assert "the reading process stopped unexpectedly (exit code 5): no room for the parser" in summary["error"]
+
+
 def test_a_deferred_reading_is_the_same_reading(tmp_path: Path) -> None:
     """Transformer.defer then complete() (as the worker and the importer do) against reading at once."""
     from skype_etl_gui.etl import ETLContext, Transformer

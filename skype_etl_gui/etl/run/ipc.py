@@ -18,6 +18,7 @@ import os
 import pickle
 import queue
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -242,6 +243,24 @@ def serve(out: IO[bytes], phase: str, work: Callable[[FrameWriter], None]) -> in
     except BrokenPipeError:
         return 0
     return 0
+
+
+def failure_exception(failure: ProducerFailure) -> Exception:
+    """A child's failure as the parent raises it (see _failure_of)."""
+    if failure.kind == "export":
+        return ExportError(failure.message)
+    if failure.kind == "read":
+        return ExportReadError(failure.message)
+    return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
+
+
+def stopped_unexpectedly(what: str, child: subprocess.Popen[bytes], stderr: IO[bytes]) -> str:
+    """ "`what` stopped unexpectedly (exit code N): the last line it wrote", for a child that ended without a
+    word; `stderr` is the file its standard error went to."""
+    code = child.wait()
+    stderr.seek(0)
+    detail = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
+    return f"{what} stopped unexpectedly (exit code {code})" + (f": {detail[-1]}" if detail else "")
 
 
 def _failure_of(phase: str, exc: Exception) -> ProducerFailure:

@@ -42,7 +42,9 @@ from .context import ETLContext
 from .ipc import (
     WORKER_COMMAND,
     ProducerFailure,
+    failure_exception,
     read_frame,
+    stopped_unexpectedly,
     worker_settings,
     worth_a_worker,
 )
@@ -445,14 +447,9 @@ class _Run:
                     if item is None and self.pipeline._cancel.is_set():
                         raise Cancelled()
                     if item is None:
-                        stderr.seek(0)
-                        detail = stderr.read()[-2000:].decode(errors="replace").strip()
-                        raise WorkerFailed(
-                            f"the reading process stopped unexpectedly (exit code {worker.wait()})"
-                            + (f": {detail.splitlines()[-1]}" if detail else "")
-                        )
+                        raise WorkerFailed(stopped_unexpectedly("the reading process", worker, stderr))
                     if isinstance(item, ProducerFailure):
-                        raise _failure_exception(item)
+                        raise failure_exception(item)
                     self.consume(item)
                     if item.final:
                         break
@@ -809,14 +806,6 @@ def _cancelled_before_start(context: ETLContext, target: DatabaseTarget) -> dict
         "telemetry": {},
         "resume_note": None,
     }
-
-
-def _failure_exception(failure: ProducerFailure) -> Exception:
-    if failure.kind == "export":
-        return ExportError(failure.message)
-    if failure.kind == "read":
-        return ExportReadError(failure.message)
-    return StageFailure(failure.phase, failure.error_type or "WorkerFailed", failure.message, failure.detail)
 
 
 def _log_migration(step: str, number: int, steps: int) -> None:

@@ -50,7 +50,16 @@ from ..transform.derive import (
 from ..transform.encoding import to_json
 from ..values import utc_now
 from .context import ETLContext
-from .ipc import FrameWriter, ProducerFailure, child_command, frame, read_frame, serve
+from .ipc import (
+    FrameWriter,
+    ProducerFailure,
+    child_command,
+    failure_exception,
+    frame,
+    read_frame,
+    serve,
+    stopped_unexpectedly,
+)
 
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
@@ -445,17 +454,10 @@ def _next_page(worker: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int,
     if head == "done":
         return None
     if isinstance(head, ProducerFailure):
-        raise StageFailure(head.phase, head.error_type, head.message, head.detail)
+        raise failure_exception(head)
     changes = read_frame(worker.stdout) if head is not None else None
     if not isinstance(changes, Changes):
-        stderr.seek(0)
-        detail = stderr.read()[-2000:].decode(errors="replace").strip()
-        raise StageFailure(
-            "reprocess",
-            "WorkerFailed",
-            f"the deriving process stopped unexpectedly (exit code {worker.wait()})"
-            + (f": {detail.splitlines()[-1]}" if detail else ""),
-        )
+        raise StageFailure("reprocess", "WorkerFailed", stopped_unexpectedly("the deriving process", worker, stderr))
     count, last = head
     return count, last, changes
 
