@@ -206,7 +206,10 @@ class Rederiver:
                 [list(a) if a else None, list(u) if u else None]
                 for a, u in zip([start, *cuts], [*cuts, None], strict=True)
             ]
-        pages = self._worker_pages(ranges, where) if in_worker else self._pages_here(ranges, where, names, children)
+        if in_worker:
+            pages = self._worker_pages(ranges, where, names)
+        else:
+            pages = self._pages_here(ranges, where, names, children)
         try:
             for part, count, last, changes in pages:
                 self._check()
@@ -262,13 +265,19 @@ class Rederiver:
                 yield (part, *page)
 
     def _worker_pages(
-        self, ranges: list[list[Any]], where: str
+        self, ranges: list[list[Any]], where: str, names: dict[str, str] | None
     ) -> Generator[tuple[int, int, list[str], Changes], None, None]:
         """As _pages_here, each range read and derived by a process of its own on a connection of its own
         (worker_main), a page from each in turn, while this one writes: the deriving and the database's work
         overlap. A stop kills them; the pages they had derived and this one had not written are derived again on
         resume, from each range's place in the checkpoint."""
-        settings = {"target": self.loader.target, "run_id": self.run_id, "page": self.page, "where": where}
+        settings = {
+            "target": self.loader.target,
+            "run_id": self.run_id,
+            "page": self.page,
+            "where": where,
+            "names": names,
+        }
         with contextlib.ExitStack() as stack:
             workers: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
             try:
@@ -626,8 +635,8 @@ def worker_main() -> int:
         assert loader is not None
         try:
             rederiver = Rederiver(loader, settings["run_id"], page=settings["page"])
-            names = loader.known_names()
-            pages = rederiver.derived_pages(settings["after"], settings["where"], names, True, settings["upto"])
+            after, where, names, upto = settings["after"], settings["where"], settings["names"], settings["upto"]
+            pages = rederiver.derived_pages(after, where, names, True, upto)
             for count, last, changes in pages:
                 changes.errors = rederiver.context.drain_errors()
                 loader.prepare(changes)  # work the writing process need not do
