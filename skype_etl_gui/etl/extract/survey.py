@@ -42,8 +42,15 @@ def survey(
     }
     last_report = time.monotonic()
 
-    def sink(event: Any) -> None:
+    def tell(**also: Any) -> None:
+        """What is known so far (and `also`), to `report`, at most every REPORT_EVERY_S."""
         nonlocal last_report
+        now = time.monotonic()
+        if report is not None and now - last_report >= REPORT_EVERY_S:
+            last_report = now
+            report(dict(found, **also))
+
+    def sink(event: Any) -> None:
         if isinstance(event, ConversationEnd):
             found["conversations"] += 1
         elif isinstance(event, MessageChunk):
@@ -55,10 +62,7 @@ def survey(
                         found["first"] = moment
                     if found["last"] is None or moment > found["last"]:
                         found["last"] = moment
-        now = time.monotonic()
-        if report is not None and now - last_report >= REPORT_EVERY_S:
-            last_report = now
-            report(dict(found, percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1)))
+        tell(percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1))
 
     extractor.stream(sink)
     counting = extractor.source.kind == "tar.gz"  # read through again: what messages.json holds is told first
@@ -66,11 +70,7 @@ def survey(
         report(dict(found, percent=100, media_counting=True))
 
     def counted(files: int, size: int) -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if report is not None and now - last_report >= REPORT_EVERY_S:
-            last_report = now
-            report(dict(found, percent=100, media_counting=True, media_files=files, media_bytes=size))
+        tell(percent=100, media_counting=True, media_files=files, media_bytes=size)
 
     found["media_files"], found["media_bytes"] = media_summary(extractor.source, stop, counted if counting else None)
     found["complete"] = True
