@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from skype_etl_gui.etl import ETLPipeline
+from skype_etl_gui.etl.errors import ExportError
 from skype_etl_gui.etl.load import open_existing
 from tests.conftest import conversation, export_document, message
 
@@ -140,6 +141,120 @@ def test_a_tar_gz_and_an_extracted_export(any_db: Any, tmp_path: Path) -> None:
     summary = imported(any_db, folder / "messages.json")
     assert media_tables(any_db) == before  # the same files, stored once
     assert summary["media"]["files"] == 2
+
+
+# --- a .tar.gz, read once ----------------------------------------------------------------------------
+def gz_export(tmp_path: Path, order: str, body: bytes | None = None) -> Path:
+    messages = ("messages.json", body or messages_json())
+    media = media_members()
+    members = [*media, messages] if order == "media first" else [messages, *media]
+    return write_tar(tmp_path / "export.tar.gz", members, gz=True)
+
+
+def many_messages(count: int = 600) -> bytes:
+    """messages.json with `count` more messages, each of its own words (so that it does not compress to nothing)."""
+    words = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(count)]
+    return messages_json([message(str(10 + i), f"{words[i]} {words[i - 1][:20]}") for i in range(count)])
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "worker"])
+@pytest.mark.parametrize("order", ["media first", "media last"])
+def test_a_tar_gz_is_read_once(
+    any_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, parallel: bool
+) -> None:
+    """The import reads a .tar.gz through once: each file is stored as it streams by and messages.json reaches the
+    parser (in this process or the worker) through a pipe. So the export can go once that reading has begun (it
+    is deleted here) and the import still completes; its progress is of the compressed file, to the end."""
+    from skype_etl_gui.etl.run.pipeline import OnePass
+
+    export = gz_export(tmp_path, order)
+    size = export.stat().st_size
+    reading = OnePass.__iter__
+
+    def deleting(self: Any) -> Any:
+        for entry in reading(self):
+            export.unlink(missing_ok=True)  # open already: what is read from here on is read from this one reading
+            yield entry
+
+    monkeypatch.setattr(OnePass, "__iter__", deleting)
+    pipeline = ETLPipeline(any_db.url, parallel=parallel, progress_interval_s=0)
+    context = pipeline.new_context()
+    seen: list[Any] = []
+    context.subscribe("progress", seen.append)
+    summary = pipeline.run(str(export), context=context)
+    assert summary["status"] == "completed", summary["error"]
+    assert not export.exists()
+    check_archive(any_db)
+    assert any_db.one("SELECT count(*) FROM messages") == 3
+    assert summary["media"]["files"] == 2 and summary["media"]["stored"] == 2
+    # the run's row says whose export it is, though the files came before messages.json said it
+    assert any_db.query("SELECT export_user_id, owner_id, export_date FROM etl_runs") == [
+        ("8:live:.cid.me", "8:live:.cid.me", "2025-04-30T18:22")
+    ]
+    assert {p.bytes_total for p in seen} == {size}
+    read = [p.bytes_read for p in seen]
+    assert read == sorted(read) and seen[-1].percent == pytest.approx(100.0)
+
+
+def test_the_inspection_of_a_tar_gz_stops_at_its_media(tmp_path: Path) -> None:
+    """Finding messages.json after the media would read them all once more before the import does: an export
+    whose media come first is taken for one at its first file."""
+    from skype_etl_gui.etl.extract import inspect_export
+
+    assert inspect_export(gz_export(tmp_path, "media first")).member is None
+    assert inspect_export(gz_export(tmp_path, "media last")).member == "messages.json"
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "worker"])
+@pytest.mark.parametrize("order", ["media first", "media last"])
+def test_a_tar_gz_stopped_inside_its_messages_resumes_with_every_file_once(
+    any_db: Any, tmp_path: Path, order: str, parallel: bool
+) -> None:
+    export = gz_export(tmp_path, order, many_messages())
+    pipeline = ETLPipeline(any_db.url, batch_size=100, parallel=parallel)
+    context = pipeline.new_context()
+    context.subscribe("checkpoint", lambda checkpoint: pipeline.cancel())
+    stopped = pipeline.run(str(export), context=context)
+    assert stopped["status"] == "cancelled", stopped
+    assert 0 < any_db.one("SELECT count(*) FROM messages") < 603
+    resumed = ETLPipeline(any_db.url, batch_size=100, parallel=parallel).run(str(export), resume=True)
+    assert resumed["status"] == "completed" and resumed["resumed"], resumed["error"]
+    assert any_db.one("SELECT count(*) FROM messages") == 603
+    check_archive(any_db)
+    assert resumed["media"]["files"] == 2
+    assert resumed["media"]["already"] == (2 if order == "media first" else 0)
+    assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "worker"])
+def test_a_tar_gz_cut_inside_its_messages_fails_resumably(any_db: Any, tmp_path: Path, parallel: bool) -> None:
+    """The files before messages.json are stored; the run fails saying the tar ends inside messages.json (it does
+    not hang on the pipe), and the whole export, imported again, stores the rest with nothing twice."""
+    whole = gz_export(tmp_path, "media first", many_messages())
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    summary = ETLPipeline(any_db.url, batch_size=100, parallel=parallel).run(str(cut))
+    assert summary["status"] == "failed"
+    assert "messages.json cannot be read to its end" in summary["error"], summary["error"]
+    assert any_db.one("SELECT count(*) FROM media_files") == 2
+    again = ETLPipeline(any_db.url, parallel=parallel).run(str(whole))
+    assert again["status"] == "completed", again["error"]
+    assert again["media"]["already"] == 2
+    assert any_db.one("SELECT count(*) FROM messages") == 603
+    check_archive(any_db)
+
+
+def test_a_tar_gz_of_media_without_messages_json(any_db: Any, tmp_path: Path) -> None:
+    """Its files are stored as they came (nothing is lost), and the run fails saying what is missing; a .tar.gz
+    with neither is rejected before anything is written."""
+    export = write_tar(tmp_path / "photos.tar.gz", media_members(), gz=True)
+    summary = ETLPipeline(any_db.url).run(str(export))
+    assert summary["status"] == "failed" and "no messages.json" in summary["error"]
+    assert any_db.one("SELECT count(*) FROM media_files") == 2
+    other = write_tar(tmp_path / "other.tar.gz", [("notes.txt", b"hello")], gz=True)
+    with pytest.raises(ExportError, match="no messages.json"):
+        ETLPipeline(any_db.url).run(str(other))
 
 
 def test_duplicates_are_stored_once_and_orphans_are_kept(any_db: Any, tmp_path: Path) -> None:

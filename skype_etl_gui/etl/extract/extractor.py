@@ -105,7 +105,10 @@ class Extractor:
         With a `hasher`, the bytes before `offset` are read through it rather than skipped (a resume checks
         them); without, a plain file or tar seeks there.
         """
-        raw = closing.enter_context(open(self.path, "rb"))
+        if self.source.fd is not None:  # handed on through a pipe, from its start (see ExportSource.fd)
+            raw: IO[bytes] = closing.enter_context(os.fdopen(self.source.fd, "rb", buffering=0, closefd=False))
+        else:
+            raw = closing.enter_context(open(self.path, "rb"))
         reader = StoppableReader(raw, self.stop)
         kind = self.source.kind
         seek = hasher is None

@@ -7,7 +7,8 @@ A Skype export asked with files holds `media/<docid>.1.<ext>` for each file and
 
 - a plain tar: each member's bytes are read where they lie (its headers give the
   offsets; messages.json's bytes are never read here)
-- a .tar.gz: one streaming pass of its own (gzip cannot be read at random)
+- a .tar.gz: one streaming pass (gzip cannot be read at random); an import reads
+  it once (`OnePass`), its media/ and its messages.json as they come
 - a folder beside messages.json: its files
 
 A member that is a link or a device, or a name reaching outside media/, is a
@@ -25,13 +26,14 @@ import json
 import re
 import tarfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ExportReadError
-from .sniff import ExportSource, StoppableReader
+from .sniff import ExportSource, StoppableReader, is_messages_member, member_name
 
 CHUNK = 1 << 20  # bytes a chunk: what is held at once, whatever the file's size
 SIDECAR_LIMIT = 1 << 20  # a sidecar is a few hundred bytes; a bigger one is not one
@@ -44,7 +46,7 @@ class MediaEntry:
     """One member of media/: a file, a sidecar, or one that is skipped (`problem` says why)."""
 
     name: str  # as the export names it (media/...)
-    kind: str  # "file", "sidecar" or "skipped"
+    kind: str  # "file", "sidecar" or "skipped"; "messages" for messages.json, from `OnePass` only
     doc_id: str | None = None
     size: int = 0
     problem: str | None = None
@@ -103,9 +105,7 @@ def media_entries(source: ExportSource, stop: threading.Event | None = None) -> 
 
 def _classify(name: str, is_file: bool, size: int) -> MediaEntry | None:
     """What a member named `name` is: None when it is not under media/ at all."""
-    name = name.replace("\\", "/")
-    while name.startswith("./"):
-        name = name[2:]
+    name = member_name(name)
     if not name.startswith("media/"):
         return None
     rest = name[len("media/") :]
@@ -160,18 +160,50 @@ def _region(path: Path, offset: int, stop: threading.Event | None) -> Callable[[
 
 def _streamed_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[MediaEntry]:
     with open(source.path, "rb") as raw:
-        reader = io.BufferedReader(StoppableReader(raw, stop))
-        try:
-            with tarfile.open(fileobj=reader, mode="r|gz") as tar:  # type: ignore[call-overload]
-                for info in tar:
-                    entry = _classify(info.name, info.isfile(), info.size)
-                    if entry is None:
-                        continue
-                    if entry.kind != "skipped":
-                        entry.open = _current(tar.extractfile(info))
-                    yield entry
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ExportReadError(f"{source.path}: a damaged tar archive ({exc})") from exc
+        yield from _tar_stream(source.path, StoppableReader(raw, stop), messages=False)
+
+
+class OnePass:
+    """A .tar.gz read once from its start, as an import reads it: each media/ member and messages.json (an
+    entry of kind "messages", its bytes to read while it is the current one) in the order they come, so that
+    the files are stored as they stream by and messages.json is parsed as it does. Iterate it once."""
+
+    def __init__(self, source: ExportSource, stop: threading.Event | None = None) -> None:
+        self.source = source
+        self.stop = stop
+        self.reader: StoppableReader | None = None
+        self.messages_found = False
+
+    @property
+    def bytes_read(self) -> int:
+        """Of the file on disk (compressed): how far the import is, media and messages alike."""
+        return self.reader.count if self.reader is not None else 0
+
+    def __iter__(self) -> Iterator[MediaEntry]:
+        with open(self.source.path, "rb") as raw:
+            self.reader = StoppableReader(raw, self.stop)
+            for entry in _tar_stream(self.source.path, self.reader, messages=True):
+                self.messages_found = self.messages_found or entry.kind == "messages"
+                yield entry
+
+
+def _tar_stream(path: Path, reader: StoppableReader, messages: bool) -> Iterator[MediaEntry]:
+    """The members of a compressed tar read through once: media/'s, and with `messages` its (first) messages.json."""
+    try:
+        with tarfile.open(fileobj=io.BufferedReader(reader), mode="r|gz") as tar:  # type: ignore[call-overload]
+            for info in tar:
+                if messages and is_messages_member(info):
+                    messages = False  # the first: another is not one
+                    yield MediaEntry(info.name, "messages", size=info.size, open=_current(tar.extractfile(info)))
+                    continue
+                entry = _classify(info.name, info.isfile(), info.size)
+                if entry is None:
+                    continue
+                if entry.kind != "skipped":
+                    entry.open = _current(tar.extractfile(info))
+                yield entry
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise ExportReadError(f"{path}: a damaged tar archive ({exc})") from exc
 
 
 def _current(member: IO[bytes] | None) -> Callable[[], IO[bytes]] | None:

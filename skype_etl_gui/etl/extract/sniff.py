@@ -33,6 +33,9 @@ class ExportSource:
     member: str | None = None  # messages.json's name inside a tar
     member_offset: int | None = None  # where its bytes start in a plain tar, to read it without scanning again
     member_size: int | None = None
+    # messages.json's bytes come through this pipe, not from `path`: a .tar.gz the importing process reads once
+    # (see media.OnePass) and hands on; its kind is then "json", its size messages.json's
+    fd: int | None = None
 
 
 class StoppableReader(io.RawIOBase):
@@ -111,16 +114,29 @@ def _inspect_tar(path: Path, size: int, kind: str, stop: threading.Event | None)
                 for info in tar:
                     if is_messages_member(info):
                         return ExportSource(path, kind, size, info.name, info.offset_data, info.size)
+                    if kind == "tar.gz" and _in_media(info.name):
+                        # an export's media/ before its messages.json: reading on to find it would read the whole
+                        # media once more before the import reads it once (a missing messages.json fails that run)
+                        return ExportSource(path, kind, size)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ExportError(f"{path}: a damaged tar archive ({exc})") from exc
     raise ExportError(f"{path}: the archive holds no messages.json; is this a Skype chat export?")
 
 
-def is_messages_member(info: tarfile.TarInfo) -> bool:
-    name = info.name.replace("\\", "/")
+def member_name(name: str) -> str:
+    """A tar member's name as a path from the export's top: "/" between folders, no leading "./"."""
+    name = name.replace("\\", "/")
     while name.startswith("./"):
         name = name[2:]
-    return info.isfile() and name == "messages.json"
+    return name
+
+
+def is_messages_member(info: tarfile.TarInfo) -> bool:
+    return info.isfile() and member_name(info.name) == "messages.json"
+
+
+def _in_media(name: str) -> bool:
+    return member_name(name).startswith("media/")
 
 
 def looks_like_tar(head: bytes) -> bool:

@@ -20,7 +20,7 @@ import queue
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,17 +53,34 @@ class MediaCounts:
         return asdict(self)
 
 
+@dataclass
+class Messages:
+    """What a one-pass import (`OnePass`) does with messages.json when it comes by: `pump(entry)` hands its bytes
+    on, from the thread that reads the export, while `parse(entry)` parses them in this one; `halted()` is
+    called when the reading stops early (the bytes' reader must let go, so that the pump does too)."""
+
+    pump: Callable[[MediaEntry], None]
+    parse: Callable[[MediaEntry], None]
+    halted: Callable[[], None]
+
+
 def import_media(
     loader: Loader,
     source: ExportSource,
     run_id: str,
-    run_chain: list[str],
     context: ETLContext,
     stop: threading.Event,
     on_progress: Callable[[MediaCounts, int], None] | None = None,
+    entries: Iterable[MediaEntry] | None = None,
+    messages: Messages | None = None,
+    begin: Callable[[], None] | None = None,
 ) -> MediaCounts:
     """`on_progress(counts, bytes)`: after each file and each large file's transaction, with the bytes of the
-    export's media done so far (stored now, or found stored)."""
+    export's media done so far (stored now, or found stored).
+
+    `entries`: the export's members as they come (default: its media/ as `media_entries` lists them), with
+    messages.json among them for a one-pass import, which `messages` parses when it comes by; `begin()`: called
+    before the first file or sidecar is written (a one-pass import's run is recorded then, if not before)."""
     counts = MediaCounts()
     done = [0]
 
@@ -101,10 +118,20 @@ def import_media(
             moved(file.size - told)  # what its upload's transactions did not tell yet
         waiting.clear()
 
-    for entry, chunks in _read_ahead(media_entries(source, stop), stored, stop):
+    if entries is None:
+        entries = media_entries(source, stop)
+    pump, halted = (messages.pump, messages.halted) if messages is not None else (None, None)
+    for entry, chunks in _read_ahead(entries, stored, stop, pump, halted):
         if stop.is_set():
             raise Cancelled()
+        if entry.kind == "messages":
+            assert messages is not None
+            write()  # the files before it are stored before its messages
+            messages.parse(entry)
+            continue
         any_media = True
+        if begin is not None and entry.kind != "skipped":
+            begin()
         if entry.kind == "skipped":
             counts.skipped += 1
             context.record_error("extract", "warning", "MediaSkipped", f"{entry.name}: {entry.problem}; skipped")
@@ -127,7 +154,7 @@ def import_media(
             write()
     write()
     counts.linked = loader.link_media()
-    _warn_missing(loader, run_chain, context, counts, any_media)
+    _warn_missing(loader, loader.run_chain(run_id), context, counts, any_media)
     for doc_id in loader.media_orphans(sorted(set(seen))):
         counts.orphans += 1
         context.record_error(
@@ -195,12 +222,19 @@ _END = object()
 
 
 def _read_ahead(
-    entries: Iterator[MediaEntry], stored: set[str], stop: threading.Event
+    entries: Iterable[MediaEntry],
+    stored: set[str],
+    stop: threading.Event,
+    pump: Callable[[MediaEntry], None] | None = None,
+    halted: Callable[[], None] | None = None,
 ) -> Iterator[tuple[MediaEntry, Iterator[bytes | str] | None]]:
     """The entries, with each file's bytes read and hashed by a thread of their own while the database writes
     the chunks before them (hashing and reading release the GIL; so do the database's writes): each entry with
     its bytes then its SHA-256 (hex), or None for a file stored already (not read again). A sidecar is read;
-    one that is not valid comes as a skipped entry. At most READ_AHEAD chunks wait, so memory stays flat."""
+    one that is not valid comes as a skipped entry. At most READ_AHEAD chunks wait, so memory stays flat.
+
+    messages.json (a one-pass import's) comes as itself, then that thread hands its bytes to `pump`; when the
+    consumer stops early, `halted()` lets the pump's reader go before the thread is waited for."""
     waiting: queue.Queue[Any] = queue.Queue(READ_AHEAD)
     halt = threading.Event()  # the consumer stopped (an error, a cancel): the reader stops too
 
@@ -216,6 +250,10 @@ def _read_ahead(
     def read() -> None:
         try:
             for entry in entries:
+                if entry.kind == "messages" and pump is not None:
+                    put((entry, None))
+                    pump(entry)
+                    continue
                 if entry.kind == "sidecar":
                     entry = entry.read_sidecar()
                 if entry.kind != "file" or entry.doc_id in stored:
@@ -255,6 +293,8 @@ def _read_ahead(
             yield entry, (file_chunks() if marker is _END else None)
     finally:
         halt.set()
+        if halted is not None:
+            halted()
         reader.join()
 
 

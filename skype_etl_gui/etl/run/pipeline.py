@@ -13,14 +13,17 @@ a stop of any kind loses nothing that was committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
 import traceback
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ from typing import Any
 
 from ..errors import AlreadyImporting, Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
-from ..extract.media import media_summary
+from ..extract.media import CHUNK, MediaEntry, OnePass, media_summary
 from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
@@ -48,7 +51,7 @@ from .ipc import (
     worker_settings,
     worth_a_worker,
 )
-from .media import MediaCounts, import_media
+from .media import MediaCounts, Messages, import_media
 from .producer import BatchSize, Producer, Whereabouts
 from .reprocess import finish_import
 
@@ -64,6 +67,51 @@ class WorkerFailed(StageFailure):
 
     def __init__(self, message: str) -> None:
         super().__init__("extract", "WorkerFailed", message)
+
+
+class _MessagesPipe:
+    """messages.json's bytes, from the thread reading a .tar.gz once to the parser (in this process, or the
+    worker, which inherits `read_fd`). Closing the reading end lets the pumping thread go: what is left of the
+    member is skipped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.read_fd, self._write_fd = os.pipe()
+        self.failure: ExportReadError | None = None  # why the pump stopped before the member's end
+
+    def pump(self, entry: MediaEntry) -> None:
+        """In the reading thread: the member's bytes into the pipe, then its end."""
+        assert entry.open is not None
+        out, self._write_fd = self._write_fd, -1
+        try:
+            with contextlib.closing(entry.open()) as stream:
+                while chunk := stream.read(CHUNK):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view) :]
+        except BrokenPipeError:
+            pass  # the parser has read what it wanted, or stopped
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            self.failure = ExportReadError(
+                f"{self.path}: messages.json cannot be read to its end ({exc}); the file looks truncated or damaged"
+            )
+            raise self.failure from exc
+        finally:
+            os.close(out)
+
+    def close_read(self) -> None:
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+
+    def __enter__(self) -> _MessagesPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close_read()
+        if self._write_fd >= 0:  # messages.json never came by
+            os.close(self._write_fd)
+            self._write_fd = -1
 
 
 class MemoryWatch:
@@ -383,6 +431,8 @@ class _Run:
         self.owner = _owner_of(previous or {})  # whose the export's conversations are (see Producer._owner)
         self.media = MediaCounts()  # what the media phase stored
         self.media_total = 0  # the export's media bytes, where the tar's headers (or the folder) tell them
+        self.one_pass: OnePass | None = None  # a .tar.gz's one reading (see _one_pass)
+        self.run_header: tuple[Any, ...] | None = None  # the export's user, date and owner, as the run's row has them
         self.messages_bytes = 0  # messages.json's, as the producer counts them
         self.over_memory: float | None = None  # the memory use that stopped the run
         self.over_where: dict[str, Any] = {}  # where the producer was reading then
@@ -392,7 +442,14 @@ class _Run:
         self.t0 = time.perf_counter()
 
     # --- the two ways of producing ------------------------------------------------------
-    def _produce_inline(self) -> None:
+    def _produce(self, source: ExportSource) -> None:
+        """Parse and transform messages.json (of `source`: the export, or what a one-pass import hands on)."""
+        if self.parallel:
+            self._produce_in_worker(source)
+        else:
+            self._produce_inline(source)
+
+    def _produce_inline(self, source: ExportSource) -> None:
         Producer(
             str(self.path),
             self.context.run_id,
@@ -401,23 +458,23 @@ class _Run:
             target_kind=self.loader.target.kind,
             search_column=self.loader.search_column,
             start=self.start,
-            source=self.source,
+            source=source,
             stop=self.pipeline._cancel,
             whereabouts=self.whereabouts,
             on_read=self.watch.poll if self.watch is not None else None,
         ).run()
 
-    def _produce_in_worker(self) -> None:
+    def _produce_in_worker(self, source: ExportSource) -> None:
         with tempfile.TemporaryDirectory(prefix="skype-etl-") as folder:
             self.whereabouts = Whereabouts(os.path.join(folder, "whereabouts"))
             try:
-                self._run_worker()
+                self._run_worker(source)
             finally:
                 self.whereabouts.close()
 
-    def _run_worker(self) -> None:
+    def _run_worker(self, source: ExportSource) -> None:
         settings = worker_settings(
-            self.source,
+            source,
             self.context.run_id,
             self.batch_size.value,
             self.loader.target.kind,
@@ -426,7 +483,13 @@ class _Run:
             self.loader.search_column,
         )
         with tempfile.TemporaryFile() as stderr:
-            worker = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+            worker = subprocess.Popen(
+                WORKER_COMMAND,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                pass_fds=() if source.fd is None else (source.fd,),
+            )
             assert worker.stdout is not None and worker.stdin is not None
             worker.stdin.write(settings)
             worker.stdin.flush()
@@ -504,9 +567,10 @@ class _Run:
         self.message_rows += batch.message_rows
         batch.errors = context.drain_errors()  # the producer's and this run's own
         self.messages_bytes = batch.bytes_total
+        read, total = self._progress_bytes(batch.bytes_read, 0)
         context.update_progress(  # of the whole export: messages.json, then the media files
-            bytes_read=batch.bytes_read,
-            bytes_total=batch.bytes_total + self.media_total,
+            bytes_read=read,
+            bytes_total=total,
             conversations=self.conversations,
             messages=self.messages,
         )
@@ -519,6 +583,9 @@ class _Run:
                 "errors": context.error_count,
                 "heartbeat_at": utc_now(),
             }
+            if self.run_header != (*self.header, self.owner):  # recorded before messages.json was read (its media)
+                self.run_header = (*self.header, self.owner)
+                batch.run_update.update(export_user_id=self.header[0], export_date=self.header[1], owner_id=self.owner)
             t = time.perf_counter()
             try:
                 self.loader.write_batch(context.run_id, batch)
@@ -555,6 +622,7 @@ class _Run:
         running(self.context.run_id)
         self.loader.start_run(run, supersedes=self.previous["id"] if self.previous else None)
         self.run_started = True
+        self.run_header = (*self.header, self.owner)
 
     def _memory(self) -> None:
         sample = self.context.check_memory()
@@ -591,22 +659,16 @@ class _Run:
         watch = self.watch = MemoryWatch(context, self._over_memory)
         try:
             self.archive_was_empty = self.previous is None and self.loader.is_empty("messages")
-            if self.source.kind != "tar.gz":
-                self.media_total = media_summary(self.source)[1]
-            if self.parallel:
-                self._produce_in_worker()
+            if self.source.kind == "tar.gz":
+                self._one_pass()
             else:
-                self._produce_inline()
+                self.media_total = media_summary(self.source)[1]
+                self._produce(self.source)
+                if self.run_started:
+                    self.media = import_media(
+                        self.loader, self.source, context.run_id, context, self.pipeline._cancel, self._media_progress
+                    )
             if self.run_started:
-                self.media = import_media(
-                    self.loader,
-                    self.source,
-                    context.run_id,
-                    self.loader.run_chain(context.run_id),
-                    context,
-                    self.pipeline._cancel,
-                    self._media_progress,
-                )
                 # event texts with every name now known, replies linked: what a reprocess would make
                 # after a resume, the interrupted run's messages may want names too: all are looked at
                 wanting = None if self.previous is not None else self.wanting_names
@@ -656,11 +718,49 @@ class _Run:
             for run in self.loader.runs(limit=100)
         )
 
+    def _one_pass(self) -> None:
+        """A .tar.gz, read once: each media file stored as it streams by, messages.json handed to the parser
+        through a pipe when it comes (see media.OnePass); progress is of the compressed file."""
+        self.one_pass = OnePass(self.source, self.pipeline._cancel)
+        with _MessagesPipe(self.source.path) as pipe:
+
+            def parse(entry: MediaEntry) -> None:
+                source = ExportSource(self.path, "json", entry.size, member=entry.name, fd=pipe.read_fd)
+                try:
+                    self._produce(source)
+                except ExportReadError as exc:
+                    if pipe.failure is not None:
+                        raise pipe.failure from exc  # the JSON ended early because the tar did: say so
+                    raise
+                finally:
+                    pipe.close_read()  # the rest of the member (what follows the JSON) is skipped
+
+            messages = Messages(pump=pipe.pump, parse=parse, halted=pipe.close_read)
+            self.media = import_media(
+                self.loader,
+                self.source,
+                self.context.run_id,
+                self.context,
+                self.pipeline._cancel,
+                self._media_progress,
+                entries=self.one_pass,
+                messages=messages,
+                begin=self._ensure_run_row,
+            )
+        if not self.one_pass.messages_found:
+            raise ExportError(f"{self.path}: the archive holds no messages.json; is this a Skype chat export?")
+
+    def _progress_bytes(self, messages_read: int, media_done: int) -> tuple[int, int]:
+        """(read, total) of the whole export: messages.json then the media files, or a one-pass import's file."""
+        if self.one_pass is not None:
+            return self.one_pass.bytes_read, self.source.size
+        return messages_read + media_done, self.messages_bytes + max(self.media_total, media_done)
+
     def _media_progress(self, counts: MediaCounts, done_bytes: int) -> None:
-        total = max(self.media_total, done_bytes)
+        read, total = self._progress_bytes(self.messages_bytes, done_bytes)
         self.context.update_progress(
-            bytes_read=self.messages_bytes + done_bytes,
-            bytes_total=self.messages_bytes + total,
+            bytes_read=read,
+            bytes_total=total,
             media_files=counts.stored + counts.duplicates + counts.already,
             media_bytes=counts.bytes,
         )
