@@ -453,20 +453,47 @@ def test_progress_counts_the_media_bytes_of_the_whole_export(db: Any, tmp_path: 
 
 
 @pytest.mark.parametrize("order", ["media first", "media last"])
-def test_the_preview_counts_a_tar_gz_s_media_by_reading_it_through(tmp_path: Path, order: str) -> None:
-    """A .tar.gz has no index: the survey tells what messages.json holds first, then counts the media as it reads
-    the stream through again; a plain tar's come from its headers."""
-    from skype_etl_gui.etl.extract.survey import survey
+def test_the_preview_reads_a_tar_gz_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str) -> None:
+    """A .tar.gz has no index: the survey reads it once, as the import does, parsing messages.json and counting
+    the media as they come, its percentage of the whole file; a plain tar's media come from its headers."""
+    from skype_etl_gui.etl.extract import survey as surveying
 
-    members = [("messages.json", messages_json()), *media_members()]
+    monkeypatch.setattr(surveying, "REPORT_EVERY_S", 0)
+    many = many_messages(3000)
+    members = [("messages.json", many), *media_members()]
     if order == "media first":
         members = [*members[1:], members[0]]
     size = len(PHOTO) + len(CLIP)
     for name, gz in (("export.tar.gz", True), ("export.tar", False)):
         reports: list[dict[str, Any]] = []
-        found = survey(str(write_tar(tmp_path / name, members, gz=gz)), report=reports.append)
-        assert (found["messages"], found["media_files"], found["media_bytes"]) == (3, 2, size)
-        counting = [report for report in reports if report.get("media_counting")]
-        assert bool(counting) is gz
+        export = write_tar(tmp_path / name, members, gz=gz)
+        with monkeypatch.context() as patch:
+            if gz:
+                reading = surveying.OnePass.__iter__
+
+                def deleting(self: Any, export: Path = export) -> Any:
+                    for entry in reading(self):
+                        export.unlink(missing_ok=True)  # read once: nothing opens it again
+                        yield entry
+
+                patch.setattr(surveying.OnePass, "__iter__", deleting)
+            found = surveying.survey(str(export), report=reports.append)
+        assert (found["messages"], found["media_files"], found["media_bytes"]) == (3003, 2, size)
+        assert found["complete"] and found["kind"] == ("tar.gz" if gz else "tar")
+        percents = [report["percent"] for report in reports]
+        assert percents == sorted(percents) and 0 < percents[-1] <= 100
         if gz:
-            assert counting[0]["messages"] == 3 and not counting[0]["complete"]
+            media_seen = [report["media_files"] for report in reports]
+            assert media_seen == sorted(media_seen)
+            # each counted as it passes: before the first message is read (first), or after messages were (last)
+            if order == "media first":
+                assert all(report["media_files"] == 2 for report in reports if report["messages"])
+            else:
+                assert any(report["messages"] and not report["media_files"] for report in reports)
+
+
+def test_the_preview_of_a_tar_gz_without_messages_json(tmp_path: Path) -> None:
+    from skype_etl_gui.etl.extract.survey import survey
+
+    with pytest.raises(ExportError, match="no messages.json"):
+        survey(str(write_tar(tmp_path / "photos.tar.gz", media_members(), gz=True)))

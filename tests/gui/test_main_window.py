@@ -226,20 +226,24 @@ def test_preview_of_the_chosen_export(qtbot: Any, export: tuple[Path, SampleStat
     qtbot.waitUntil(lambda: "no such file" in window.preview_label.text(), timeout=10_000)
 
 
-def test_preview_of_a_tar_gz_counts_its_media_after_its_messages(qtbot: Any, tmp_path: Path, db: Database) -> None:
-    """gzip has no index: the messages are told first, then the media are counted reading the stream through."""
+def test_preview_of_a_tar_gz_counts_its_media(qtbot: Any, tmp_path: Path, db: Database) -> None:
+    """gzip has no index: the preview reads the stream once, the messages parsed and the media counted as they
+    come, and says how far into the file it is."""
     from skype_etl_gui.gui.presenters.main import preview_text
 
     path = tmp_path / "export.tar.gz"
     stats = write_sample(path, messages=3000, seed=45)
     window = make_window(qtbot, path, db)
     qtbot.waitUntil(lambda: "media files" in window.preview_label.text(), timeout=30_000)
-    qtbot.waitUntil(lambda: not window.preview_label.text().startswith("Counting"), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.preview_label.text().startswith("Reading"), timeout=30_000)
     text = window.preview_label.text()
     assert f"{stats.messages:,} messages" in text and "(tar.gz)" in text
     assert f"; {stats.media_files:,} media files" in text
-    counting = {"conversations": 2, "messages": 5, "size": 1 << 20, "kind": "tar.gz", "media_counting": True}
-    assert preview_text(counting).startswith("Counting the media files (a .tar.gz is read through again)… 2 conv")
+    reading = {"conversations": 2, "messages": 5, "size": 1 << 20, "kind": "tar.gz", "percent": 40.2}
+    reading.update(media_files=3, media_bytes=1 << 20)
+    assert preview_text(reading) == (
+        "Reading… 40%: so far 2 conversations, 5 messages; 1.0 MB (tar.gz); 3 media files (1.0 MB)"
+    )
 
 
 def test_connection_test_off_the_gui_thread(

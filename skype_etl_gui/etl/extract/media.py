@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import tarfile
 import threading
@@ -185,6 +186,59 @@ class OnePass:
             for entry in _tar_stream(self.source.path, self.reader, messages=True):
                 self.messages_found = self.messages_found or entry.kind == "messages"
                 yield entry
+
+
+class MessagesPipe:
+    """messages.json's bytes, from the thread reading a .tar.gz once to the parser (in this process, or the
+    worker, which inherits `read_fd`). Closing the reading end lets the pumping thread go: what is left of the
+    member is skipped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.read_fd, self._write_fd = os.pipe()
+        self.failure: ExportReadError | None = None  # why the pump stopped before the member's end
+
+    def pump(self, entry: MediaEntry) -> None:
+        """In the reading thread: the member's bytes into the pipe, then its end."""
+        assert entry.open is not None
+        out, self._write_fd = self._write_fd, -1
+        try:
+            with contextlib.closing(entry.open()) as stream:
+                while chunk := stream.read(CHUNK):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view) :]
+        except BrokenPipeError:
+            pass  # the parser has read what it wanted, or stopped
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            self.failure = ExportReadError(
+                f"{self.path}: messages.json cannot be read to its end ({exc}); the file looks truncated or damaged"
+            )
+            raise self.failure from exc
+        finally:
+            os.close(out)
+
+    def source(self, size: int) -> ExportSource:
+        """messages.json as the parser reads it from the pipe (`size`: its bytes, when known)."""
+        return ExportSource(self.path, "json", size, member="messages.json", fd=self.read_fd)
+
+    def close_write(self) -> None:
+        """The pipe's end, when no messages.json came by to pump."""
+        if self._write_fd >= 0:
+            os.close(self._write_fd)
+            self._write_fd = -1
+
+    def close_read(self) -> None:
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+
+    def __enter__(self) -> MessagesPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close_read()
+        self.close_write()
 
 
 def _tar_stream(path: Path, reader: StoppableReader, messages: bool) -> Iterator[MediaEntry]:

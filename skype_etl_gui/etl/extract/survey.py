@@ -18,7 +18,8 @@ from typing import Any
 from ..errors import ExportError, ExportReadError
 from .events import ConversationEnd, MessageChunk
 from .extractor import Extractor
-from .media import media_summary
+from .media import MessagesPipe, OnePass, media_summary
+from .sniff import inspect_export
 
 REPORT_EVERY_S = 0.25
 
@@ -29,26 +30,30 @@ def survey(
     report: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Stream the export once; `report` hears what is known so far a few times a second."""
-    extractor = Extractor(path, stop=stop)
+    source = inspect_export(path, stop)
     found: dict[str, Any] = {
         "path": path,
         "conversations": 0,
         "messages": 0,
         "first": None,
         "last": None,
-        "size": extractor.source.size,
-        "kind": extractor.source.kind,
+        "size": source.size,
+        "kind": source.kind,
         "complete": False,
+        "media_files": 0,
+        "media_bytes": 0,
     }
     last_report = time.monotonic()
+    telling = threading.Lock()  # a .tar.gz's media are counted by a thread of their own
 
-    def tell(**also: Any) -> None:
-        """What is known so far (and `also`), to `report`, at most every REPORT_EVERY_S."""
+    def tell(percent: float) -> None:
+        """What is known so far, to `report`, at most every REPORT_EVERY_S."""
         nonlocal last_report
-        now = time.monotonic()
-        if report is not None and now - last_report >= REPORT_EVERY_S:
-            last_report = now
-            report(dict(found, **also))
+        with telling:
+            now = time.monotonic()
+            if report is not None and now - last_report >= REPORT_EVERY_S:
+                last_report = now
+                report(dict(found, percent=percent))
 
     def sink(event: Any) -> None:
         if isinstance(event, ConversationEnd):
@@ -62,19 +67,55 @@ def survey(
                         found["first"] = moment
                     if found["last"] is None or moment > found["last"]:
                         found["last"] = moment
-        tell(percent=100 * extractor.bytes_read / max(extractor.bytes_total, 1))
+        tell(percent())
 
-    extractor.stream(sink)
-    counting = extractor.source.kind == "tar.gz"  # read through again: what messages.json holds is told first
-    if counting and report is not None:
-        report(dict(found, percent=100, media_counting=True))
-
-    def counted(files: int, size: int) -> None:
-        tell(percent=100, media_counting=True, media_files=files, media_bytes=size)
-
-    found["media_files"], found["media_bytes"] = media_summary(extractor.source, stop, counted if counting else None)
+    if source.kind == "tar.gz":
+        one = OnePass(source, stop)
+        percent = lambda: 100 * one.bytes_read / max(source.size, 1)  # noqa: E731 - of the file, media and all
+        _once(one, found, sink, lambda: tell(percent()))
+    else:
+        extractor = Extractor(path, source=source, stop=stop)
+        percent = lambda: 100 * extractor.bytes_read / max(extractor.bytes_total, 1)  # noqa: E731
+        extractor.stream(sink)
+        found["media_files"], found["media_bytes"] = media_summary(source, stop)  # from the headers (or folder)
     found["complete"] = True
     return found
+
+
+def _once(one: OnePass, found: dict[str, Any], sink: Callable[[Any], None], counted: Callable[[], None]) -> None:
+    """A .tar.gz read once, as the import reads it: messages.json parsed here as it comes through a pipe, the
+    media counted by the thread that reads the file (from each member's header: their bytes are only passed)."""
+    failures: list[BaseException] = []
+    with MessagesPipe(one.source.path) as pipe:
+
+        def read() -> None:
+            try:
+                for entry in one:
+                    if entry.kind == "messages":
+                        pipe.pump(entry)
+                    elif entry.kind == "file":
+                        found["media_files"] += 1
+                        found["media_bytes"] += entry.size
+                        counted()
+            except BaseException as exc:  # noqa: BLE001 - raised by the parsing thread, below
+                failures.append(exc)
+            finally:
+                pipe.close_write()  # without messages.json: the parser sees the end
+
+        reader = threading.Thread(target=read, name="survey-read", daemon=True)
+        reader.start()
+        try:
+            Extractor(one.source.path, source=pipe.source(0), stop=one.stop).stream(sink)
+        except (ExportError, ExportReadError) as exc:
+            pipe.close_read()
+            reader.join()
+            if not one.messages_found:
+                raise ExportError(f"{one.source.path}: the archive holds no messages.json") from exc
+            raise (failures[0] if failures else exc) from None
+        pipe.close_read()  # what follows the JSON in its member is passed
+        reader.join()
+    if failures:
+        raise failures[0]
 
 
 def main(argv: list[str]) -> int:

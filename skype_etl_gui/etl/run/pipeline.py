@@ -13,17 +13,14 @@ a stop of any kind loses nothing that was committed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import pickle
 import subprocess
-import tarfile
 import tempfile
 import threading
 import time
 import traceback
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +28,7 @@ from typing import Any
 
 from ..errors import AlreadyImporting, Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
-from ..extract.media import CHUNK, MediaEntry, OnePass, media_summary
+from ..extract.media import MediaEntry, MessagesPipe, OnePass, media_summary
 from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
@@ -67,51 +64,6 @@ class WorkerFailed(StageFailure):
 
     def __init__(self, message: str) -> None:
         super().__init__("extract", "WorkerFailed", message)
-
-
-class _MessagesPipe:
-    """messages.json's bytes, from the thread reading a .tar.gz once to the parser (in this process, or the
-    worker, which inherits `read_fd`). Closing the reading end lets the pumping thread go: what is left of the
-    member is skipped."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.read_fd, self._write_fd = os.pipe()
-        self.failure: ExportReadError | None = None  # why the pump stopped before the member's end
-
-    def pump(self, entry: MediaEntry) -> None:
-        """In the reading thread: the member's bytes into the pipe, then its end."""
-        assert entry.open is not None
-        out, self._write_fd = self._write_fd, -1
-        try:
-            with contextlib.closing(entry.open()) as stream:
-                while chunk := stream.read(CHUNK):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(out, view) :]
-        except BrokenPipeError:
-            pass  # the parser has read what it wanted, or stopped
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            self.failure = ExportReadError(
-                f"{self.path}: messages.json cannot be read to its end ({exc}); the file looks truncated or damaged"
-            )
-            raise self.failure from exc
-        finally:
-            os.close(out)
-
-    def close_read(self) -> None:
-        if self.read_fd >= 0:
-            os.close(self.read_fd)
-            self.read_fd = -1
-
-    def __enter__(self) -> _MessagesPipe:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close_read()
-        if self._write_fd >= 0:  # messages.json never came by
-            os.close(self._write_fd)
-            self._write_fd = -1
 
 
 class MemoryWatch:
@@ -722,12 +674,11 @@ class _Run:
         """A .tar.gz, read once: each media file stored as it streams by, messages.json handed to the parser
         through a pipe when it comes (see media.OnePass); progress is of the compressed file."""
         self.one_pass = OnePass(self.source, self.pipeline._cancel)
-        with _MessagesPipe(self.source.path) as pipe:
+        with MessagesPipe(self.source.path) as pipe:
 
             def parse(entry: MediaEntry) -> None:
-                source = ExportSource(self.path, "json", entry.size, member=entry.name, fd=pipe.read_fd)
                 try:
-                    self._produce(source)
+                    self._produce(pipe.source(entry.size))
                 except ExportReadError as exc:
                     if pipe.failure is not None:
                         raise pipe.failure from exc  # the JSON ended early because the tar did: say so

@@ -490,8 +490,6 @@ def preview_text(found: dict[str, Any]) -> str:
     )
     if found.get("media_files"):
         text += f"; {found['media_files']:,} media files ({found['media_bytes'] / 1_048_576:,.1f} MB)"
-    if found.get("media_counting") and not found.get("complete"):
-        text = "Counting the media files (a .tar.gz is read through again)… " + text
-    elif not found.get("complete"):
+    if not found.get("complete"):
         text = f"Reading… {found.get('percent', 0):.0f}%: so far " + text
     return text
