@@ -157,6 +157,20 @@ def many_messages(count: int = 600) -> bytes:
     return messages_json([message(str(10 + i), f"{words[i]} {words[i - 1][:20]}") for i in range(count)])
 
 
+def gone_once_read(patch: pytest.MonkeyPatch, export: Path) -> None:
+    """The export deleted as soon as its one reading (OnePass) has it open: whatever opened it again would fail."""
+    from skype_etl_gui.etl.extract.media import OnePass
+
+    reading = OnePass.__iter__
+
+    def deleting(self: Any) -> Any:
+        for entry in reading(self):
+            export.unlink(missing_ok=True)
+            yield entry
+
+    patch.setattr(OnePass, "__iter__", deleting)
+
+
 @pytest.mark.parametrize("parallel", [False, True], ids=["one process", "worker"])
 @pytest.mark.parametrize("order", ["media first", "media last"])
 def test_a_tar_gz_is_read_once(
@@ -165,18 +179,9 @@ def test_a_tar_gz_is_read_once(
     """The import reads a .tar.gz through once: each file is stored as it streams by and messages.json reaches the
     parser (in this process or the worker) through a pipe. So the export can go once that reading has begun (it
     is deleted here) and the import still completes; its progress is of the compressed file, to the end."""
-    from skype_etl_gui.etl.run.pipeline import OnePass
-
     export = gz_export(tmp_path, order)
     size = export.stat().st_size
-    reading = OnePass.__iter__
-
-    def deleting(self: Any) -> Any:
-        for entry in reading(self):
-            export.unlink(missing_ok=True)  # open already: what is read from here on is read from this one reading
-            yield entry
-
-    monkeypatch.setattr(OnePass, "__iter__", deleting)
+    gone_once_read(monkeypatch, export)
     pipeline = ETLPipeline(any_db.url, parallel=parallel, progress_interval_s=0)
     context = pipeline.new_context()
     seen: list[Any] = []
@@ -469,14 +474,7 @@ def test_the_preview_reads_a_tar_gz_once(tmp_path: Path, monkeypatch: pytest.Mon
         export = write_tar(tmp_path / name, members, gz=gz)
         with monkeypatch.context() as patch:
             if gz:
-                reading = surveying.OnePass.__iter__
-
-                def deleting(self: Any, export: Path = export) -> Any:
-                    for entry in reading(self):
-                        export.unlink(missing_ok=True)  # read once: nothing opens it again
-                        yield entry
-
-                patch.setattr(surveying.OnePass, "__iter__", deleting)
+                gone_once_read(patch, export)
             found = surveying.survey(str(export), report=reports.append)
         assert (found["messages"], found["media_files"], found["media_bytes"]) == (3003, 2, size)
         assert found["complete"] and found["kind"] == ("tar.gz" if gz else "tar")
