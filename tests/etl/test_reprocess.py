@@ -161,6 +161,49 @@ def test_a_deriving_process_that_dies_leaves_a_resumable_run(
     resumed_to_a_fresh_import(old_archive, any_db)
 
 
+def test_senders_summed_up_beside_the_messages_stage(any_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When few texts change, who sent what is summed up by a connection of its own while the messages are
+    derived; a conversation the messages stage rewrote a message of is summed up again after it, so a sender it
+    corrected is never taken from the earlier sum. The result is a fresh import's."""
+    import threading
+
+    from skype_etl_gui.etl.load.base import Loader
+
+    fresh_import(any_db)
+    wanted = any_db.snapshot()
+    last = "SELECT owner_id, conversation_id, id FROM messages ORDER BY owner_id DESC, conversation_id DESC, id DESC"
+    owner, conv, msg = any_db.query(last)[0]  # derived in the last page: after the sum was read
+    any_db.execute(
+        "UPDATE messages SET sender_id = 'x:wrong' WHERE owner_id = ? AND conversation_id = ? AND id = ?",
+        (owner, conv, msg),
+    )
+    first = any_db.query("SELECT owner_id, id FROM conversations ORDER BY owner_id, id")[0]
+    any_db.execute("DELETE FROM participants WHERE owner_id = ? AND conversation_id = ?", first)
+
+    class AtOnce(reprocessing._Ahead):  # type: ignore[type-arg]
+        """Read when asked, not beside: the sum is then surely older than the last page's rewrite."""
+
+        def __init__(self, target: Any, read: Any) -> None:
+            self._value = None
+            self._thread = threading.Thread(target=lambda: None)
+            self._thread.start()
+            self._read(target, read)
+
+    asked: list[Any] = []
+    senders_of = Loader.senders_of
+
+    def spy(self: Loader, conversations: Any) -> Any:
+        asked.append(None if conversations is None else sorted(conversations))
+        return senders_of(self, conversations)
+
+    monkeypatch.setattr(reprocessing, "_Ahead", AtOnce)
+    monkeypatch.setattr(Loader, "senders_of", spy)
+    summary = reprocess(any_db.url, page=50, worker=True)
+    assert summary["status"] == "completed", summary["error"]
+    assert asked == [None, [(owner, conv)]]  # all beside the messages, then the one conversation they changed
+    assert_same_tables(any_db.snapshot(), wanted)
+
+
 def test_a_failure_in_the_deriving_process_is_the_runs_failure(
     old_archive: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -188,6 +188,10 @@ class Loader(ABC):
     search_rebuilds = False
     search_deferred = False
 
+    def scan_once(self) -> None:  # noqa: B027 - PostgreSQL's cache is the server's
+        """This connection reads through a table once and nothing again: a small cache for it (SQLite's, of
+        32 MB a connection, would only hold pages never read again), and its sorts on disk."""
+
     def prepare(self, changes: Changes) -> None:  # noqa: B027 - SQLite has nothing to prepare
         """What can be made of rewritten rows before their transaction, by the process that derived them (a
         reprocess's deriving process): PostgreSQL's COPY text of the messages, with their search index."""
@@ -636,17 +640,17 @@ class Loader(ABC):
             params,
         )
 
-    def senders_of(self, conversations: Sequence[tuple[str, str]]) -> list[tuple[Any, ...]]:
-        """Who sent what in these conversations ((owner, id) each), summed up in the database (never a row a
-        message): (owner_id, conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest id,
-        run_id)."""
-        keys, params = self._of_conversations(conversations)
+    def senders_of(self, conversations: Sequence[tuple[str, str]] | None) -> list[tuple[Any, ...]]:
+        """Who sent what in these conversations ((owner, id) each; None: in all), summed up in the database (never
+        a row a message): (owner_id, conversation_id, sender_id, sender_name, from_thread, latest sent_at, latest
+        id, run_id)."""
+        keys, params = self._of_conversations(conversations) if conversations is not None else ("", [])
+        joined = "k JOIN messages AS m ON m.owner_id = k.o AND m.conversation_id = k.c" if keys else "messages AS m"
         raw = "m.sender_raw"
         from_thread = f"(substr({raw}, 1, 3) = '19:' OR replace({raw}, '@thread.', '') <> {raw})"
         return self._select(
             f"{keys}SELECT m.owner_id, m.conversation_id, m.sender_id, m.sender_name, {from_thread} AS from_thread, "
-            "max(m.sent_at), max(m.id), m.run_id FROM k JOIN messages AS m ON m.owner_id = k.o "
-            "AND m.conversation_id = k.c WHERE m.sender_id IS NOT NULL "
+            f"max(m.sent_at), max(m.id), m.run_id FROM {joined} WHERE m.sender_id IS NOT NULL "
             "GROUP BY m.owner_id, m.conversation_id, m.sender_id, m.sender_name, from_thread, m.run_id",
             params,
         )

@@ -86,6 +86,12 @@ class SQLiteLoader(Loader):
             self.close()
             raise DatabaseError(f"{self.display_url}: cannot open the database ({exc})") from exc
 
+    def scan_once(self) -> None:
+        # and a GROUP BY's sort goes to a temporary file: in memory it held every row's keys (300k messages' senders
+        # summed up: 59 MB at its peak, 18 MB so, and no slower)
+        self.conn.execute("PRAGMA cache_size=-2000")
+        self.conn.execute("PRAGMA temp_store=FILE")
+
     _conn: sqlite3.Connection | None = None
 
     @property

@@ -30,7 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from ..errors import Cancelled, DatabaseError, StageFailure
 from ..liveness import liveness, running, stopped
@@ -61,6 +61,7 @@ from .ipc import (
     stopped_unexpectedly,
 )
 
+T = TypeVar("T")
 STAGES = ("messages", "participants", "names", "replies")
 PAGE = 2000  # messages a transaction
 # the search index is made again once, at the messages' end, when the pages so far say that more than this share
@@ -132,6 +133,11 @@ class Rederiver:
         self._owners: dict[str, str | None] | None = None
         self.reindex = False  # the search index is made again at the messages' end (see REBUILD_SHARE)
         self._checkpointed = 0.0  # when the last checkpoint was written (time.monotonic)
+        self._spare: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []  # deriving processes started early
+        # who sent what in every conversation (Loader.senders_of), read beside the messages stage; right for each
+        # conversation but those in `dirty`, whose messages that stage rewrote
+        self._senders: _Ahead[list[tuple[Any, ...]]] | None = None
+        self.dirty: set[tuple[str, str]] = set()
 
     # --- shared ----------------------------------------------------------------------------------
     @property
@@ -185,19 +191,24 @@ class Rederiver:
         """Re-derive every message after the key `after` (those matching `where`), a page a transaction; or, from
         a checkpoint, those of `ranges` ([after, up to] keys each, None for no bound).
 
-        Without `where`: all but the plain ones stored as derive() makes them (there is nothing to change there).
+        Without `where`: all but the plain ones stored as derive() makes them (there is nothing to change there),
+        after the child rows of versions that lost are pruned (a plain message's stale rows go there).
         """
+        fresh = stage == "messages" and after is None and not ranges  # the whole stage, in this run
         if where is None:
             everything = self.loader.count_rows("messages")
             where = f"NOT {PLAIN_STORED}"
             children = True
+            counting = _Ahead(self.loader.target, lambda reader: reader.count_rows("messages", where))
+            self.changed += self.loader.prune_children()
+            total = counting.result()
+            if total is None:
+                total = self.loader.count_rows("messages", where)
         else:
             everything, children = 0, False
-        total = self.loader.count_rows("messages", where)
+            total = self.loader.count_rows("messages", where)
         done = rewritten = 0
-        in_worker = stage == "messages" and (
-            self.worker if self.worker is not None else total >= WORKER_MESSAGES and DERIVING_PROCESSES >= 2
-        )
+        in_worker = stage == "messages" and (self.worker if self.worker is not None else _worth_processes(total))
         ranges = [list(r) for r in ranges] if ranges else [[after, None]]
         if in_worker and len(ranges) == 1 and ranges[0][1] is None:  # all after a key: cut into runs
             start = ranges[0][0]
@@ -217,8 +228,13 @@ class Rederiver:
                 if stage == "messages":
                     self.examined += count
                     rewritten += len(changes.messages)
+                    self.dirty.update((row[-3], row[-2]) for row in changes.messages)  # (owner, conversation)
                     if not self.reindex and done >= REBUILD_AFTER * self.page:
                         self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
+                        if fresh and in_worker and self._senders is None and not self.reindex:
+                            # few texts change: who sent what can be summed up now, beside the deriving
+                            self._senders = _Ahead(self.loader.target, lambda reader: reader.senders_of(None))
+                            fresh = False
                 ranges[part][0] = last
                 checkpoint = {
                     "stage": stage,
@@ -229,6 +245,7 @@ class Rederiver:
                 self._report(stage, done, total)
         finally:
             pages.close()  # the deriving processes stop now, not when the stop's traceback is let go
+            self.stop_deriving()  # any started early and not needed
         if stage == "messages":
             self.examined = max(self.examined, everything)  # the plain ones were looked at in the database
             if self.reindex:
@@ -282,14 +299,15 @@ class Rederiver:
             workers: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
             try:
                 for after, upto in ranges:
-                    stderr = stack.enter_context(tempfile.TemporaryFile())
-                    worker = subprocess.Popen(
-                        REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr
-                    )
+                    worker, stderr = self._spare.pop(0) if self._spare else _spawn()
+                    stack.callback(stderr.close)
                     workers.append((worker, stderr))
                     assert worker.stdin is not None
-                    worker.stdin.write(frame({**settings, "after": after, "upto": upto}))
-                    worker.stdin.close()
+                    try:
+                        worker.stdin.write(frame({**settings, "after": after, "upto": upto}))
+                        worker.stdin.close()
+                    except BrokenPipeError:  # it ended before it was given its work (it was started early)
+                        raise _ended(worker, stderr) from None
                 going = list(range(len(workers)))
                 while going:
                     for part in list(going):
@@ -305,9 +323,19 @@ class Rederiver:
                     if worker.poll() is None:
                         worker.kill()
                 for worker, _ in workers:
-                    worker.wait()
-                    if worker.stdout is not None:
-                        worker.stdout.close()
+                    _end(worker)
+
+    def start_deriving(self, count: int) -> None:
+        """Start `count` deriving processes now, to be given their runs of keys later: starting one takes about
+        0.2 s, which then overlaps the counting and cutting before the messages stage (and its pruning)."""
+        self._spare += [_spawn() for _ in range(count)]
+
+    def stop_deriving(self) -> None:
+        """The processes started early and not given work: ended."""
+        spare, self._spare = self._spare, []
+        for worker, stderr in spare:
+            _end(worker)
+            stderr.close()
 
     def defer_index(self, wanted: bool = True) -> None:
         """From now on rewritten texts leave the search index be; it is made again at the messages' end."""
@@ -377,25 +405,42 @@ class Rederiver:
         """Members and senders as a fresh import makes them; what another export added is kept."""
         total = self.loader.count_rows("conversations")
         done = 0
+        ahead, self._senders = self._senders, None
+        read = ahead.result() if ahead is not None and after is None else None
+        sent: dict[tuple[str, str], list[tuple[Any, ...]]] | None = None
+        if read is not None:
+            sent = defaultdict(list)
+            for row in read:
+                sent[(row[0], row[1])].append(row)
         while True:
             self._check()
             conversations = self.loader.conversation_page(after, CONVERSATION_PAGE)
             if not conversations:
                 break
-            changes = self._participants(conversations)
+            changes = self._participants(conversations, sent)
             done += len(conversations)
             after = list(conversations[-1][:2])
             self._write(changes, {"stage": "participants", "after": after})
             self._report("participants", done, total)
 
-    def _participants(self, conversations: list[tuple[Any, ...]]) -> Changes:
+    def _participants(
+        self, conversations: list[tuple[Any, ...]], sent: dict[tuple[str, str], list[tuple[Any, ...]]] | None
+    ) -> Changes:
+        """`sent`: Loader.senders_of for every conversation, read before the messages stage ended (right for all
+        but those it rewrote a message of), or None to read them now."""
         keys = [(row[0], row[1]) for row in conversations]
+        if sent is None:
+            senders_rows = self.loader.senders_of(keys)
+        else:
+            dirty = [key for key in keys if key in self.dirty]
+            senders_rows = [row for key in keys if key not in self.dirty for row in sent.get(key, ())]
+            senders_rows += self.loader.senders_of(dirty) if dirty else []
         existing: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = defaultdict(dict)
         for row in self.loader.participants_of(keys):
             existing[(row[0], row[1])][row[2]] = row[1:]  # (conversation, person, name, source)
         senders: dict[tuple[str, str], dict[str, tuple[Any, Any, str | None]]] = defaultdict(dict)
         runs: dict[tuple[str, str], set[str]] = defaultdict(set)  # the imports that stored a conversation's messages
-        for owner, conv_id, sender_id, name, from_thread, sent_at, msg_id, run_id in self.loader.senders_of(keys):
+        for owner, conv_id, sender_id, name, from_thread, sent_at, msg_id, run_id in senders_rows:
             runs[(owner, conv_id)].add(run_id)
             authored = bool(name) and not from_thread
             seen = senders[(owner, conv_id)].get(sender_id)
@@ -455,6 +500,59 @@ class Rederiver:
         self._report("replies", 1, 1)
 
 
+class _Ahead(Generic[T]):
+    """A read done in a thread by a connection of its own (the database works with the interpreter lock let go)
+    while this one goes on; `result()` waits for it, None when it failed (the caller reads it itself then). A stop
+    does not wait for it: it ends with its read."""
+
+    def __init__(self, target: Any, read: Callable[[Loader], T]) -> None:
+        self._value: T | None = None
+        self._thread = threading.Thread(target=self._read, args=(target, read), name="reprocess-ahead", daemon=True)
+        self._thread.start()
+
+    def _read(self, target: Any, read: Callable[[Loader], T]) -> None:
+        try:
+            reader = open_for_reading(target, missing_ok=False)
+            assert reader is not None
+            try:
+                reader.scan_once()
+                self._value = read(reader)
+            finally:
+                reader.close()
+        except Exception:  # noqa: BLE001 - the caller reads it itself
+            self._value = None
+
+    def result(self) -> T | None:
+        self._thread.join()
+        return self._value
+
+
+def _spawn() -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """A deriving process (worker_main), waiting for its settings; and the file its standard error goes to."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed with its process's end (stop_deriving, _worker_pages)
+    try:
+        return subprocess.Popen(REDERIVE_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr), stderr
+    except BaseException:
+        stderr.close()
+        raise
+
+
+def _end(worker: subprocess.Popen[bytes]) -> None:
+    """A deriving process killed (unless it has ended) and waited for, its pipes closed."""
+    if worker.poll() is None:
+        worker.kill()
+    worker.wait()
+    for pipe in (worker.stdin, worker.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def _ended(worker: subprocess.Popen[bytes], stderr: IO[bytes]) -> StageFailure:
+    """The run's failure when a deriving process ended without a word."""
+    return StageFailure("reprocess", "WorkerFailed", stopped_unexpectedly("the deriving process", worker, stderr))
+
+
 def _next_page(worker: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int, list[str], Changes] | None:
     """A deriving process's next page (messages looked at, the key of the last, what changed), or None after its
     last; its failure, or its end without a word, raised as the run's."""
@@ -466,9 +564,14 @@ def _next_page(worker: subprocess.Popen[bytes], stderr: IO[bytes]) -> tuple[int,
         raise failure_exception(head)
     changes = read_frame(worker.stdout) if head is not None else None
     if not isinstance(changes, Changes):
-        raise StageFailure("reprocess", "WorkerFailed", stopped_unexpectedly("the deriving process", worker, stderr))
+        raise _ended(worker, stderr)
     count, last = head
     return count, last, changes
+
+
+def _worth_processes(messages: int) -> bool:
+    """Whether deriving processes pay for their start (about 0.2 s each) for this many messages to derive."""
+    return messages >= WORKER_MESSAGES and DERIVING_PROCESSES >= 2
 
 
 def _not_a_person(person: str) -> bool:
@@ -576,12 +679,15 @@ class Reprocess:
         if checkpoint.get("stage") == "messages" and checkpoint.get("reindex"):
             rederiver.defer_index()  # stopped while the index waited to be made again: it still does
         status, error = "completed", None
+        stages = list(_stages_from(checkpoint.get("stage")))
         try:
-            for stage in _stages_from(checkpoint.get("stage")):
+            if stages[0] == "messages" and (
+                self.worker if self.worker is not None else _worth_processes(loader.count_rows("messages"))
+            ):
+                rederiver.start_deriving(len(_ranges(checkpoint) or ()) or DERIVING_PROCESSES)
+            for stage in stages:
                 ranges = _ranges(checkpoint) if stage == checkpoint.get("stage") else None
                 if stage == "messages":
-                    # rows of versions that lost first: a plain message is not read again, its stale rows go here
-                    rederiver.changed += loader.prune_children()
                     rederiver.messages(names=loader.known_names(), ranges=ranges)
                 elif stage == "participants":
                     after = checkpoint.get("after") if stage == checkpoint.get("stage") else None
@@ -596,6 +702,8 @@ class Reprocess:
             error = str(exc) if isinstance(exc, DatabaseError) else f"{type(exc).__name__}: {exc}"
             status = "failed"
             rederiver.context.record_error("reprocess", "fatal", type(exc).__name__, str(exc))
+        finally:
+            rederiver.stop_deriving()
         loader.search_deferred = False  # a resume defers it again, from its checkpoint
         duration = round(time.perf_counter() - t0, 3)
         fields = {
