@@ -345,6 +345,7 @@ class Rederiver:
     def _rederive(self, rows: list[tuple[Any, ...]], names: dict[str, str] | None, children: bool) -> Changes:
         changes = Changes()
         stored_children = self._children(rows) if children else {}
+        having = set().union(*(stored_children[table] for table in CHILDREN)) if children else set()  # their keys
         owners = self.owners
         c = _COLUMN
         for row in rows:
@@ -372,10 +373,7 @@ class Rederiver:
             if not _same_values(new, row[_STORED]):
                 changes.messages.append((*new, owner, conv_id, msg_id))
             if children and (
-                derived.attachments
-                or derived.reactions
-                or derived.mentions
-                or any((owner, conv_id, msg_id) in stored_children[table] for table in CHILDREN)
+                derived.attachments or derived.reactions or derived.mentions or (owner, conv_id, msg_id) in having
             ):
                 version = row[c["version"]]
                 # the tables are named as Derived's fields are
