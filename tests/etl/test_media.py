@@ -440,6 +440,20 @@ def test_a_run_stopped_between_its_messages_and_its_media_resumes_with_the_media
     assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
 
 
+def test_the_media_step_keeps_the_run_s_heartbeat(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No batch is written while files are stored, so the media step says the run is alive itself (another
+    machine takes a run silent for 15 minutes for gone)."""
+    from skype_etl_gui.etl.load.base import Loader
+    from skype_etl_gui.etl.run import pipeline
+
+    export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json()), *media_members()])
+    beats: list[str] = []
+    monkeypatch.setattr(pipeline, "HEARTBEAT_EVERY_S", 0)
+    monkeypatch.setattr(Loader, "beat", lambda self, run_id: beats.append(run_id))
+    summary = imported(db, export, parallel=False)
+    assert beats and set(beats) == {summary["run_id"]}
+
+
 def test_progress_counts_the_media_bytes_of_the_whole_export(db: Any, tmp_path: Path) -> None:
     """A tar that is mostly media: the percentage goes on through the files, and reaches 100 at their end."""
     export = write_tar(tmp_path / "e.tar", [("messages.json", messages_json()), *media_members()])

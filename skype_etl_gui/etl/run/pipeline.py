@@ -385,6 +385,7 @@ class _Run:
         self.media_total = 0  # the export's media bytes, where the tar's headers (or the folder) tell them
         self.one_pass: OnePass | None = None  # a .tar.gz's one reading (see _one_pass)
         self.run_header: tuple[Any, ...] | None = None  # the export's user, date and owner, as the run's row has them
+        self.beaten = time.monotonic()  # when the run's heartbeat was last written by the media step
         self.messages_bytes = 0  # messages.json's, as the producer counts them
         self.over_memory: float | None = None  # the memory use that stopped the run
         self.over_where: dict[str, Any] = {}  # where the producer was reading then
@@ -715,6 +716,10 @@ class _Run:
             media_files=counts.stored + counts.duplicates + counts.already,
             media_bytes=counts.bytes,
         )
+        # no batch tells the run is alive while files are stored (a long media/ can take minutes)
+        if self.run_started and time.monotonic() - self.beaten >= HEARTBEAT_EVERY_S:
+            self.beaten = time.monotonic()
+            self.loader.beat(self.context.run_id)
 
     def _reconcile(self) -> None:
         """Every conversation's records add up: read = stored + skipped, each skip with its error row; a
