@@ -208,7 +208,9 @@ class Rederiver:
             everything, children = 0, False
             total = self.loader.count_rows("messages", where)
         done = rewritten = 0
-        in_worker = stage == "messages" and (self.worker if self.worker is not None else _worth_processes(total))
+        in_worker = stage == "messages" and (
+            self.worker if self.worker is not None else bool(self._spare) or _worth_processes(total)  # started: used
+        )
         ranges = [list(r) for r in ranges] if ranges else [[after, None]]
         if in_worker and len(ranges) == 1 and ranges[0][1] is None:  # all after a key: cut into runs
             start = ranges[0][0]
