@@ -8,6 +8,7 @@ import io
 import json
 import re
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -438,6 +439,37 @@ def test_a_run_stopped_between_its_messages_and_its_media_resumes_with_the_media
     assert any_db.one("SELECT count(*) FROM messages") == 3
     check_archive(any_db)
     assert any_db.one("SELECT count(*) FROM media_chunks WHERE file_id NOT IN (SELECT file_id FROM media_files)") == 0
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["tar", "tar.gz"])
+def test_a_pause_holds_the_media_step(any_db: Any, tmp_path: Path, gz: bool) -> None:
+    """Pause holds between files (a transaction's worth: 16 MiB) as between batches: what was stored is
+    committed, nothing more is stored until Resume, and then the rest is."""
+    import threading
+
+    docs = {f"0-weu-d3-{i}": (f"photo{i}.png", "image/png", bytes([i]) * (6 << 20)) for i in range(6)}
+    export = write_tar(
+        tmp_path / f"e.tar{'.gz' if gz else ''}", [("messages.json", messages_json()), *media_members(docs)], gz=gz
+    )
+    pipeline = ETLPipeline(any_db.url, parallel=False, progress_interval_s=0)
+    context = pipeline.new_context()
+    context.subscribe("progress", lambda p: pipeline.pause() if p.media_bytes and not held else None)  # stored some
+    held: list[int] = []
+
+    def watch() -> None:
+        assert pipeline.wait_until_holding(30)
+        held.append(any_db.one("SELECT count(*) FROM media_files"))
+        time.sleep(0.5)
+        held.append(any_db.one("SELECT count(*) FROM media_files"))
+        pipeline.resume()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    summary = pipeline.run(str(export), context=context)
+    watcher.join()
+    assert summary["status"] == "completed", summary["error"]
+    assert held[0] == held[1] and 1 <= held[0] < 6
+    assert any_db.one("SELECT count(*) FROM media_files") == 6
 
 
 def test_the_media_step_keeps_the_run_s_heartbeat(db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,6 +64,15 @@ class Messages:
     halted: Callable[[], None]
 
 
+@dataclass
+class Hold:
+    """A pause asked of the run (`asked()`), and how the media step waits it out (`wait()`: returns on resume,
+    raises Cancelled on cancel); what was stored before is committed first."""
+
+    asked: Callable[[], bool]
+    wait: Callable[[], None]
+
+
 def import_media(
     loader: Loader,
     source: ExportSource,
@@ -74,13 +83,15 @@ def import_media(
     entries: Iterable[MediaEntry] | None = None,
     messages: Messages | None = None,
     begin: Callable[[], None] | None = None,
+    hold: Hold | None = None,
 ) -> MediaCounts:
     """`on_progress(counts, bytes)`: after each file and each large file's transaction, with the bytes of the
     export's media done so far (stored now, or found stored).
 
     `entries`: the export's members as they come (default: its media/ as `media_entries` lists them), with
     messages.json among them for a one-pass import, which `messages` parses when it comes by; `begin()`: called
-    before the first file or sidecar is written (a one-pass import's run is recorded then, if not before)."""
+    before the first file or sidecar is written (a one-pass import's run is recorded then, if not before);
+    `hold`: a pause holds between files, and between a large file's transactions."""
     counts = MediaCounts()
     done = [0]
 
@@ -148,10 +159,13 @@ def import_media(
             moved(entry.size)
         else:
             before = done[0]
-            file = saying_space(lambda: _store(loader, entry, chunks, run_id, stop, moved))  # noqa: B023
+            file = saying_space(lambda: _store(loader, entry, chunks, run_id, stop, moved, hold))  # noqa: B023
             waiting.add(file, done[0] - before)
         if waiting.full():
             write()
+        if hold is not None and hold.asked():
+            write()
+            hold.wait()
     write()
     counts.linked = loader.link_media()
     _warn_missing(loader, loader.run_chain(run_id), context, counts, any_media)
@@ -173,6 +187,7 @@ def _store(
     run_id: str,
     stop: threading.Event,
     moved: Callable[[int], None],
+    hold: Hold | None = None,
 ) -> MediaFile:
     """One file made whole but for its last chunks (all of a small one), which the caller writes with other
     files': a large one is stored as an upload first, a few chunks a transaction. `chunks` are its bytes, then
@@ -193,6 +208,8 @@ def _store(
             seq += loader.media_chunks(file_id, seq, pending)
             moved(sum(map(len, pending)))
             pending = []
+            if hold is not None and hold.asked():
+                hold.wait()
     if stop.is_set() or not sha256:
         raise Cancelled()  # an upload's chunks are removed by the next run
     return MediaFile(file_id, sha256, size, entry.doc_id, first_seq=seq, chunks=pending)

@@ -48,7 +48,7 @@ from .ipc import (
     worker_settings,
     worth_a_worker,
 )
-from .media import MediaCounts, Messages, import_media
+from .media import Hold, MediaCounts, Messages, import_media
 from .producer import BatchSize, Producer, Whereabouts
 from .reprocess import finish_import
 
@@ -619,7 +619,13 @@ class _Run:
                 self._produce(self.source)
                 if self.run_started:
                     self.media = import_media(
-                        self.loader, self.source, context.run_id, context, self.pipeline._cancel, self._media_progress
+                        self.loader,
+                        self.source,
+                        context.run_id,
+                        context,
+                        self.pipeline._cancel,
+                        self._media_progress,
+                        hold=self._hold(),
                     )
             if self.run_started:
                 # event texts with every name now known, replies linked: what a reprocess would make
@@ -698,9 +704,14 @@ class _Run:
                 entries=self.one_pass,
                 messages=messages,
                 begin=self._ensure_run_row,
+                hold=self._hold(),
             )
         if not self.one_pass.messages_found:
             raise ExportError(f"{self.path}: the archive holds no messages.json; is this a Skype chat export?")
+
+    def _hold(self) -> Hold:
+        """Pause in the media step: held as between batches (the heartbeat goes on, cancel stops it)."""
+        return Hold(asked=lambda: self.pipeline.paused, wait=self._between_batches)
 
     def _progress_bytes(self, messages_read: int, media_done: int) -> tuple[int, int]:
         """(read, total) of the whole export: messages.json then the media files, or a one-pass import's file."""
