@@ -16,6 +16,7 @@ from skype_etl_gui.cli import main
 from skype_etl_gui.etl import ETLPipeline
 from skype_etl_gui.etl.errors import DatabaseError
 from skype_etl_gui.etl.load import open_existing
+from skype_etl_gui.etl.load.base import PLAIN_STORED
 from skype_etl_gui.etl.run import reprocess as reprocessing
 from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
 from tests.conftest import SNAPSHOT_ORDER
@@ -302,6 +303,17 @@ def test_the_messages_are_cut_into_runs_of_about_as_many_each(any_db: Any) -> No
         assert abs(ordered.index(cuts[0]) - 100 - left // 2) <= 1  # half of those after it
         assert loader.split_keys(list(ordered[-1]), 2) == []  # nothing after the last
         assert loader.split_keys(None, 1) == []
+        # cut by what a reprocess derives (not the plain ones): each run holds about as many of those
+        where = f"NOT {PLAIN_STORED}"
+        deriving = [tuple(row) for row in loader.select(ORDERED.replace(" ORDER BY", f" WHERE {where} ORDER BY"))]
+        assert 0 < len(deriving) < len(ordered)
+        counts = loader.conversation_counts(None, where)
+        assert sum(row[2] for row in counts) == len(deriving)
+        for given in (None, counts):
+            cuts = loader.split_keys(None, 3, where, given)
+            at = [deriving.index(cut) for cut in cuts]
+            sizes = [b - a for a, b in zip([-1, *at], [*at, len(deriving) - 1], strict=True)]
+            assert len(sizes) == 3 and max(sizes) - min(sizes) <= 1, sizes
     finally:
         loader.close()
 

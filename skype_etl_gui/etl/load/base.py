@@ -555,17 +555,35 @@ class Loader(ABC):
             [*params, limit],
         )
 
-    def split_keys(self, after: Sequence[str] | None, parts: int) -> list[tuple[str, str, str]]:
-        """Keys that cut the messages after the key `after` into `parts` runs of about as many messages each
-        (fewer keys when there are few messages), in key order: from each conversation's count, and the id at an
-        offset within the conversation a cut falls in."""
+    def conversation_counts(
+        self, after: Sequence[str] | None = None, where: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """(owner_id, conversation_id, messages) of the messages after the key `after` (those matching `where`), in
+        key order."""
         m = self.mark
-        since = f" WHERE (owner_id, conversation_id, id) > ({m}, {m}, {m})" if after is not None else ""
-        counts = self._select(
-            f"SELECT owner_id, conversation_id, count(*) FROM messages{since} "
+        conditions = [f"(owner_id, conversation_id, id) > ({m}, {m}, {m})"] if after is not None else []
+        conditions += [f"({where})"] if where else []
+        return self._select(
+            f"SELECT owner_id, conversation_id, count(*) FROM messages"
+            f"{' WHERE ' + ' AND '.join(conditions) if conditions else ''} "
             "GROUP BY owner_id, conversation_id ORDER BY owner_id, conversation_id",
             list(after or ()),
         )
+
+    def split_keys(
+        self,
+        after: Sequence[str] | None,
+        parts: int,
+        where: str | None = None,
+        counts: list[tuple[Any, ...]] | None = None,
+    ) -> list[tuple[str, str, str]]:
+        """Keys that cut the messages after the key `after` (those matching `where`: a reprocess's to derive) into
+        `parts` runs of about as many messages each (fewer keys when there are few messages), in key order: from
+        each conversation's count (`counts`, when read already), and the id at an offset within the conversation a
+        cut falls in."""
+        m = self.mark
+        if counts is None:
+            counts = self.conversation_counts(after, where)
         total = sum(int(row[2]) for row in counts)
         cuts: list[tuple[str, str, str]] = []
         seen = 0
@@ -577,6 +595,7 @@ class Loader(ABC):
                 row = self._select(
                     f"SELECT id FROM messages WHERE owner_id = {m} AND conversation_id = {m}"
                     + (f" AND id > {m}" if first else "")
+                    + (f" AND ({where})" if where else "")
                     + f" ORDER BY id LIMIT 1 OFFSET {m}",
                     [owner, conversation, *([after[2]] if first and after is not None else []), offset],
                 )

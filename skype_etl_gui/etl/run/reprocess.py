@@ -199,13 +199,15 @@ class Rederiver:
             everything = self.loader.count_rows("messages")
             where = f"NOT {PLAIN_STORED}"
             children = True
-            counting = _Ahead(self.loader.target, lambda reader: reader.count_rows("messages", where))
+            # what to derive, a conversation at a time: its sum, and where to cut it into runs of as many each
+            counting = _Ahead(self.loader.target, lambda reader: reader.conversation_counts(None, where))
             self.changed += self.loader.prune_children()
-            total = counting.result()
-            if total is None:
-                total = self.loader.count_rows("messages", where)
+            counts = counting.result()
+            if counts is None:
+                counts = self.loader.conversation_counts(None, where)
+            total = sum(int(row[2]) for row in counts)
         else:
-            everything, children = 0, False
+            everything, children, counts = 0, False, None
             total = self.loader.count_rows("messages", where)
         done = rewritten = 0
         in_worker = stage == "messages" and (
@@ -214,7 +216,7 @@ class Rederiver:
         ranges = [list(r) for r in ranges] if ranges else [[after, None]]
         if in_worker and len(ranges) == 1 and ranges[0][1] is None:  # all after a key: cut into runs
             start = ranges[0][0]
-            cuts = self.loader.split_keys(start, DERIVING_PROCESSES)
+            cuts = self.loader.split_keys(start, DERIVING_PROCESSES, where, counts if start is None else None)
             ranges = [
                 [list(a) if a else None, list(u) if u else None]
                 for a, u in zip([start, *cuts], [*cuts, None], strict=True)
