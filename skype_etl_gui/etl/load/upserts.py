@@ -198,9 +198,10 @@ def link_replies(quoted: str, differs: Differs) -> list[str]:
 
 def prune_children(table: str) -> str:
     """A child row of a version its message no longer has: the import of a newer (or an older) version left it."""
+    # its message's version looked up by key, a child row at a time: as EXISTS, PostgreSQL hashed the child table
+    # and read every message (0.55 s of 300k for three tables; their rows are a few thousand)
     return (
-        f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM messages AS m "
-        f"WHERE m.owner_id = {table}.owner_id AND m.conversation_id = {table}.conversation_id "
-        f"AND m.id = {table}.message_id "
-        f"AND coalesce(m.version, -1) <> coalesce({table}.message_version, -1))"
+        f"DELETE FROM {table} WHERE coalesce({table}.message_version, -1) <> (SELECT coalesce(m.version, -1) "
+        f"FROM messages AS m WHERE m.owner_id = {table}.owner_id AND m.conversation_id = {table}.conversation_id "
+        f"AND m.id = {table}.message_id)"
     )
