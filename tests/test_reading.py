@@ -87,8 +87,15 @@ def test_postgres_times_are_utc(tmp_path: Path, pg_server: Any, pg_db: Any) -> N
     assert run["started_at"].endswith("Z") and run["finished_at"].endswith("Z"), run
     with open_loader(pg_db.url) as loader:
         assert loader._select("SHOW TimeZone") == [("UTC",)]
-        # and no JIT: compiling took 190 ms of a 290 ms statement at the import's end; none of ours gains from it
+        # a writer without JIT (compiling took 190 ms of a 290 ms statement at the import's end); a reader as the
+        # server has it
         assert loader._select("SHOW jit") == [("off",)]
+    reader = open_for_reading(pg_db.url)
+    assert reader is not None
+    try:
+        assert reader._select("SHOW jit") == [("on",)]
+    finally:
+        reader.close()
 
 
 def test_a_child_process_finds_the_standard_library_first() -> None:
