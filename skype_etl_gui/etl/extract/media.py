@@ -197,11 +197,21 @@ class MessagesPipe:
         self.path = path
         self.read_fd, self._write_fd = os.pipe()
         self.failure: ExportReadError | None = None  # why the pump stopped before the member's end
+        self._closing = threading.Lock()  # either thread may close an end: never the same descriptor twice
+
+    def _take(self, end: str) -> int:
+        """The descriptor of an end (`read_fd` or `_write_fd`), now this caller's to close; -1 once taken."""
+        with self._closing:
+            fd = getattr(self, end)
+            setattr(self, end, -1)
+            return int(fd)
 
     def pump(self, entry: MediaEntry) -> None:
         """In the reading thread: the member's bytes into the pipe, then its end."""
         assert entry.open is not None
-        out, self._write_fd = self._write_fd, -1
+        out = self._take("_write_fd")
+        if out < 0:
+            return  # closed already: the run stopped
         try:
             with contextlib.closing(entry.open()) as stream:
                 while chunk := stream.read(CHUNK):
@@ -224,14 +234,14 @@ class MessagesPipe:
 
     def close_write(self) -> None:
         """The pipe's end, when no messages.json came by to pump."""
-        if self._write_fd >= 0:
-            os.close(self._write_fd)
-            self._write_fd = -1
+        fd = self._take("_write_fd")
+        if fd >= 0:
+            os.close(fd)
 
     def close_read(self) -> None:
-        if self.read_fd >= 0:
-            os.close(self.read_fd)
-            self.read_fd = -1
+        fd = self._take("read_fd")
+        if fd >= 0:
+            os.close(fd)
 
     def __enter__(self) -> MessagesPipe:
         return self
