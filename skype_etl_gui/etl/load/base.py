@@ -538,8 +538,20 @@ class Loader(ABC):
     ) -> list[tuple[Any, ...]]:
         """REDERIVE_READ of the next `limit` messages after the key `after` (owner, conversation, id), up to the
         key `upto` (included) when given, in key order."""
-        clauses, params = [], []
+        condition, params = self._key_range(after, upto, where)
+        columns = ", ".join(REDERIVE_READ)
+        return self._select(
+            f"SELECT {columns} FROM messages{condition} ORDER BY owner_id, conversation_id, id LIMIT {self.mark}",
+            [*params, limit],
+        )
+
+    def _key_range(
+        self, after: Sequence[str] | None, upto: Sequence[str] | None = None, where: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """` WHERE ...` for the messages after the key `after`, up to the key `upto` (included), matching `where`
+        (each when given; "" for all), and its parameters."""
         m = self.mark
+        clauses, params = [], []
         if after is not None:
             clauses.append(f"(owner_id, conversation_id, id) > ({m}, {m}, {m})")
             params += list(after)
@@ -547,27 +559,19 @@ class Loader(ABC):
             clauses.append(f"(owner_id, conversation_id, id) <= ({m}, {m}, {m})")
             params += list(upto)
         if where:
-            clauses.append(where)
-        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        columns = ", ".join(REDERIVE_READ)
-        return self._select(
-            f"SELECT {columns} FROM messages{condition} ORDER BY owner_id, conversation_id, id LIMIT {self.mark}",
-            [*params, limit],
-        )
+            clauses.append(f"({where})")
+        return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
     def conversation_counts(
         self, after: Sequence[str] | None = None, where: str | None = None
     ) -> list[tuple[Any, ...]]:
         """(owner_id, conversation_id, messages) of the messages after the key `after` (those matching `where`), in
         key order."""
-        m = self.mark
-        conditions = [f"(owner_id, conversation_id, id) > ({m}, {m}, {m})"] if after is not None else []
-        conditions += [f"({where})"] if where else []
+        condition, params = self._key_range(after, where=where)
         return self._select(
-            f"SELECT owner_id, conversation_id, count(*) FROM messages"
-            f"{' WHERE ' + ' AND '.join(conditions) if conditions else ''} "
+            f"SELECT owner_id, conversation_id, count(*) FROM messages{condition} "
             "GROUP BY owner_id, conversation_id ORDER BY owner_id, conversation_id",
-            list(after or ()),
+            params,
         )
 
     def split_keys(
