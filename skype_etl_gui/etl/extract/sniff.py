@@ -120,7 +120,12 @@ def _inspect_tar(path: Path, size: int, kind: str, stop: threading.Event | None)
                         return ExportSource(path, kind, size)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ExportError(f"{path}: a damaged tar archive ({exc})") from exc
-    raise ExportError(f"{path}: the archive holds no messages.json; is this a Skype chat export?")
+    raise no_messages_json(path)
+
+
+def no_messages_json(path: Path) -> ExportError:
+    """What is said of an archive without messages.json (found by the check, or by a .tar.gz's one reading)."""
+    return ExportError(f"{path}: the archive holds no messages.json; is this a Skype chat export?")
 
 
 def member_name(name: str) -> str:

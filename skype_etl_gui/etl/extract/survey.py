@@ -19,7 +19,7 @@ from ..errors import ExportError, ExportReadError
 from .events import ConversationEnd, MessageChunk
 from .extractor import Extractor
 from .media import MessagesPipe, OnePass, media_summary
-from .sniff import inspect_export
+from .sniff import inspect_export, no_messages_json
 
 REPORT_EVERY_S = 0.25
 
@@ -110,7 +110,7 @@ def _once(one: OnePass, found: dict[str, Any], sink: Callable[[Any], None], coun
             pipe.close_read()
             reader.join()
             if not one.messages_found:
-                raise ExportError(f"{one.source.path}: the archive holds no messages.json") from exc
+                raise no_messages_json(one.source.path) from exc
             raise (failures[0] if failures else exc) from None
         pipe.close_read()  # what follows the JSON in its member is passed
         reader.join()

@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import AlreadyImporting, Cancelled, DatabaseError, ExportError, ExportReadError, StageFailure
 from ..extract import ExportSource, fingerprint, inspect_export
 from ..extract.media import MediaEntry, MessagesPipe, OnePass, media_summary
+from ..extract.sniff import no_messages_json
 from ..liveness import HEARTBEAT_EVERY_S, liveness, running, stopped, who
 from ..load import Batch, Loader, open_loader
 from ..load.base import RETRY_FOR_S
@@ -707,7 +708,7 @@ class _Run:
                 hold=self._hold(),
             )
         if not self.one_pass.messages_found:
-            raise ExportError(f"{self.path}: the archive holds no messages.json; is this a Skype chat export?")
+            raise no_messages_json(self.path)
 
     def _hold(self) -> Hold:
         """Pause in the media step: held as between batches (the heartbeat goes on, cancel stops it)."""
