@@ -38,6 +38,8 @@ from .sniff import ExportSource, StoppableReader, is_messages_member, member_nam
 
 CHUNK = 1 << 20  # bytes a chunk: what is held at once, whatever the file's size
 SIDECAR_LIMIT = 1 << 20  # a sidecar is a few hundred bytes; a bigger one is not one
+# what reading a damaged or cut .tar.gz raises, from tarfile, gzip or zlib itself
+STREAM_DAMAGE = (tarfile.TarError, OSError, EOFError, zlib.error)
 _SIDECAR = re.compile(r"(?P<doc>[^/.]+)\.json\Z")
 _FILE = re.compile(r"(?P<doc>[^/.]+)(?:\.[^/]*)?\Z")
 
@@ -220,7 +222,7 @@ class MessagesPipe:
                         view = view[os.write(out, view) :]
         except BrokenPipeError:
             pass  # the parser has read what it wanted, or stopped
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        except STREAM_DAMAGE as exc:
             self.failure = ExportReadError(
                 f"{self.path}: messages.json cannot be read to its end ({exc}); the file looks truncated or damaged"
             )
@@ -266,7 +268,7 @@ def _tar_stream(path: Path, reader: StoppableReader, messages: bool) -> Iterator
                 if entry.kind != "skipped":
                     entry.open = _current(tar.extractfile(info))
                 yield entry
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+    except STREAM_DAMAGE as exc:
         raise ExportReadError(f"{path}: a damaged tar archive ({exc})") from exc
 
 
