@@ -235,7 +235,7 @@ class Rederiver:
                     self.dirty.update((row[-3], row[-2]) for row in changes.messages)  # (owner, conversation)
                     if not self.reindex and done >= REBUILD_AFTER * self.page:
                         self.defer_index(rewritten * total / done > REBUILD_SHARE * everything)
-                        if fresh and in_worker and self._senders is None and not self.reindex:
+                        if fresh and in_worker and not self.reindex:
                             # few texts change: who sent what can be summed up now, beside the deriving
                             self._senders = _Ahead(self.loader.target, lambda reader: reader.senders_of(None))
                             fresh = False
