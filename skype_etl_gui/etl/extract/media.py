@@ -101,7 +101,7 @@ def media_entries(source: ExportSource, stop: threading.Event | None = None) -> 
     if source.kind == "tar":
         yield from _plain_tar(source, stop)
     elif source.kind == "tar.gz":
-        yield from _streamed_tar(source, stop)
+        yield from OnePass(source, stop, messages=False)
     else:
         yield from _folder(source.path.parent / "media")
 
@@ -161,19 +161,16 @@ def _region(path: Path, offset: int, stop: threading.Event | None) -> Callable[[
     return opened
 
 
-def _streamed_tar(source: ExportSource, stop: threading.Event | None) -> Iterator[MediaEntry]:
-    with open(source.path, "rb") as raw:
-        yield from _tar_stream(source.path, StoppableReader(raw, stop), messages=False)
-
-
 class OnePass:
     """A .tar.gz read once from its start, as an import reads it: each media/ member and messages.json (an
     entry of kind "messages", its bytes to read while it is the current one) in the order they come, so that
-    the files are stored as they stream by and messages.json is parsed as it does. Iterate it once."""
+    the files are stored as they stream by and messages.json is parsed as it does. Iterate it once. Without
+    `messages`, media/'s members alone."""
 
-    def __init__(self, source: ExportSource, stop: threading.Event | None = None) -> None:
+    def __init__(self, source: ExportSource, stop: threading.Event | None = None, messages: bool = True) -> None:
         self.source = source
         self.stop = stop
+        self.messages = messages
         self.reader: StoppableReader | None = None
         self.messages_found = False
 
@@ -185,7 +182,7 @@ class OnePass:
     def __iter__(self) -> Iterator[MediaEntry]:
         with open(self.source.path, "rb") as raw:
             self.reader = StoppableReader(raw, self.stop)
-            for entry in _tar_stream(self.source.path, self.reader, messages=True):
+            for entry in _tar_stream(self.source.path, self.reader, self.messages):
                 self.messages_found = self.messages_found or entry.kind == "messages"
                 yield entry
 
