@@ -6,6 +6,7 @@ import json
 import shutil
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +167,6 @@ def test_senders_summed_up_beside_the_messages_stage(any_db: Any, monkeypatch: p
     """When few texts change, who sent what is summed up by a connection of its own while the messages are
     derived; a conversation the messages stage rewrote a message of is summed up again after it, so a sender it
     corrected is never taken from the earlier sum. The result is a fresh import's."""
-    import threading
-
     from skype_etl_gui.etl.load.base import Loader
 
     fresh_import(any_db)
@@ -185,9 +184,8 @@ def test_senders_summed_up_beside_the_messages_stage(any_db: Any, monkeypatch: p
         """Read when asked, not beside: the sum is then surely older than the last page's rewrite."""
 
         def __init__(self, target: Any, read: Any) -> None:
-            self._value = None
-            self._thread = threading.Thread(target=lambda: None)
-            self._thread.start()
+            super().__init__(target, lambda reader: None)  # its thread reads nothing
+            self.result()
             self._read(target, read)
 
     asked: list[Any] = []
@@ -203,6 +201,51 @@ def test_senders_summed_up_beside_the_messages_stage(any_db: Any, monkeypatch: p
     assert summary["status"] == "completed", summary["error"]
     assert asked == [None, [(owner, conv)]]  # all beside the messages, then the one conversation they changed
     assert_same_tables(any_db.snapshot(), wanted)
+
+
+def test_a_read_ahead_is_interrupted_when_the_run_stops(any_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stopped run leaves no read running on a connection of its own: the statement is interrupted where it
+    is (here one that would never end), and the run's cancel returns at once."""
+    import time
+
+    fresh_import(any_db)
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    loader = open_existing(any_db.url)
+    try:
+        ahead = reprocessing._Ahead(loader.target, lambda reader: reader._select(endless))
+        time.sleep(0.3)  # well inside its statement
+        started = time.monotonic()
+        ahead.cancel()
+        assert time.monotonic() - started < 2
+        assert ahead.result() is None  # the caller would read it itself, were the run going on
+        ahead.cancel()  # ended already: nothing to do
+
+        # the run's own: the senders' sum started beside the messages stage, and the run cancelled before the
+        # participants stage took it
+        started_reads: list[Any] = []
+        real = reprocessing._Ahead
+
+        def endless_sum(target: Any, read: Any) -> Any:
+            started_reads.append(read)
+            return real(target, (lambda reader: reader._select(endless)) if len(started_reads) == 2 else read)
+
+        monkeypatch.setattr(reprocessing, "_Ahead", endless_sum)
+        any_db.execute("UPDATE messages SET content_text = 'x' WHERE id = (SELECT min(id) FROM messages)")
+        job = Reprocess(loader, page=50, worker=True)
+
+        def stop_at_the_participants(progress: ReprocessProgress) -> None:
+            if progress.stage == "participants" or progress.done == progress.total:
+                job.cancel()
+
+        job.on_progress = stop_at_the_participants
+        started = time.monotonic()
+        summary = job.run()
+        assert summary["status"] == "cancelled"
+        assert len(started_reads) == 2  # the count of what to derive, then the sum
+        assert time.monotonic() - started < 20
+        assert not [t for t in threading.enumerate() if t.name == "reprocess-ahead"]
+    finally:
+        loader.close()
 
 
 def test_a_failure_in_the_deriving_process_is_the_runs_failure(

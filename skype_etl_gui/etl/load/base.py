@@ -128,6 +128,10 @@ class Loader(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def interrupt(self) -> None:
+        """From another thread: the statement this connection runs ends now, with an error (nothing if idle)."""
+
+    @abstractmethod
     def ensure_schema(self) -> int:
         """Create or migrate the tables; returns the schema version."""
 

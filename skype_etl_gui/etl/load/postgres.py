@@ -9,6 +9,7 @@ table, where the highest version wins and a tie goes to the later entry.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 from collections.abc import Callable, Sequence
@@ -163,6 +164,12 @@ class PostgresLoader(Loader):
                 self._conn.close()
             finally:
                 self._conn = None
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(psycopg2.Error):  # closed or lost meanwhile: nothing runs
+                conn.cancel()
 
     def ensure_schema(self) -> int:
         conn = self.conn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -104,6 +105,12 @@ class SQLiteLoader(Loader):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed meanwhile
+                conn.interrupt()
 
     def ensure_schema(self) -> int:
         """Make or migrate the tables; another process doing the same (or writing) is waited for."""

@@ -201,8 +201,12 @@ class Rederiver:
             children = True
             # what to derive, a conversation at a time: its sum, and where to cut it into runs of as many each
             counting = _Ahead(self.loader.target, lambda reader: reader.conversation_counts(None, where))
-            self.changed += self.loader.prune_children()
-            counts = counting.result()
+            try:
+                self.changed += self.loader.prune_children()
+            except BaseException:
+                counting.cancel()
+                raise
+            counts = counting.result(self.stop)
             if counts is None:
                 counts = self.loader.conversation_counts(None, where)
             total = sum(int(row[2]) for row in counts)
@@ -341,6 +345,12 @@ class Rederiver:
             _end(worker)
             stderr.close()
 
+    def stop_reading_ahead(self) -> None:
+        """The senders' sum, when the run stopped before the stage that wanted it: interrupted."""
+        ahead, self._senders = self._senders, None
+        if ahead is not None:
+            ahead.cancel()
+
     def defer_index(self, wanted: bool = True) -> None:
         """From now on rewritten texts leave the search index be; it is made again at the messages' end."""
         if wanted and self.loader.search_rebuilds:
@@ -408,7 +418,7 @@ class Rederiver:
         total = self.loader.count_rows("conversations")
         done = 0
         ahead, self._senders = self._senders, None
-        read = ahead.result() if ahead is not None and after is None else None
+        read = ahead.result(self.stop) if ahead is not None and after is None else None
         sent: dict[tuple[str, str], list[tuple[Any, ...]]] | None = None
         if read is not None:
             sent = defaultdict(list)
@@ -504,11 +514,14 @@ class Rederiver:
 
 class _Ahead(Generic[T]):
     """A read done in a thread by a connection of its own (the database works with the interpreter lock let go)
-    while this one goes on; `result()` waits for it, None when it failed (the caller reads it itself then). A stop
-    does not wait for it: it ends with its read."""
+    while this one goes on; `result()` waits for it, None when it failed (the caller reads it itself then).
+    `cancel()` ends it at once, its statement interrupted: a stopped run leaves no read behind."""
 
     def __init__(self, target: Any, read: Callable[[Loader], T]) -> None:
         self._value: T | None = None
+        self._reader: Loader | None = None
+        self._cancelled = False
+        self._lock = threading.Lock()  # the reader, between its thread (opening, closing) and cancel()
         self._thread = threading.Thread(target=self._read, args=(target, read), name="reprocess-ahead", daemon=True)
         self._thread.start()
 
@@ -517,16 +530,37 @@ class _Ahead(Generic[T]):
             reader = open_for_reading(target, missing_ok=False)
             assert reader is not None
             try:
+                with self._lock:
+                    if self._cancelled:
+                        return
+                    self._reader = reader
                 reader.scan_once()
                 self._value = read(reader)
             finally:
+                with self._lock:
+                    self._reader = None
                 reader.close()
         except Exception:  # noqa: BLE001 - the caller reads it itself
             self._value = None
 
-    def result(self) -> T | None:
-        self._thread.join()
+    def result(self, stop: threading.Event | None = None) -> T | None:
+        """Its value, once read; a `stop` meanwhile interrupts the read and raises Cancelled."""
+        while self._thread.is_alive():
+            if stop is not None and stop.is_set():
+                self.cancel()
+                raise Cancelled()
+            self._thread.join(0.05)
         return self._value
+
+    def cancel(self) -> None:
+        """Its read interrupted, and waited for (a few ms: the database stops the statement where it is). Asked
+        again until it ends: an interrupt between two statements is lost."""
+        while self._thread.is_alive():
+            with self._lock:
+                self._cancelled = True
+                if self._reader is not None:
+                    self._reader.interrupt()
+            self._thread.join(0.05)
 
 
 def _spawn() -> tuple[subprocess.Popen[bytes], IO[bytes]]:
@@ -706,6 +740,7 @@ class Reprocess:
             rederiver.context.record_error("reprocess", "fatal", type(exc).__name__, str(exc))
         finally:
             rederiver.stop_deriving()
+            rederiver.stop_reading_ahead()
         loader.search_deferred = False  # a resume defers it again, from its checkpoint
         duration = round(time.perf_counter() - t0, 3)
         fields = {
