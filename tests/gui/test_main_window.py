@@ -115,6 +115,42 @@ def test_pause_writes_nothing_then_resume_finishes(qtbot: Any, export: tuple[Pat
     assert db.count("messages") == export[1].unique_messages
 
 
+def test_pause_holds_the_media_step_then_resume_stores_the_rest(
+    qtbot: Any, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export whose media come first: Pause in the middle of its files stores no more of them until Resume,
+    and the window says it is paused; then every file is stored."""
+    from skype_etl_gui.etl.extract.media import MediaEntry
+    from skype_etl_gui.etl.run import media
+    from tests.etl.test_media import media_members, messages_json, write_tar
+
+    docs = {f"0-weu-d3-{i}": (f"photo{i}.png", "image/png", bytes([i]) * (1 << 20)) for i in range(12)}
+    path = write_tar(tmp_path / "media-first.tar", [*media_members(docs), ("messages.json", messages_json())])
+    read = MediaEntry.chunks
+
+    def slowly(self: MediaEntry, stop: Any = None) -> Any:
+        time.sleep(0.1)  # a file at a time, slow enough to press Pause among them
+        yield from read(self, stop)
+
+    monkeypatch.setattr(MediaEntry, "chunks", slowly)
+    monkeypatch.setattr(media, "FILES_A_TRANSACTION", 2)  # a file and its sidecar: each file seen as it is stored
+    window = make_window(qtbot, path, db)
+    with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: _count(db, "media_files") > 0, timeout=FINISH_MS)
+        qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.presenter.state == "holding", timeout=10_000)
+        held = _count(db, "media_files")
+        assert 0 < held < len(docs)
+        qtbot.wait(600)  # several files' time: none is stored
+        assert _count(db, "media_files") == held and window.is_running()
+        qtbot.waitUntil(lambda: window.status_label.text().startswith("Paused"), timeout=5_000)
+        qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
+    summary = finished.args[0]
+    assert summary["status"] == "completed", summary["error"]
+    assert _count(db, "media_files") == len(docs) and summary["media"]["files"] == len(docs)
+
+
 def test_cancel_then_resume_from_the_checkpoint(
     qtbot: Any, export: tuple[Path, SampleStats], db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,9 +241,9 @@ def test_gui_thread_never_stalls(qtbot: Any, tmp_path: Path, db: Database) -> No
     assert max(gaps) <= 0.050, f"longest stall {max(gaps) * 1000:.0f} ms"
 
 
-def _count(db: Database) -> int:
+def _count(db: Database, table: str = "messages") -> int:
     try:
-        return db.count("messages")
+        return db.count(table)
     except Exception:  # noqa: BLE001 - the schema may not exist yet
         return 0
 
