@@ -197,9 +197,11 @@ class ProgressReporter:
 
     def on_progress(self, p: Progress) -> None:
         eta = duration_text(p.eta_s) if p.eta_s is not None else "?"
-        text = f"{p.messages:,} messages, {p.rate:,.0f} msg/s, ETA {eta}, memory {self.memory_mb:.0f} MB"
+        text = f"{p.messages:,} messages, {p.rate:,.0f} msg/s, ETA {eta}"
+        if self.memory_mb:  # none sampled yet: not "0 MB"
+            text += f", memory {self.memory_mb:.0f} MB"
         if p.media_files:
-            text += f", {p.media_files:,} media files ({p.media_bytes / 1e6:,.0f} MB)"
+            text += f", {p.media_files:,} media files ({p.media_bytes / 1e6:,.1f} MB)"
         if self.bar is not None:
             self.bar.n = round(p.percent, 1)
             self.bar.set_postfix_str(text, refresh=False)

@@ -199,3 +199,21 @@ def test_sigint_then_resume_finishes(tmp_path: Path, db: Database) -> None:
     summary = json.loads(done.stdout.splitlines()[-1])
     assert summary["resumed"] is True and summary["messages_skipped"] > 0
     assert db.one("SELECT count(*) FROM etl_runs WHERE status = 'completed'") == 1
+
+
+def test_the_progress_line_says_memory_once_sampled_and_small_media_in_tenths() -> None:
+    """Before the first memory sample the line names no memory (not "0 MB"); a megabyte and a half of media is
+    "1.5 MB", not "2 MB" or "0 MB"."""
+    import io
+
+    from skype_etl_gui.cli import ProgressReporter
+    from skype_etl_gui.etl.run.context import MemorySample, Progress
+
+    out = io.StringIO()
+    reporter = ProgressReporter(out, memory_limit_mb=0)
+    reporter.on_progress(Progress(messages=10, percent=100.0))
+    reporter.on_memory(MemorySample(rss_mb=41.2, peak_mb=41.2, limit_mb=0, near_limit=False))
+    reporter.on_progress(Progress(messages=20, percent=100.0, media_files=2, media_bytes=1_500_000))
+    first, second = out.getvalue().splitlines()
+    assert "memory" not in first
+    assert "memory 41 MB" in second and "2 media files (1.5 MB)" in second
