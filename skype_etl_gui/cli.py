@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -30,6 +31,7 @@ from .paths import default_database_url
 from .units import duration_text
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a program its pipe's reader left (`... | head`)
 PLAIN_PROGRESS_EVERY_S = 5.0
 
 
@@ -661,7 +663,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = logging.getLogger("skype_etl_gui.cli")
     log.info("skype-etl %s", " ".join(sys.argv[1:] if argv is None else argv))
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a reader that left is told apart, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _output_closed(log)
     except REJECTED as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
@@ -684,6 +690,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _output_closed(log: logging.Logger) -> int:
+    """Whoever read the output stopped reading (`skype-etl search word | head`): no error line, and what is left
+    to flush goes nowhere, not to a traceback at exit. What an import wrote is committed as always."""
+    log.info("the output was closed by its reader")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return EXIT_OUTPUT_CLOSED
 
 
 if __name__ == "__main__":

@@ -217,3 +217,22 @@ def test_the_progress_line_says_memory_once_sampled_and_small_media_in_tenths() 
     first, second = out.getvalue().splitlines()
     assert "memory" not in first
     assert "memory 41 MB" in second and "2 media files (1.5 MB)" in second
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(
+    db: Database, small_sample: tuple[Path, SampleStats]
+) -> None:
+    """`skype-etl search word | head -1`: once the reader has gone, no error line and no traceback; the exit
+    code is a shell's for a program its pipe's reader left (141)."""
+    assert skype_etl("import", str(small_sample[0]), "--db", db.url, "--quiet").returncode == 0
+    with subprocess.Popen(
+        [sys.executable, "-m", "skype_etl_gui", "search", "lunch", "--limit", "5000", "--db", db.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    ) as search:
+        assert search.stdout is not None and search.stderr is not None
+        assert search.stdout.readline()  # the first hit, then the reader goes (more than a pipe holds is left)
+        search.stdout.close()
+        assert search.wait(60) == 141
+        assert search.stderr.read() == b""
