@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, applog
-from .archive import ArchiveError
+from .archive import ArchiveError, sender_label
 from .errors_file import write_errors
 from .etl import ETLPipeline
 from .etl.errors import REJECTED, AlreadyImporting, Cancelled, DatabaseError, DatabaseUrlError, ExportError
@@ -583,7 +583,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(hit, ensure_ascii=False, default=str))
         else:
-            who = hit["sender_name"] or hit["sender_id"] or "?"
+            who = sender_label(hit) or "?"
             print(f"{hit['sent_at']}  {hit['conversation_id']}  {who}: {hit['snippet']}  (id {hit['id']})")
     if not hits and not args.json:
         print("No messages found." if not args.offset else "No more messages.", file=sys.stderr)
@@ -619,7 +619,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if sent[:10] != day:
             day = sent[:10]
             print(f"--- {day} ---")
-        who = message["sender_name"] or message["sender_id"] or ""
+        who = sender_label(message)
         flags = " (edited)" if message["edited_at"] else ""
         text = "(deleted)" if message["deleted_at"] else (message["content_text"] or "")
         files = "".join(f" [file: {a['file_name'] or '?'}]" for a in message["attachments"])

@@ -525,3 +525,29 @@ def test_a_reprocess_stopped_while_the_index_waits_makes_it_when_resumed(
     with Archive(db.url) as archive:
         assert ids(archive.search("zebra")) == []
         assert len(archive.search("group", limit=500)) == 120
+
+
+def test_names_the_archive_knows_where_the_export_left_them_out(any_db: Any, tmp_path: Path) -> None:
+    """Exports often leave `displayName` out of a message and a one-to-one chat unnamed. A person reads the
+    name the archive knows for that id (from that person's other messages), not "8:live:…"; the stored values
+    stay as the export had them, and an id nobody named stays an id."""
+    from skype_etl_gui.archive import conversation_label, sender_label
+
+    chat = [
+        message("1", "named here", originalarrivaltime=hour(1), **{"from": "8:live:dana", "displayName": "Dana K"}),
+        message(
+            "2", "lunch without a name", originalarrivaltime=hour(2), **{"from": "8:live:dana", "displayName": None}
+        ),
+        message("3", "lunch from a stranger", originalarrivaltime=hour(3), **{"from": "8:live:zed", "displayName": ""}),
+    ]
+    document = export_document([conversation("8:live:dana", chat, displayName=None)])
+    assert ETLPipeline(any_db.url).run(str(write_export(tmp_path / "e.json", document)))["status"] == "completed"
+    with Archive(any_db.url) as archive:
+        (dana,) = archive.conversations()
+        assert (dana["display_name"], dana["known_name"], conversation_label(dana)) == (None, "Dana K", "Dana K")
+        page = {m["id"]: m for m in archive.page(dana["owner_id"], dana["id"])}
+        assert page["2"]["sender_name"] is None and page["2"]["known_name"] == "Dana K"
+        assert [sender_label(page[i]) for i in "123"] == ["Dana K", "Dana K", "8:live:zed"]
+        assert page["1"]["known_name"] is None  # it carried its own
+        hits = {h["id"]: h for h in archive.search("lunch")}
+        assert [sender_label(hits[i]) for i in "23"] == ["Dana K", "8:live:zed"]

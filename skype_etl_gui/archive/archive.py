@@ -39,6 +39,19 @@ MESSAGE_COLUMNS = (
     "reply_to",
 )
 _SELECT_MESSAGES = "SELECT " + ", ".join(f"m.{c}" for c in MESSAGE_COLUMNS) + " FROM messages AS m"
+NAMES_A_QUERY = 500
+
+
+def conversation_label(conversation: dict[str, Any]) -> str:
+    """A conversation's name as a person reads it: its own, else (a one-to-one chat, which exports often leave
+    unnamed) the name the archive knows for the person it is with (`known_name`), else its id."""
+    return str(conversation.get("display_name") or conversation.get("known_name") or conversation.get("id") or "")
+
+
+def sender_label(message: dict[str, Any]) -> str:
+    """Who sent a message, as a person reads it: the name it carried, else the name the archive knows for its
+    sender (`known_name`, see Archive.page and search), else the sender's id."""
+    return str(message.get("sender_name") or message.get("known_name") or message.get("sender_id") or "")
 
 
 class ArchiveError(DatabaseError):
@@ -80,6 +93,7 @@ class Archive:
         self.database_url = database_url
         self._loader: Loader | None = None
         self.schema = 0
+        self._names: dict[str, str | None] = {}  # a sender's name as the archive knows it (None: none)
 
     def __enter__(self) -> Archive:
         self.open()
@@ -139,6 +153,10 @@ class Archive:
             for owner, conv, name, kind, count, last in rows
         ]
         found.sort(key=lambda c: (c["last_sent_at"] or "", c["id"]), reverse=True)
+        # a one-to-one chat's id is the other person's
+        names = self._known_names([c["id"] for c in found if not c["display_name"] and c["kind"] == "one_to_one"])
+        for conversation in found:
+            conversation["known_name"] = None if conversation["display_name"] else names.get(conversation["id"])
         return found
 
     # --- messages -----------------------------------------------------------------------------------
@@ -189,7 +207,33 @@ class Archive:
         )
         if order == "DESC":
             rows.reverse()
-        return self._with_parts([dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in rows])
+        return self._with_parts(self._with_names([dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in rows]))
+
+    def _with_names(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each message with `known_name`: where it carried no name of its sender (many exports leave
+        `displayName` out), the name a participant of that id has in the archive (the least, so always the
+        same), or None. Read for the ids not seen before, by the participants' index on the person."""
+        names = self._known_names([m["sender_id"] for m in messages if m["sender_id"] and not m["sender_name"]])
+        for message in messages:
+            message["known_name"] = None if message["sender_name"] else names.get(message["sender_id"])
+        return messages
+
+    def _known_names(self, people: list[str]) -> dict[str, str | None]:
+        """The name a participant of each id has in the archive (the least, so always the same), or None; those not
+        asked before read by the participants' index on the person, NAMES_A_QUERY at a time, and kept."""
+        unknown = sorted(set(people) - self._names.keys())
+        for start in range(0, len(unknown), NAMES_A_QUERY):
+            ids = unknown[start : start + NAMES_A_QUERY]
+            self._names.update(dict.fromkeys(ids))
+            marks = ", ".join("?" for _ in ids)
+            self._names.update(
+                self._rows(
+                    "SELECT participant_id, min(display_name) FROM participants "
+                    f"WHERE participant_id IN ({marks}) AND display_name <> '' GROUP BY participant_id",
+                    ids,
+                )
+            )
+        return {person: self._names[person] for person in people}
 
     def _time(self) -> str:
         return "CAST(? AS timestamptz)" if self.dialect == "postgresql" else "?"
@@ -303,11 +347,9 @@ class Archive:
             f"ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        hits = []
-        for row in rows:
-            hit = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+        hits = self._with_names([dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in rows])
+        for hit in hits:
             hit["snippet"] = snippet(hit["content_text"], parsed, mark=mark)
-            hits.append(hit)
         return hits
 
     def _senders(self, values: list[str]) -> list[str]:

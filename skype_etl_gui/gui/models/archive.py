@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage
 
+from ...archive import conversation_label, sender_label
 from ...units import count_text
 from ..thumbnails import is_image
 
@@ -40,10 +41,6 @@ def when(value: Any) -> str:
     """An ISO time as a person reads it: 2021-03-07 14:00."""
     text = str(value or "")
     return f"{text[:10]} {text[11:16]}".strip()
-
-
-def who(row: dict[str, Any]) -> str:
-    return str(row.get("sender_name") or row.get("sender_id") or "")
 
 
 @dataclass(frozen=True)
@@ -145,8 +142,12 @@ class ConversationListModel(_RowsModel):
             owner = f", {row['owner_id']}'s" if self.several_owners and row["owner_id"] else ""
             row[PARTS_KEY] = held = MessageParts(
                 day="",
-                head=row["display_name"] or row["id"],
-                body=f"{group}{owner} · {count_text(row['messages'], 'message')} · {when(row['last_sent_at'])}",
+                head=conversation_label(row),
+                body=" · ".join(  # a conversation without messages has no last time
+                    part
+                    for part in (f"{group}{owner}", count_text(row["messages"], "message"), when(row["last_sent_at"]))
+                    if part
+                ),
                 files=(),
                 reactions="",
                 photos=(),
@@ -171,7 +172,7 @@ def _found_by(row: dict[str, Any]) -> str:
     """What a conversation is filtered by: its name, id and owner, folded (made once)."""
     found = row.get("_filter")
     if found is None:
-        row["_filter"] = found = f"{row['display_name'] or ''}\n{row['id']}\n{row['owner_id']}".casefold()
+        row["_filter"] = found = f"{conversation_label(row)}\n{row['id']}\n{row['owner_id']}".casefold()
     return found
 
 
@@ -288,7 +289,7 @@ class MessageListModel(_WindowModel):
             reactions[reaction["emotion"]] = reactions.get(reaction["emotion"], 0) + 1
         row[PARTS_KEY] = parts = MessageParts(
             day=f"——— {day} ———" if new_day else "",
-            head=f"{who(row)}  {when(row.get('sent_at'))[11:]}{flags}",
+            head=f"{sender_label(row)}  {when(row.get('sent_at'))[11:]}{flags}",
             body="(deleted)" if row.get("deleted_at") else str(row.get("content_text") or ""),
             files=tuple(files),
             reactions="  ".join(
@@ -382,7 +383,7 @@ class SearchResultsModel(_WindowModel):
             body += piece
         row[PARTS_KEY] = parts = MessageParts(
             day="",
-            head=f"{place} · {who(row)} · {when(row['sent_at'])}",
+            head=f"{place} · {sender_label(row)} · {when(row['sent_at'])}",
             body=body,
             files=(),
             reactions="",

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ...archive import QueryError
+from ...archive import QueryError, conversation_label
 from ...units import count_text
 from ..models.archive import MARKS, ConversationListModel, MessageListModel, SearchResultsModel
 from ..reading import DatabaseReader
@@ -171,7 +171,7 @@ class BrowserPresenter(QObject):
             return
         if tag == "opened":
             self.conversations.set_rows(result)
-            self.hits.names = {(c["owner_id"], c["id"]): c["display_name"] or c["id"] for c in result}
+            self.hits.names = {(c["owner_id"], c["id"]): conversation_label(c) for c in result}
             total = sum(c["messages"] for c in result)
             self.note.emit(f"{len(result):,} conversations, {total:,} messages")
             self.opened.emit()
