@@ -393,3 +393,33 @@ def test_pages_with_nothing_to_change_commit_a_checkpoint_at_most_once_a_second(
     )  # the first page's; the four after it came within the minute
     second = reprocess(any_db.url, page=10)
     assert (second["status"], second["resumed"], second["messages"]) == ("completed", True, everything)
+
+
+def test_the_senders_sum_sorts_on_disk_and_leaves_the_connection_as_it_was(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the sum's GROUP BY holds a key a message; it goes to a temporary file (one conversation may have
+    a million messages), and the connection's own setting (memory) comes back after it. In a transaction, where
+    SQLite cannot change it, the sum is read as the connection is."""
+    from skype_etl_gui.etl.load.base import Loader
+
+    fresh_import(db)
+    loader = open_existing(db.url)
+    try:
+        conn = loader.conn  # type: ignore[attr-defined]
+        during: list[int] = []
+        summed = Loader.senders_of
+
+        def spy(self: Loader, conversations: Any) -> Any:
+            during.append(conn.execute("PRAGMA temp_store").fetchone()[0])
+            return summed(self, conversations)
+
+        monkeypatch.setattr(Loader, "senders_of", spy)
+        every = loader.senders_of(None)
+        assert every and during == [1]  # FILE
+        assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY again, as connect() set it
+        conn.execute("BEGIN")
+        assert loader.senders_of(None) == every and during == [1, 2]
+        conn.execute("ROLLBACK")
+    finally:
+        loader.close()
