@@ -20,7 +20,7 @@ from skype_etl_gui.etl.load import open_existing
 from skype_etl_gui.etl.load.base import PLAIN_STORED
 from skype_etl_gui.etl.run import reprocess as reprocessing
 from skype_etl_gui.etl.run.reprocess import Reprocess, ReprocessProgress
-from tests.conftest import SNAPSHOT_ORDER
+from tests.conftest import SNAPSHOT_ORDER, conversation, export_document, message, write_export
 
 V010 = Path(__file__).resolve().parent.parent / "data" / "v0.1.0"
 EXPORTS = ("export-a.tar", "export-b.json")  # in the order archive.db was made
@@ -423,3 +423,28 @@ def test_the_senders_sum_sorts_on_disk_and_leaves_the_connection_as_it_was(
         conn.execute("ROLLBACK")
     finally:
         loader.close()
+
+
+def test_link_replies_sets_fixes_and_clears_in_one_pass(any_db: Any, tmp_path: Path) -> None:
+    """reply_to is the quoted message's id where that message is stored, and NULL elsewhere: set where missing,
+    corrected where wrong, cleared where the quote names no stored message or there is no quote."""
+    entries = [
+        message("1", "quoted"),
+        message("2", 'a reply <quote messageid="1">quoted</quote>'),
+        message("3", 'a reply to a lost one <quote messageid="999">gone</quote>'),
+        message("4", "no quote at all"),
+        message("5", 'another reply <quote messageid="1">quoted</quote>'),
+    ]
+    path = write_export(tmp_path / "q.json", export_document([conversation("8:anna", entries)]))
+    assert ETLPipeline(any_db.url).run(path)["status"] == "completed"
+    linked = "SELECT id, reply_to FROM messages ORDER BY id"
+    wanted = [("1", None), ("2", "1"), ("3", None), ("4", None), ("5", "1")]
+    assert any_db.query(linked) == wanted
+    any_db.execute("UPDATE messages SET reply_to = CASE id WHEN '2' THEN NULL WHEN '5' THEN '4' ELSE '1' END")
+    loader = open_existing(any_db.url)
+    try:
+        assert loader.link_replies() == 5  # every row was wrong
+        assert loader.link_replies() == 0  # and nothing is left to change
+    finally:
+        loader.close()
+    assert any_db.query(linked) == wanted
