@@ -448,3 +448,30 @@ def test_link_replies_sets_fixes_and_clears_in_one_pass(any_db: Any, tmp_path: P
     finally:
         loader.close()
     assert any_db.query(linked) == wanted
+
+
+def test_stale_child_rows_are_pruned(any_db: Any) -> None:
+    """A reaction and a mention left by a version that lost (an import stopped before its end, an earlier
+    version) go, though their message is not derived again: the archive is a fresh import's."""
+    fresh_import(any_db)
+    wanted = any_db.snapshot()
+    # a message the stage does not derive (stored as derive() makes it): only the pruning can remove its rows
+    owner, conv, msg, version = any_db.query(
+        f"SELECT owner_id, conversation_id, id, version FROM messages WHERE {PLAIN_STORED} "
+        "ORDER BY owner_id, conversation_id, id"
+    )[0]
+    stale = float(version or 0) - 1
+    any_db.execute(
+        "INSERT INTO reactions (owner_id, conversation_id, message_id, emotion, user_id, message_version) "
+        "VALUES (?, ?, ?, 'like', '8:old', ?)",
+        (owner, conv, msg, stale),
+    )
+    any_db.execute(
+        "INSERT INTO mentions (owner_id, conversation_id, message_id, position, mentioned_id, message_version) "
+        "VALUES (?, ?, ?, 99, '8:old', ?)",
+        (owner, conv, msg, stale),
+    )
+    summary = reprocess(any_db.url, page=50, worker=True)
+    assert summary["status"] == "completed", summary["error"]
+    assert summary["changed"] == 2  # the two stale rows, and nothing else
+    assert_same_tables(any_db.snapshot(), wanted)
