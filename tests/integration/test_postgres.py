@@ -71,6 +71,35 @@ def test_timestamptz_and_jsonb(tmp_path: Path, pg_db: PgDatabase) -> None:
     assert {"messages_by_time", "messages_by_sender"} <= indexes
 
 
+@pytest.mark.parametrize("server_datestyle", ["ISO, MDY", "SQL, DMY", "German"])
+def test_times_are_read_as_the_sqlite_loader_gives_them(pg_db: PgDatabase, server_datestyle: str) -> None:
+    """Read back, a timestamptz is "YYYY-MM-DDTHH:MM:SS.mmmZ", as SQLite keeps it, made from the server's text
+    without a datetime between: for every fraction of a second, whole seconds, far years and whatever DateStyle
+    the server defaults to (the session sets its own)."""
+    from datetime import datetime, timezone
+
+    pg_db.execute(f"ALTER DATABASE {pg_db.name} SET DateStyle = '{server_datestyle}'")
+    loader = open_loader(pg_db.url)
+    loader.connect()
+    try:
+        cases = {
+            "2019-03-16T14:43:23.607Z": "2019-03-16T14:43:23.607Z",
+            "2019-03-16T14:43:23Z": "2019-03-16T14:43:23.000Z",
+            "2019-03-16T14:43:23.1Z": "2019-03-16T14:43:23.100Z",
+            "2019-03-16T14:43:23.123999Z": "2019-03-16T14:43:23.123Z",  # cut, as isoformat does, not rounded
+            "2019-03-16T16:43:23.5+02:00": "2019-03-16T14:43:23.500Z",
+            "0001-01-01T00:00:00Z": "0001-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999999Z": "9999-12-31T23:59:59.999Z",
+        }
+        for given, wanted in cases.items():
+            (row,) = loader._select("SELECT CAST(%s AS timestamptz), NULL::timestamptz", (given,))
+            assert row == (wanted, None), given
+            as_datetime = datetime.fromisoformat(given.replace("Z", "+00:00")).astimezone(timezone.utc)
+            assert as_datetime.isoformat(timespec="milliseconds").replace("+00:00", "Z") == wanted
+    finally:
+        loader.close()
+
+
 def test_nul_is_cleaned_and_everything_else_round_trips(tmp_path: Path, any_db: Any) -> None:
     tricky = "tab\there\nnew line\r\nback\\slash \\N \\t 😀 \u2028 \u00a0 ا ☃ 𝄞 'quote' \"dq\" %s {} ; DROP TABLE messages;--"
     messages = [
