@@ -12,6 +12,7 @@ import tarfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -141,6 +142,39 @@ def test_a_million_tiny_conversations(tmp_path: Path) -> None:
     assert summary["peak"] < 200, f"the importer and its worker peaked at {summary['peak']:.0f} MB"
     assert Database(db).count("conversations") == 1_000_000
     only(tmp_path, export.name)
+
+
+def test_a_conversation_row_is_made_once_unless_its_messages_span_batches(
+    tmp_path: Path, any_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversation that fits in a batch is one row written once, from its whole header (keys after
+    MessageList included); one whose messages span batches is written with its first batch (its messages need
+    it) and again at its end. The owner stays a member of a one-to-one chat, not a sender, either way."""
+    from skype_etl_gui.etl.transform.transformer import Transformer
+
+    made: list[str] = []
+    real = Transformer.conversation
+
+    def counted(self: Transformer, header: Any) -> Any:
+        made.append(header.get("id"))
+        return real(self, header)
+
+    monkeypatch.setattr(Transformer, "conversation", counted)
+    me = {"from": "8:live:.cid.me", "displayName": "Me"}
+    small = [{"id": f"8:c{n}", "MessageList": [message("1", **me)], "displayName": f"C{n}"} for n in range(20)]
+    long = "x" * 1000  # 200 kB of messages: read in several pieces, so that a batch ends among them
+    big = {"id": "8:big", "MessageList": [message(str(n), long, **me) for n in range(1, 200)], "displayName": "Big"}
+    document = export_document([*small, big])
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(document))
+    summary = ETLPipeline(any_db.url, parallel=False, batch_size=25).run(str(path))
+    assert summary["status"] == "completed", summary["error"]
+    assert made.count("8:c0") == 1 and made.count("8:big") == 2
+    assert any_db.one("SELECT display_name FROM conversations WHERE id = '8:c3'") == "C3"  # read after its messages
+    assert any_db.query(
+        "SELECT conversation_id, source FROM participants WHERE participant_id = '8:live:.cid.me' "
+        "AND conversation_id IN ('8:c0', '8:big') ORDER BY conversation_id"
+    ) == [("8:big", "member"), ("8:c0", "member")]
 
 
 def test_the_memory_limit_counts_the_worker_too(tmp_path: Path) -> None:

@@ -121,6 +121,8 @@ class Producer:
         self.words_of = TEXT_AT if search_column else None  # (Loader.search_column)
         self._last_nul_row: tuple[Any, Any] | None = None
         self.batch = Batch()
+        # a conversation begun and not yet in a batch: its header, and where its rows in batch.participants begin
+        self._started: tuple[dict[str, Any], int] | None = None
         self.conversations = int(start.get("conversations", 0)) if start else 0
         self.messages = int(start.get("messages", 0)) if start else 0
         self.position = position or Position()
@@ -169,11 +171,15 @@ class Producer:
                 self._owner()
             if event.conversation_id is not None:
                 self._tally(event.conversation_id)
-            self._conversation(event.header)
+            # its row waits for its end (the whole header), unless a batch is handed on before: one write, not two,
+            # for a conversation that fits in a batch (a million tiny ones were a million rows written twice); its
+            # members go where it began, before its senders, as the first of a person's rows names their part
+            self._started = (event.header, len(batch.participants))
         elif isinstance(event, ConversationEnd):
             if event.repaired_bytes:
                 self._too_deep(event.conversation_id, None, event.repaired_bytes)
-            self._conversation(event.header)
+            started, self._started = self._started, None
+            self._conversation(event.header, started[1] if started is not None else None)
             self.transformer.conversation_done(event.conversation_id)
             if event.conversation_id is None:
                 counts = self._tally("")  # one row for every conversation without an id
@@ -285,15 +291,22 @@ class Producer:
             "load", "warning", "NulRemoved", "NUL characters removed: PostgreSQL cannot store them", row[0], row[1]
         )
 
-    def _conversation(self, header: dict[str, Any]) -> None:
+    def _conversation(self, header: dict[str, Any], at: int | None = None) -> None:
+        """Its row and its members' rows into the batch, the members at `at` of the participants (else last)."""
         row, members = self.transformer.conversation(header)
         if row is not None:
             self.batch.conversations.append(row)
-            self.batch.participants += members
+            if at is None:
+                self.batch.participants += members
+            else:
+                self.batch.participants[at:at] = members
 
     def flush(self, final: bool = False, position: Position | None = None) -> None:
         """Hand on the batch; `position` is where it ends (exactly, when a boundary was found)."""
         self.boundary_requested = False
+        if self._started is not None:  # a conversation goes on past this batch: its row (as known so far) with it
+            self._conversation(*self._started)
+            self._started = None
         batch, self.batch = self.batch, Batch()
         read = len(batch.messages)
         batch.messages = keep_winners(batch.messages)
