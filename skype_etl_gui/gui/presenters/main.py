@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ...etl.errors import REJECTED, Cancelled, DatabaseUrlError, ExportReadError
+from ...etl.load.registry import preload as preload_loaders
 from ...etl.run.pipeline import DEFAULT_BATCH_SIZE, ETLPipeline, Prepared
 from ...units import duration_text
 from .. import work
@@ -83,6 +84,7 @@ class MainPresenter(QObject):
 
     def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        preload_loaders()  # here, in the window's thread, not in the import's as Start is pressed
         self.batch_size = batch_size
         self.state = IDLE
         self.pipeline: ETLPipeline | None = None
