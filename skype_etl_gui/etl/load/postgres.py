@@ -427,7 +427,7 @@ class PostgresLoader(Loader):
                 self._errors_and_run(cur, run_id, errors, fields)
 
         finished_at = fields.get("finished_at")
-        self._transaction(update, lambda: _plain(self._run_value(run_id, "finished_at")) == finished_at)
+        self._transaction(update, lambda: self._run_value(run_id, "finished_at") == finished_at)  # ISO text (ISO_TIME)
 
     def grant_reader(self, role: str) -> None:
         """SELECT on every table of the archive's schema, now and made later by this user, and nothing else."""
