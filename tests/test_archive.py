@@ -551,3 +551,13 @@ def test_names_the_archive_knows_where_the_export_left_them_out(any_db: Any, tmp
         assert page["1"]["known_name"] is None  # it carried its own
         hits = {h["id"]: h for h in archive.search("lunch")}
         assert [sender_label(hits[i]) for i in "23"] == ["Dana K", "8:live:zed"]
+        # an import while the archive stays open (the browser's) names zed: the next page read says so
+        named = message(
+            "4", "zed has a name now", originalarrivaltime=hour(4), **{"from": "8:live:zed", "displayName": "Zed Q"}
+        )
+        document = export_document([conversation("8:live:dana", [*chat, named], displayName=None)])
+        assert (
+            ETLPipeline(any_db.url).run(str(write_export(tmp_path / "later.json", document)))["status"] == "completed"
+        )
+        page = {m["id"]: m for m in archive.page(dana["owner_id"], dana["id"])}
+        assert [sender_label(page[i]) for i in "1234"] == ["Dana K", "Dana K", "Zed Q", "Zed Q"]

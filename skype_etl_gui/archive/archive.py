@@ -93,7 +93,7 @@ class Archive:
         self.database_url = database_url
         self._loader: Loader | None = None
         self.schema = 0
-        self._names: dict[str, str | None] = {}  # a sender's name as the archive knows it (None: none)
+        self._names: dict[str, str] = {}  # a sender's name as the archive knows it
 
     def __enter__(self) -> Archive:
         self.open()
@@ -219,12 +219,12 @@ class Archive:
         return messages
 
     def _known_names(self, people: list[str]) -> dict[str, str | None]:
-        """The name a participant of each id has in the archive (the least, so always the same), or None; those not
-        asked before read by the participants' index on the person, NAMES_A_QUERY at a time, and kept."""
+        """The name a participant of each id has in the archive (the least, so always the same), or None. Names found
+        are kept; the others are read again each time, by the participants' index on the person, NAMES_A_QUERY at
+        a time, so a name an import adds while the archive is open shows from the next page read."""
         unknown = sorted(set(people) - self._names.keys())
         for start in range(0, len(unknown), NAMES_A_QUERY):
             ids = unknown[start : start + NAMES_A_QUERY]
-            self._names.update(dict.fromkeys(ids))
             marks = ", ".join("?" for _ in ids)
             self._names.update(
                 self._rows(
@@ -233,7 +233,7 @@ class Archive:
                     ids,
                 )
             )
-        return {person: self._names[person] for person in people}
+        return {person: self._names.get(person) for person in people}
 
     def _time(self) -> str:
         return "CAST(? AS timestamptz)" if self.dialect == "postgresql" else "?"
