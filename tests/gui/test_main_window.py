@@ -374,11 +374,37 @@ def test_without_a_keyring_nothing_is_remembered(qtbot: Any, export: tuple[Path,
     keyring.set_keyring(fail.Keyring())
     try:
         window = make_window(qtbot, export[0], db)
+        window.postgres_radio.setChecked(True)
         qtbot.waitUntil(lambda: window.keyring_checked, timeout=10_000)
         assert not window.remember_password.isEnabled()
         assert "No system keyring" in window.remember_password.toolTip()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_keyring_is_asked_once_postgresql_is_chosen(
+    qtbot: Any, export: tuple[Path, SampleStats], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local database needs no keyring: the window opens without asking one (its first use imports modules the
+    window would feel); choosing PostgreSQL asks it, once."""
+    from skype_etl_gui.gui import work
+
+    asked: list[str | None] = []
+    ask = work.keyring_state
+
+    def counting(handle: Any, account: str | None) -> tuple[bool, str | None]:
+        asked.append(account)
+        return ask(handle, account)
+
+    monkeypatch.setattr(work, "keyring_state", counting)
+    window = make_window(qtbot, export[0], db)
+    qtbot.waitUntil(lambda: not Job.running(), timeout=10_000)
+    assert asked == [] and not window.keyring_checked
+    for _ in range(2):
+        window.postgres_radio.setChecked(True)
+        qtbot.waitUntil(lambda: window.keyring_checked, timeout=10_000)
+        window.local_radio.setChecked(True)
+    assert len(asked) == 1
 
 
 def test_settings_stay_in_the_test_folder(

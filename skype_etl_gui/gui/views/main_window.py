@@ -64,7 +64,10 @@ class MainWindow(QMainWindow):
             except DatabaseUrlError as exc:  # a message in the window, once it shows
                 notice = Notice("problem", str(exc))
                 QTimer.singleShot(0, lambda: self.presenter.notice.emit(notice))
-        self._check_keyring(remember)
+        self._remembering = remember
+        self._keyring_job: Job | None = None
+        self.postgres_radio.toggled.connect(self._keyring_when_chosen)
+        self._keyring_when_chosen(self.postgres_radio.isChecked())
         self._update_buttons()
 
     # --- layout --------------------------------------------------------------------------------------------
@@ -492,6 +495,13 @@ class MainWindow(QMainWindow):
             password = self.pg_password.text() or None
             Job(work.keep_password, self.database_panel.password_account(), password, remember, name="keyring").start()
 
+    @Slot(bool)
+    def _keyring_when_chosen(self, chosen: bool) -> None:
+        """The keyring is asked once, when PostgreSQL is first chosen: only its password is kept there, and a
+        keyring's first use imports modules for a tenth of a second, which the window would feel as it opens."""
+        if chosen and self._keyring_job is None:
+            self._check_keyring(self._remembering)
+
     def _check_keyring(self, remember: bool) -> None:
         """Whether there is a keyring (asked in a job: it can be slow), and the password kept there."""
         account = self.database_panel.password_account() if remember else None
@@ -511,7 +521,8 @@ class MainWindow(QMainWindow):
 
     @property
     def keyring_checked(self) -> bool:
-        return not self._keyring_job.is_running()
+        """The keyring has answered (it is asked once PostgreSQL is chosen)."""
+        return self._keyring_job is not None and not self._keyring_job.is_running()
 
     # --- closing ------------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
