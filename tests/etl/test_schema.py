@@ -96,6 +96,32 @@ def test_a_postgres_archive_of_release_0_1_0_migrates_to_the_tables_of_a_new_dat
         pg_server.drop_database(old)
 
 
+def test_a_postgres_migration_keeps_every_row_and_the_export_s_from_and_indexes_each(pg_server: Any) -> None:
+    """PostgreSQL makes messages again with the new columns computed (not an UPDATE of every row): each keeps
+    its row, the export's `from` as sender_raw, and its search index as skype_search() makes it."""
+    import psycopg2
+
+    old = pg_server.restore(V010 / "archive-postgres.sql")
+    url = pg_server.url(old)
+    try:
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT conversation_id, id, sender_id FROM messages")
+            before = sorted(cur.fetchall())
+        conn.close()
+        with open_loader(url) as loader:
+            assert loader.ensure_schema() == SCHEMA_VERSION
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT conversation_id, id, sender_raw FROM messages")
+            assert sorted(cur.fetchall()) == before and len(before) == 399
+            cur.execute("SELECT count(*) FROM messages WHERE search IS NULL OR search <> skype_search(content_text)")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT count(*) FROM messages WHERE search @@ 'hello'::tsquery")
+            assert cur.fetchone()[0] > 0
+        conn.close()
+    finally:
+        pg_server.drop_database(old)
+
+
 def test_a_new_database_is_made_in_one_step() -> None:
     for dialect in ("sqlite", "postgresql"):
         assert upgrade_steps(dialect, 0) == [Step(SCHEMA_VERSION, "tables", create_statements(dialect), last=True)]
