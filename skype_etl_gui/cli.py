@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--debug", action="store_true")
 
     show = commands.add_parser("show", help="print a conversation as readable text")
-    show.add_argument("conversation", metavar="CONVERSATION", help="its id (see: skype-etl search ... --json)")
+    show.add_argument(
+        "conversation",
+        metavar="CONVERSATION",
+        help="its id, or its name as the archive browser lists it (a part of it will do when only one has it)",
+    )
     show.add_argument("--db", metavar="URL")
     show.add_argument("--owner", metavar="ID", help="whose, when several exports hold a chat of that id")
     show.add_argument("--around", metavar="ID", help="the messages around this message (else the newest)")
@@ -592,20 +596,24 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _archive(args) as archive:
-        owners = [c["owner_id"] for c in archive.conversations() if c["id"] == args.conversation]
+        found = archive.find_conversations(args.conversation)
         if args.owner is not None:
-            owners = [o for o in owners if o == args.owner]
-        if not owners:
-            raise ArchiveError(f"{args.conversation}: no such conversation in this archive")
-        if len(owners) > 1:
+            found = [c for c in found if c["owner_id"] == args.owner]
+        if not found:
+            raise ArchiveError(f"{args.conversation}: no conversation of that id or name in this archive")
+        if len({c["id"] for c in found}) > 1:
+            choices = "; ".join(f"{c['id']} ({c['name'] or 'no name'})" for c in found[:10])
+            more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+            raise ArchiveError(f"{args.conversation}: names {len(found)} conversations; give one's id: {choices}{more}")
+        if len(found) > 1:
             raise ArchiveError(
-                f"{args.conversation}: several exports hold a chat of this id; choose one with --owner "
-                + " or --owner ".join(owners)
+                f"{found[0]['id']}: several exports hold a chat of this id; choose one with --owner "
+                + " or --owner ".join(c["owner_id"] or "''" for c in found)
             )
         half = args.limit // 2
         messages = archive.messages(
-            owners[0],
-            args.conversation,
+            found[0]["owner_id"],
+            found[0]["id"],
             around=args.around,
             before=args.limit if args.around is None else half,
             after=args.limit - half,

@@ -337,7 +337,7 @@ def test_the_command_line_searches_and_shows(any_db: Any, tmp_path: Path, capsys
     assert main(["show", "8:anna", "--db", any_db.url, "--json", "--limit", "2"]) == 0
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["9", "10"]
     assert main(["show", "8:nobody", "--db", any_db.url]) == 2
-    assert "no such conversation" in capsys.readouterr().err
+    assert "8:nobody: no conversation of that id or name" in capsys.readouterr().err
 
 
 def test_the_command_line_brings_an_old_archive_up_to_date_first(old_archive: Any, capsys: Any) -> None:
@@ -561,3 +561,53 @@ def test_names_the_archive_knows_where_the_export_left_them_out(any_db: Any, tmp
         )
         page = {m["id"]: m for m in archive.page(dana["owner_id"], dana["id"])}
         assert [sender_label(page[i]) for i in "1234"] == ["Dana K", "Dana K", "Zed Q", "Zed Q"]
+
+
+def test_a_conversation_is_found_by_the_name_the_browser_lists(any_db: Any, tmp_path: Path, capsys: Any) -> None:
+    """`show` and `in:` take a conversation's name as well as its id: its own name, or for an unnamed one-to-one
+    chat the other person's (as the browser lists it). A name that fits several says which, with their ids."""
+    from skype_etl_gui.cli import main
+
+    document = export_document(
+        [
+            conversation(
+                "8:live:dana",
+                [
+                    message(
+                        "1",
+                        "hi from dana",
+                        originalarrivaltime=hour(1),
+                        **{"from": "8:live:dana", "displayName": "Dana K"},
+                    )
+                ],
+                displayName=None,
+            ),
+            conversation(
+                "8:live:danny", [message("2", "hi from danny", originalarrivaltime=hour(2))], displayName="Danny"
+            ),
+            conversation(
+                "19:x@thread.skype", [message("3", "hi all", originalarrivaltime=hour(3))], displayName="Dan's team"
+            ),
+        ]
+    )
+    assert ETLPipeline(any_db.url).run(str(write_export(tmp_path / "e.json", document)))["status"] == "completed"
+    with Archive(any_db.url) as archive:
+        assert [c["id"] for c in archive.find_conversations("dana k")] == ["8:live:dana"]
+        assert [c["id"] for c in archive.find_conversations("DANNY")] == ["8:live:danny"]  # the whole name first
+        assert [c["id"] for c in archive.find_conversations("dan")] == [
+            "19:x@thread.skype",
+            "8:live:dana",
+            "8:live:danny",
+        ]
+        assert [c["id"] for c in archive.find_conversations("8:live:danny")] == ["8:live:danny"]
+        assert archive.find_conversations("zed") == []
+        assert ids(archive.search('hi in:"Dana K"')) == ["1"]
+    assert main(["show", "Dana K", "--db", any_db.url]) == 0
+    assert "Dana K: hi from dana" in capsys.readouterr().out
+    assert main(["show", "team", "--db", any_db.url]) == 0
+    assert "hi all" in capsys.readouterr().out
+    assert main(["show", "dan", "--db", any_db.url]) == 2
+    err = capsys.readouterr().err
+    assert "dan: names 3 conversations; give one's id: 19:x@thread.skype (Dan's team); 8:live:dana (Dana K)" in err
+    assert main(["show", "zed", "--db", any_db.url]) == 2
+    assert "zed: no conversation of that id or name in this archive" in capsys.readouterr().err

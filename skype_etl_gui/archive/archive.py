@@ -365,14 +365,36 @@ class Archive:
 
     def _conversations(self, values: list[str]) -> list[tuple[str, str]]:
         """The conversations an in: names: an id as it is, or those whose name contains the value (folded)."""
-        rows = self._rows("SELECT owner_id, id, display_name FROM conversations")
         found = _named(
-            [((owner, conv), conv, name) for owner, conv, name in rows],
+            [((owner, conv), conv, name) for owner, conv, name in self._conversation_names()],
             values,
             "in",
             "no conversation of that id or name in this archive",
         )
         return sorted(found)
+
+    def _conversation_names(self) -> list[tuple[str, str, str | None]]:
+        """(owner_id, id, name) of every conversation, named as the browser lists it: its own name, else (a
+        one-to-one chat) the name the archive knows for the other person."""
+        rows = self._rows("SELECT owner_id, id, display_name, kind FROM conversations")
+        unnamed = [
+            conv for _, conv, name, kind in rows if not name and (kind or conversation_kind(conv)) == "one_to_one"
+        ]
+        known = self._known_names(unnamed)
+        return [(owner, conv, name or known.get(conv)) for owner, conv, name, _ in rows]
+
+    def find_conversations(self, value: str) -> list[dict[str, str | None]]:
+        """The conversations `value` names: those of that id; else those whose name is the value (folded); else
+        those whose name contains it. Each as {owner_id, id, name}, ordered by name and id."""
+        rows = self._conversation_names()
+        wanted = fold(value)
+        found = [r for r in rows if r[1] == value]
+        if not found and wanted:
+            found = [r for r in rows if fold(r[2] or "") == wanted] or [r for r in rows if wanted in fold(r[2] or "")]
+        return [
+            {"owner_id": owner, "id": conv, "name": name}
+            for owner, conv, name in sorted(found, key=lambda r: (fold(r[2] or r[1]), r[1], r[0]))
+        ]
 
 
 def _named(candidates: list[tuple[Any, str, str | None]], values: list[str], operator: str, none: str) -> set[Any]:
