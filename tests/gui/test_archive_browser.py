@@ -255,6 +255,40 @@ def test_after_an_import_the_window_offers_to_open_the_archive(qtbot: Any, db: A
     assert "hello" in texts(view(window.archive_browser, "messageView"))[0]
 
 
+def test_a_browser_left_open_shows_what_a_later_import_added(qtbot: Any, any_db: Any, tmp_path: Path) -> None:
+    """An import into the database the open browser shows: its conversations are read again, the one shown stays
+    current, and its messages are read again when it gained some; an import elsewhere changes nothing."""
+    from tests.conftest import write_export
+    from tests.gui.test_main_window import make_window, run_to_end
+
+    anna = [message("1", "hello", originalarrivaltime=hour(1))]
+    first = write_export(tmp_path / "a.json", export_document([conversation("8:anna", anna)]))
+    window = make_window(qtbot, first, any_db)
+    assert run_to_end(qtbot, window)["status"] == "completed"
+    window.findChild(QPushButton, "archiveButton").click()
+    browser = window.archive_browser
+    conversations, messages = view(browser, "conversationList"), view(browser, "messageView")
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 1, timeout=WAIT)
+    later = [*anna, message("2", "hello again", originalarrivaltime=hour(2))]
+    bob = [message("3", "hi from bob", originalarrivaltime=hour(3), **{"from": "8:bob", "displayName": "Bob"})]
+    second = write_export(
+        tmp_path / "b.json", export_document([conversation("8:anna", later), conversation("8:bob", bob)])
+    )
+    window.export_edit.setText(str(second))
+    assert run_to_end(qtbot, window)["status"] == "completed"
+    qtbot.waitUntil(lambda: conversations.model().rowCount() == 2, timeout=WAIT)
+    assert conversations.currentIndex().data(ROW_ROLE)["id"] == "8:anna"  # still the one shown
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 2, timeout=WAIT)
+    assert "hello again" in texts(messages)[-1]
+    assert "2 conversations, 3 messages" in browser.note.text()
+    # an import into another database leaves the browser as it is
+    asked: list[Any] = []
+    browser.presenter.reader.ask = lambda *args, **kwargs: asked.append(args)  # type: ignore[method-assign]
+    window.set_database_url(f"sqlite:///{tmp_path / 'other.db'}")
+    assert run_to_end(qtbot, window)["status"] == "completed"
+    assert asked == []
+
+
 # --- photos, files, links and quotes (the message view's delegate) ----------------------------------------------
 def image_bytes(width: int, height: int, kind: str = "PNG") -> bytes:
     from PySide6.QtCore import QBuffer, QIODevice

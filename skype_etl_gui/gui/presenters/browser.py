@@ -33,6 +33,7 @@ def _saving(archive: Any, sha256: str, target: str) -> int | OSError:
 class BrowserPresenter(QObject):
     note = Signal(str)  # a line for the person: counts, progress, or why nothing can be shown
     opened = Signal()  # the conversations are in
+    refreshed = Signal()  # the conversations are in again (refresh(): an import added to the archive)
     conversation_shown = Signal(int)  # the messages are in; the row to make current (-1: the newest)
     older_shown = Signal(int)  # older messages went in front: how many
     newer_shown = Signal(int)  # newer messages went at the end: how many
@@ -42,6 +43,7 @@ class BrowserPresenter(QObject):
 
     def __init__(self, database: str | dict[str, Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.database = database
         self.conversations = ConversationListModel(self)
         self.messages = MessageListModel(self)
         self.hits = SearchResultsModel(self)
@@ -61,6 +63,10 @@ class BrowserPresenter(QObject):
 
     def close(self) -> None:
         self.reader.close()
+
+    def refresh(self) -> None:
+        """The conversations read again (an import added to the archive while the browser was open)."""
+        self.reader.ask("refreshed", lambda archive: archive.conversations())
 
     # --- what the window asks ----------------------------------------------------------------------------
     def show_conversation(self, owner_id: str, conversation_id: str, around: str | None = None) -> None:
@@ -169,12 +175,15 @@ class BrowserPresenter(QObject):
             step, number, steps = result
             self.note.emit(f"Updating the archive made by an earlier version: {step} ({number} of {steps})…")
             return
-        if tag == "opened":
+        if tag in ("opened", "refreshed"):
+            if isinstance(result, Exception):
+                self.note.emit(str(result))
+                return
             self.conversations.set_rows(result)
             self.hits.names = {(c["owner_id"], c["id"]): conversation_label(c) for c in result}
             total = sum(c["messages"] for c in result)
             self.note.emit(f"{len(result):,} conversations, {total:,} messages")
-            self.opened.emit()
+            (self.opened if tag == "opened" else self.refreshed).emit()
             return
         kind, number = tag[0], tag[1]
         if kind == "conversation" and number == self.latest["conversation"]:

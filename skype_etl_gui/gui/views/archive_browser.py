@@ -121,6 +121,7 @@ class ArchiveBrowserWindow(QWidget):
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
         self.presenter.note.connect(self.note.setText)
         self.presenter.opened.connect(self._opened)
+        self.presenter.refreshed.connect(self._refreshed)
         self.presenter.conversation_shown.connect(self._messages_shown)
         self.presenter.searched.connect(self._searched)
         presenter = self.presenter
@@ -181,6 +182,29 @@ class ArchiveBrowserWindow(QWidget):
             self._select_conversation(str(last[0]), str(last[1]))
         elif self.presenter.conversations.rows:
             self.conversation_list.setCurrentIndex(self.presenter.conversations.index(0, 0))
+
+    def refresh(self) -> None:
+        """The conversations read again, as an import left them; the one shown stays, and is read again around
+        the message current in it when it gained messages."""
+        current = self.conversation_list.currentIndex().data(ROW_ROLE)
+        self._before_refresh = (current["owner_id"], current["id"], current["messages"]) if current else None
+        self.presenter.refresh()
+
+    _before_refresh: tuple[str, str, int] | None = None
+
+    @Slot()
+    def _refreshed(self) -> None:
+        before, self._before_refresh = self._before_refresh, None
+        if before is None:
+            self._opened()
+            return
+        owner_id, conversation_id, count = before
+        model = self.presenter.conversations
+        self._select_conversation(owner_id, conversation_id, quietly=True)
+        row = model.find(owner_id, conversation_id)
+        if row >= 0 and model.rows[row]["messages"] != count:
+            message = self.message_view.currentIndex().data(ROW_ROLE)
+            self.presenter.show_conversation(owner_id, conversation_id, around=message["id"] if message else None)
 
     def _select_conversation(self, owner_id: str, conversation_id: str, quietly: bool = False) -> None:
         """Make a conversation the current one in the list (`quietly`: without reading its newest messages)."""

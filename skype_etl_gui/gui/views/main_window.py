@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QVBoxLayout
 
 from ... import __version__, applog
 from ...etl.errors import DatabaseUrlError
+from ...etl.urls import parse_database_url
 from ...paths import log_dir
 from .. import work
 from ..jobs import Job
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         presenter.notice.connect(self._show_notice)
         presenter.import_finished.connect(self.import_finished)
         presenter.import_finished.connect(self._offer_archive)
+        presenter.import_finished.connect(self._refresh_archive_browser)
         presenter.reprocess_finished.connect(self.reprocess_finished)
         presenter.closable.connect(self.close)
 
@@ -419,6 +421,19 @@ class MainWindow(QMainWindow):
         if isinstance(summary, dict) and summary.get("status") == "completed":
             self.archive_button.setText("Open &archive")
             self.archive_button.setDefault(True)
+
+    @Slot(object)
+    def _refresh_archive_browser(self, summary: Any) -> None:
+        """An import into the database the open archive browser shows: its conversations are read again."""
+        browser = self.archive_browser
+        if browser is None or not browser.isVisible() or not isinstance(summary, dict) or not summary.get("messages"):
+            return
+        try:
+            shown = parse_database_url(browser.presenter.database).display
+        except DatabaseUrlError:
+            return
+        if shown == summary.get("database"):
+            browser.refresh()
 
     @Slot(list)
     def _remember_conversation(self, value: list[Any]) -> None:
