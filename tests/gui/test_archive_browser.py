@@ -257,7 +257,8 @@ def test_after_an_import_the_window_offers_to_open_the_archive(qtbot: Any, db: A
 
 def test_a_browser_left_open_shows_what_a_later_import_added(qtbot: Any, any_db: Any, tmp_path: Path) -> None:
     """An import into the database the open browser shows: its conversations are read again, the one shown stays
-    current, and its messages are read again when it gained some; an import elsewhere changes nothing."""
+    current, and its messages are read again when it gained some (after a reprocess, always); an import elsewhere
+    changes nothing."""
     from tests.conftest import write_export
     from tests.gui.test_main_window import make_window, run_to_end
 
@@ -281,6 +282,14 @@ def test_a_browser_left_open_shows_what_a_later_import_added(qtbot: Any, any_db:
     qtbot.waitUntil(lambda: messages.model().rowCount() == 2, timeout=WAIT)
     assert "hello again" in texts(messages)[-1]
     assert "2 conversations, 3 messages" in browser.note.text()
+    # a reprocess from the menu: the messages shown are read again (their texts may have changed)
+    from tests.gui.test_main_window import start_reprocess
+
+    any_db.execute("UPDATE messages SET content_raw = 'hello, read again' WHERE id = '2'")  # as a new rule would
+    with qtbot.waitSignal(window.reprocess_finished, timeout=WAIT):
+        start_reprocess(qtbot, window)
+    qtbot.waitUntil(lambda: "hello, read again" in texts(messages)[-1], timeout=WAIT)
+    assert conversations.currentIndex().data(ROW_ROLE)["id"] == "8:anna"
     # an import into another database leaves the browser as it is
     asked: list[Any] = []
     browser.presenter.reader.ask = lambda *args, **kwargs: asked.append(args)  # type: ignore[method-assign]

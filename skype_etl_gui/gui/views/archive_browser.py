@@ -183,14 +183,15 @@ class ArchiveBrowserWindow(QWidget):
         elif self.presenter.conversations.rows:
             self.conversation_list.setCurrentIndex(self.presenter.conversations.index(0, 0))
 
-    def refresh(self) -> None:
-        """The conversations read again, as an import left them; the one shown stays, and is read again around
-        the message current in it when it gained messages."""
+    def refresh(self, messages_changed: bool = False) -> None:
+        """The conversations read again, as an import or a reprocess left them; the one shown stays, and is read
+        again around the message current in it when it gained messages (or `messages_changed`)."""
         current = self.conversation_list.currentIndex().data(ROW_ROLE)
-        self._before_refresh = (current["owner_id"], current["id"], current["messages"]) if current else None
+        count = -1 if messages_changed else current["messages"] if current else 0
+        self._before_refresh = (current["owner_id"], current["id"], count) if current else None
         self.presenter.refresh()
 
-    _before_refresh: tuple[str, str, int] | None = None
+    _before_refresh: tuple[str, str, int] | None = None  # the conversation shown, and its messages (-1: read again)
 
     @Slot()
     def _refreshed(self) -> None:

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         presenter.import_finished.connect(self.import_finished)
         presenter.import_finished.connect(self._offer_archive)
         presenter.import_finished.connect(self._refresh_archive_browser)
+        presenter.reprocess_finished.connect(self._refresh_archive_browser)
         presenter.reprocess_finished.connect(self.reprocess_finished)
         presenter.closable.connect(self.close)
 
@@ -424,16 +425,20 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _refresh_archive_browser(self, summary: Any) -> None:
-        """An import into the database the open archive browser shows: its conversations are read again."""
+        """An import or a reprocess that changed the database the open archive browser shows: it reads its
+        conversations again (and, after a reprocess, the messages it shows: their texts may have changed)."""
         browser = self.archive_browser
-        if browser is None or not browser.isVisible() or not isinstance(summary, dict) or not summary.get("messages"):
+        if browser is None or not browser.isVisible() or not isinstance(summary, dict):
+            return
+        rederived = "changed" in summary  # a reprocess's summary
+        if not (summary.get("changed") if rederived else summary.get("messages")):
             return
         try:
             shown = parse_database_url(browser.presenter.database).display
         except DatabaseUrlError:
             return
         if shown == summary.get("database"):
-            browser.refresh()
+            browser.refresh(messages_changed=rederived)
 
     @Slot(list)
     def _remember_conversation(self, value: list[Any]) -> None:
