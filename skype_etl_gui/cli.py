@@ -28,7 +28,7 @@ from .etl.redact import redact_text
 from .etl.run.context import SEVERITIES, Progress
 from .etl.urls import parse_database_url
 from .paths import default_database_url
-from .units import duration_text
+from .units import duration_text, size_text
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a program its pipe's reader left (`... | head`)
@@ -207,7 +207,7 @@ class ProgressReporter:
         if self.memory_mb:  # none sampled yet: not "0 MB"
             text += f", memory {self.memory_mb:.0f} MB"
         if p.media_files:
-            text += f", {p.media_files:,} media files ({p.media_bytes / 1e6:,.1f} MB)"
+            text += f", {p.media_files:,} media files ({size_text(p.media_bytes)})"
         if self.bar is not None:
             self.bar.n = round(p.percent, 1)
             self.bar.set_postfix_str(text, refresh=False)
@@ -371,7 +371,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def _media_line(media: dict[str, int]) -> str:
     """What the media phase did, for a person."""
     parts = [
-        f"Media: {media['files']:,} files in the export, {media['stored']:,} stored ({media['bytes'] / 1e6:,.1f} MB)"
+        f"Media: {media['files']:,} files in the export, {media['stored']:,} stored ({size_text(media['bytes'])})"
     ]
     for key, words in (
         ("duplicates", "the same as one stored before"),
@@ -468,7 +468,7 @@ def cmd_media(args: argparse.Namespace) -> int:
                 return EXIT_INTERRUPTED
     if not args.quiet:
         print(
-            f"Exported {done.written:,} files ({done.bytes / 1e6:,.1f} MB) into {done.folders:,} conversation "
+            f"Exported {done.written:,} files ({size_text(done.bytes)}) into {done.folders:,} conversation "
             f"folders under {args.folder}; {done.already:,} were there already"
         )
     return EXIT_OK

@@ -203,7 +203,7 @@ def test_sigint_then_resume_finishes(tmp_path: Path, db: Database) -> None:
 
 def test_the_progress_line_says_memory_once_sampled_and_small_media_in_tenths() -> None:
     """Before the first memory sample the line names no memory (not "0 MB"); a megabyte and a half of media is
-    "1.5 MB", not "2 MB" or "0 MB"."""
+    "1.5 MB", not "2 MB" or "0 MB", and a few bytes are bytes, not "0.0 MB"."""
     import io
 
     from skype_etl_gui.cli import ProgressReporter
@@ -213,10 +213,12 @@ def test_the_progress_line_says_memory_once_sampled_and_small_media_in_tenths() 
     reporter = ProgressReporter(out, memory_limit_mb=0)
     reporter.on_progress(Progress(messages=10, percent=100.0))
     reporter.on_memory(MemorySample(rss_mb=41.2, peak_mb=41.2, limit_mb=0, near_limit=False))
-    reporter.on_progress(Progress(messages=20, percent=100.0, media_files=2, media_bytes=1_500_000))
-    first, second = out.getvalue().splitlines()
+    reporter.on_progress(Progress(messages=20, percent=100.0, media_files=2, media_bytes=1_572_864))
+    reporter.on_progress(Progress(messages=30, percent=100.0, media_files=3, media_bytes=213))
+    first, second, third = out.getvalue().splitlines()
     assert "memory" not in first
     assert "memory 41 MB" in second and "2 media files (1.5 MB)" in second
+    assert "3 media files (213 B)" in third
 
 
 def test_a_reader_that_stops_reading_ends_the_command_quietly(

@@ -63,4 +63,4 @@ def test_the_import_says_what_it_did_with_the_media(
     export = write_tar(tmp_path / "export.tar", [*media_members(), ("messages.json", messages_json())])
     assert main(["import", str(export), "--db", any_db.url]) == 0
     said = capsys.readouterr().err
-    assert "Media: 2 files in the export, 2 stored (2.3 MB); 1 named by messages but not in the export" in said
+    assert "Media: 2 files in the export, 2 stored (2.2 MB); 1 named by messages but not in the export" in said

@@ -233,4 +233,4 @@ def test_the_status_line_counts_the_media_as_they_are_stored(qtbot: Any) -> None
     presenter._on_import_event(("progress", progress))
     assert "media" not in said[-1]
     presenter._on_import_event(("progress", {**progress, "media_files": 3, "media_bytes": 2_500_000}))
-    assert said[-1].endswith("· 3 media files (2.5 MB stored)")
+    assert said[-1].endswith("· 3 media files (2.4 MB stored)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ...units import size_text
 from . import markup
 
 
@@ -57,13 +58,7 @@ def duration_text(seconds: float) -> str:
 
 
 def _file_size_text(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f" ({size:.0f} {unit})" if unit == "B" else f" ({size:.1f} {unit})"
-        size /= 1024  # type: ignore[assignment]
-    return ""
+    return "" if size is None else f" ({size_text(size)})"
 
 
 # --- one function per family: content -> (content_text, details, attachments) --------

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ...archive import QueryError, conversation_label
-from ...units import count_text
+from ...units import count_text, size_text
 from ..models.archive import MARKS, ConversationListModel, MessageListModel, SearchResultsModel
 from ..reading import DatabaseReader
 from ..thumbnails import thumbnail
@@ -207,7 +207,7 @@ class BrowserPresenter(QObject):
             if isinstance(result, OSError):
                 self.note.emit(f"Could not save {name} to {target}: {result.strerror or result}")
             else:
-                self.note.emit(f"Saved {name} ({result / 1e6:,.1f} MB) to {target}")
+                self.note.emit(f"Saved {name} ({size_text(result)}) to {target}")
 
     def _on_messages(self, conversation: tuple[str, str], around: str | None, rows: Any) -> None:
         if isinstance(rows, Exception):

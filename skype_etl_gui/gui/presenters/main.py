@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ...etl.errors import REJECTED, Cancelled, DatabaseUrlError, ExportReadError
 from ...etl.load.registry import preload as preload_loaders
 from ...etl.run.pipeline import DEFAULT_BATCH_SIZE, ETLPipeline, Prepared
-from ...units import duration_text
+from ...units import duration_text, size_text
 from .. import work
 from ..jobs import Job
 
@@ -370,7 +370,7 @@ class MainPresenter(QObject):
             )
             if value.get("media_files"):
                 self._progress_text += (
-                    f" · {value['media_files']:,} media files ({value['media_bytes'] / 1e6:,.1f} MB stored)"
+                    f" · {value['media_files']:,} media files ({size_text(value['media_bytes'])} stored)"
                 )
             self.progress.emit(value)
             self._tick()
@@ -410,7 +410,7 @@ class MainPresenter(QObject):
             media = summary.get("media") or {}
             if media.get("files") or media.get("missing"):
                 text += (
-                    f" Media: {media['files']:,} files ({media['bytes'] / 1e6:,.1f} MB stored now), "
+                    f" Media: {media['files']:,} files ({size_text(media['bytes'])} stored now), "
                     f"{media['missing']:,} expired, {media['orphans']:,} without a message."
                 )
             if summary["errors"]:
@@ -488,10 +488,10 @@ def preview_text(found: dict[str, Any]) -> str:
     span = f", {found['first'][:10]} to {found['last'][:10]}" if found.get("first") and found.get("last") else ""
     text = (
         f"{found['conversations']:,} conversations, {found['messages']:,} messages{span}; "
-        f"{found['size'] / 1_048_576:,.1f} MB ({found['kind']})"
+        f"{size_text(found['size'])} ({found['kind']})"
     )
     if found.get("media_files"):
-        text += f"; {found['media_files']:,} media files ({found['media_bytes'] / 1_048_576:,.1f} MB)"
+        text += f"; {found['media_files']:,} media files ({size_text(found['media_bytes'])})"
     if not found.get("complete"):
         text = f"Reading… {found.get('percent', 0):.0f}%: so far " + text
     return text
