@@ -370,9 +370,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def _media_line(media: dict[str, int]) -> str:
     """What the media phase did, for a person."""
-    parts = [
-        f"Media: {media['files']:,} files in the export, {media['stored']:,} stored ({size_text(media['bytes'])})"
-    ]
+    parts = [f"Media: {media['files']:,} files in the export, {media['stored']:,} stored ({size_text(media['bytes'])})"]
     for key, words in (
         ("duplicates", "the same as one stored before"),
         ("already", "stored by an earlier import"),

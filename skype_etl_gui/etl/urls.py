@@ -12,7 +12,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from .errors import DatabaseUrlError
 from .redact import redact_text
 
-__all__ = ["DatabaseTarget", "DatabaseUrlError", "dsn_fields", "dsn_text", "parse_database_url", "sqlite_url"]
+__all__ = [
+    "DatabaseTarget",
+    "DatabaseUrlError",
+    "database_text",
+    "dsn_fields",
+    "dsn_text",
+    "parse_database_url",
+    "sqlite_url",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,18 @@ class DatabaseTarget:
         if self.kind == "sqlite":
             return sqlite_url(self.path or "")
         return redact_text(self.url)
+
+
+def database_text(display_url: str) -> str:
+    """A database as the window names it: a local (SQLite) database by its file, a server by its URL (shown
+    without a password, as `display` gives it)."""
+    if display_url.startswith("sqlite:"):
+        try:
+            target = parse_database_url(display_url)
+        except DatabaseUrlError:
+            return display_url
+        return str(target.path)
+    return display_url
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:

@@ -286,6 +286,17 @@ def test_bad_database_urls() -> None:
             ETLPipeline(url)
 
 
+def test_a_database_as_the_window_names_it() -> None:
+    """A local database by its file; a server by its URL, without its password."""
+    from skype_etl_gui.etl.urls import database_text, parse_database_url
+
+    assert database_text("sqlite:////home/me/archive.db") == "/home/me/archive.db"
+    assert database_text("sqlite:///relative.db") == "relative.db"
+    pg = parse_database_url("postgresql://me:secret@host:5433/skype").display
+    assert database_text(pg) == pg and "secret" not in pg and pg.startswith("postgresql://me:")
+    assert database_text("sqlite://host/x.db") == "sqlite://host/x.db"  # not a URL this program makes: as it is
+
+
 def test_unwritable_database(tmp_path: Path, small_sample: tuple[Path, SampleStats]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -21,6 +21,7 @@ from skype_etl_gui.etl import ETLPipeline, open_loader
 from skype_etl_gui.etl.hints import HINTS
 from skype_etl_gui.etl.load import ERROR_FIELDS
 from skype_etl_gui.gui.models.errors import PAGE_ROWS
+from skype_etl_gui.gui.models.runs import COLUMNS as RUN_COLUMNS
 from skype_etl_gui.gui.models.runs import MISMATCH
 from skype_etl_gui.gui.views.error_log import ErrorLogWindow
 from skype_etl_gui.gui.views.run_history import RunHistoryWindow
@@ -355,6 +356,8 @@ def test_run_history_resumes_an_unfinished_run(qtbot: Any, tmp_path: Path, db: D
     assert history is not None
     qtbot.waitUntil(lambda: history.model.rowCount() == 2, timeout=10_000)
     assert history.table.objectName() == "runTable"
+    database_column = next(i for i, (key, _) in enumerate(RUN_COLUMNS) if key == "database_url")
+    assert history.model.index(0, database_column).data() == str(db.path)  # the local database by its file
     assert history.select_run(done["run_id"])
     assert not history.resume_button.isEnabled() and history.errors_button.isEnabled()
     history.errors_button.click()

@@ -87,6 +87,7 @@ def test_import_to_the_end(qtbot: Any, export: tuple[Path, SampleStats], db: Dat
     bar = window.findChild(QProgressBar, "progressBar")
     assert bar.value() == bar.maximum()
     assert "Done: " in window.summary_label.text() and f"{summary['messages']:,}" in window.summary_label.text()
+    assert f" s into {db.path}." in window.summary_label.text()  # the local database by its file, not its URL
     media = summary["media"]  # the sample's media files: some there, some expired
     assert f"Media: {stats.media_files:,} files" in window.summary_label.text()
     assert f"{media['missing']:,} expired" in window.summary_label.text() and media["missing"] > 0

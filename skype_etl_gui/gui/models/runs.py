@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ...etl.urls import database_text
 from ...units import duration_text
 from .errors import Index
 
@@ -104,6 +105,8 @@ class RunTableModel(QAbstractTableModel):
             return str(value)[:19].replace("T", " ")
         if key == "export_path":
             return Path(str(value)).name
+        if key == "database_url":
+            return database_text(str(value))
         if key == "duration_s":
             return f"{value:.1f} s" if float(value) < 60 else duration_text(float(value))
         if key == "status":

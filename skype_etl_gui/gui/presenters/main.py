@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ...etl.errors import REJECTED, Cancelled, DatabaseUrlError, ExportReadError
 from ...etl.load.registry import preload as preload_loaders
 from ...etl.run.pipeline import DEFAULT_BATCH_SIZE, ETLPipeline, Prepared
+from ...etl.urls import database_text
 from ...units import duration_text, size_text
 from .. import work
 from ..jobs import Job
@@ -403,7 +404,7 @@ class MainPresenter(QObject):
         if status == "completed":
             text = (
                 f"Done: {summary['messages']:,} messages in {summary['conversations']:,} conversations "
-                f"in {summary['duration_s']:.1f} s into {summary['database']}."
+                f"in {summary['duration_s']:.1f} s into {database_text(summary['database'])}."
             )
             if summary["resumed"]:
                 text += f" Resumed: {summary['messages_skipped']:,} messages were already there."
