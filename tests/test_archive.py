@@ -566,6 +566,7 @@ def test_names_the_archive_knows_where_the_export_left_them_out(any_db: Any, tmp
 def test_a_conversation_is_found_by_the_name_the_browser_lists(any_db: Any, tmp_path: Path, capsys: Any) -> None:
     """`show` and `in:` take a conversation's name as well as its id: its own name, or for an unnamed one-to-one
     chat the other person's (as the browser lists it). A name that fits several says which, with their ids."""
+    from skype_etl_gui.archive import conversation_label
     from skype_etl_gui.cli import main
 
     document = export_document(
@@ -588,6 +589,7 @@ def test_a_conversation_is_found_by_the_name_the_browser_lists(any_db: Any, tmp_
             conversation(
                 "19:x@thread.skype", [message("3", "hi all", originalarrivaltime=hour(3))], displayName="Dan's team"
             ),
+            conversation("48:calllogs", [message("4", "a call", originalarrivaltime=hour(4))], displayName=None),
         ]
     )
     assert ETLPipeline(any_db.url).run(str(write_export(tmp_path / "e.json", document)))["status"] == "completed"
@@ -601,6 +603,9 @@ def test_a_conversation_is_found_by_the_name_the_browser_lists(any_db: Any, tmp_
         ]
         assert [c["id"] for c in archive.find_conversations("8:live:danny")] == ["8:live:danny"]
         assert archive.find_conversations("zed") == []
+        calls = archive.find_conversations("call log")  # Skype's own, unnamed in exports
+        assert [(c["id"], c["name"]) for c in calls] == [("48:calllogs", "Call log")]
+        assert conversation_label(next(c for c in archive.conversations() if c["id"] == "48:calllogs")) == "Call log"
         assert ids(archive.search('hi in:"Dana K"')) == ["1"]
     assert main(["show", "Dana K", "--db", any_db.url]) == 0
     assert "Dana K: hi from dana" in capsys.readouterr().out

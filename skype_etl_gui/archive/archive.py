@@ -22,7 +22,7 @@ from ..etl.load.base import Loader
 from ..etl.load.schema import SCHEMA_VERSION
 from ..etl.load.search_index import SCOPE, key_range
 from ..etl.run.media import save_media
-from ..etl.transform.derive import conversation_kind
+from ..etl.transform.derive import CALL_LOGS, conversation_kind
 from .query import Query, QueryError, parse, snippet
 
 MESSAGE_COLUMNS = (
@@ -40,12 +40,15 @@ MESSAGE_COLUMNS = (
 )
 _SELECT_MESSAGES = "SELECT " + ", ".join(f"m.{c}" for c in MESSAGE_COLUMNS) + " FROM messages AS m"
 NAMES_A_QUERY = 500
+SPECIAL_NAMES = {CALL_LOGS: "Call log"}  # conversations Skype makes itself, which exports leave unnamed
 
 
 def conversation_label(conversation: dict[str, Any]) -> str:
     """A conversation's name as a person reads it: its own, else (a one-to-one chat, which exports often leave
-    unnamed) the name the archive knows for the person it is with (`known_name`), else its id."""
-    return str(conversation.get("display_name") or conversation.get("known_name") or conversation.get("id") or "")
+    unnamed) the name the archive knows for the person it is with (`known_name`), else what Skype's own
+    conversations are (48:calllogs: "Call log"), else its id."""
+    conv = str(conversation.get("id") or "")
+    return str(conversation.get("display_name") or conversation.get("known_name") or SPECIAL_NAMES.get(conv) or conv)
 
 
 def sender_label(message: dict[str, Any]) -> str:
@@ -381,7 +384,7 @@ class Archive:
             conv for _, conv, name, kind in rows if not name and (kind or conversation_kind(conv)) == "one_to_one"
         ]
         known = self._known_names(unnamed)
-        return [(owner, conv, name or known.get(conv)) for owner, conv, name, _ in rows]
+        return [(owner, conv, name or known.get(conv) or SPECIAL_NAMES.get(conv)) for owner, conv, name, _ in rows]
 
     def find_conversations(self, value: str) -> list[dict[str, str | None]]:
         """The conversations `value` names: those of that id; else those whose name is the value (folded); else
