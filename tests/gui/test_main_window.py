@@ -93,6 +93,12 @@ def test_import_to_the_end(qtbot: Any, export: tuple[Path, SampleStats], db: Dat
     assert f"{media['missing']:,} expired" in window.summary_label.text() and media["missing"] > 0
     assert db.count("messages") == stats.unique_messages
     assert window.memory_series.count() > 0 and "Memory:" in window.memory_label.text()
+    # the limit is a line across the chart however few samples there are; a lone sample shows as a dot
+    panel = window.progress_panel
+    limit = [(p.x(), p.y()) for p in panel.limit_series.points()]
+    assert len(limit) == 2 and limit[0][1] == limit[1][1] == window.presenter.memory_limit_mb
+    assert (limit[0][0], limit[1][0]) == (panel.memory_x.min(), panel.memory_x.max())
+    assert panel.memory_series.pointsVisible() == (panel.memory_series.count() < 2)
     assert button(window, "startButton").isEnabled() and not button(window, "pauseButton").isEnabled()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QPointF, QSettings, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -305,8 +305,9 @@ class ProgressPanel(QGroupBox):
         x = self.samples
         self.samples += 1
         self.memory_series.append(x, rss)
-        self.limit_series.append(x, limit)
         if self.memory_series.count() > MEMORY_POINTS:
             self.memory_series.remove(0)
-            self.limit_series.remove(0)
-        self.memory_x.setRange(max(0, x - MEMORY_POINTS), max(20, x))  # the last minute, filling the width
+        self.memory_series.setPointsVisible(self.memory_series.count() < 2)  # one sample is no line: its dot
+        low, high = max(0, x - MEMORY_POINTS), max(20, x)
+        self.memory_x.setRange(low, high)  # the last minute, filling the width
+        self.limit_series.replace([QPointF(low, limit), QPointF(high, limit)])  # across the chart from the first
