@@ -278,6 +278,8 @@ def test_duplicates_are_stored_once_and_orphans_are_kept(any_db: Any, tmp_path: 
         any_db, write_tar(tmp_path / "e.tar", [("messages.json", messages_json(extra)), *media_members(docs)])
     )
     assert summary["media"]["stored"] == 4 and summary["media"]["duplicates"] == 1
+    stored_new = sum(len(data) for doc, (_, _, data) in docs.items() if doc != "0-weu-d3-again")
+    assert summary["media"]["bytes"] == stored_new  # what was stored: the copy's bytes are not stored again
     photo = hashlib.sha256(PHOTO).hexdigest()
     assert any_db.one("SELECT count(*) FROM media_files") == 4
     assert any_db.query("SELECT doc_id FROM attachments WHERE sha256 = ? ORDER BY doc_id", (photo,)) == [

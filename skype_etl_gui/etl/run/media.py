@@ -43,7 +43,7 @@ class MediaCounts:
     stored: int = 0  # of them, stored new by this run
     duplicates: int = 0  # of them, the same bytes as a file stored before (kept once)
     already: int = 0  # of them, stored by an earlier run (not read again)
-    bytes: int = 0  # bytes this run read and stored
+    bytes: int = 0  # bytes of the files this run stored new (a duplicate's are stored once, before)
     skipped: int = 0  # members that are not media files (links, paths outside media/, bad sidecars)
     missing: int = 0  # attachments whose file the export lacks
     orphans: int = 0  # files no attachment names
@@ -121,9 +121,9 @@ def import_media(
         news = saying_space(lambda: loader.media_finish([file for file, _ in waiting.files], run_id, waiting.sidecars))
         for (file, told), new in zip(waiting.files, news, strict=True):
             stored.add(file.doc_id or "")
-            counts.bytes += file.size
             if new:
                 counts.stored += 1
+                counts.bytes += file.size
             else:
                 counts.duplicates += 1
             moved(file.size - told)  # what its upload's transactions did not tell yet
