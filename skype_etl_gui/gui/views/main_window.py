@@ -186,8 +186,8 @@ class MainWindow(QMainWindow):
         presenter.notice.connect(self._show_notice)
         presenter.import_finished.connect(self.import_finished)
         presenter.import_finished.connect(self._offer_archive)
-        presenter.import_finished.connect(self._refresh_archive_browser)
-        presenter.reprocess_finished.connect(self._refresh_archive_browser)
+        presenter.import_finished.connect(self._browser_after_import)
+        presenter.reprocess_finished.connect(self._browser_after_reprocess)
         presenter.reprocess_finished.connect(self.reprocess_finished)
         presenter.closable.connect(self.close)
 
@@ -424,21 +424,29 @@ class MainWindow(QMainWindow):
             self.archive_button.setDefault(True)
 
     @Slot(object)
-    def _refresh_archive_browser(self, summary: Any) -> None:
-        """An import or a reprocess that changed the database the open archive browser shows: it reads its
-        conversations again (and, after a reprocess, the messages it shows: their texts may have changed)."""
+    def _browser_after_import(self, summary: Any) -> None:
+        """An import that stored messages: the open archive browser of that database reads its conversations
+        again."""
+        if isinstance(summary, dict) and summary.get("messages"):
+            self._refresh_archive_browser(summary, messages_changed=False)
+
+    @Slot(object)
+    def _browser_after_reprocess(self, summary: Any) -> None:
+        """A reprocess that changed rows: the same, and the messages the browser shows (their texts may have
+        changed)."""
+        if isinstance(summary, dict) and summary.get("changed"):
+            self._refresh_archive_browser(summary, messages_changed=True)
+
+    def _refresh_archive_browser(self, summary: dict[str, Any], messages_changed: bool) -> None:
         browser = self.archive_browser
-        if browser is None or not browser.isVisible() or not isinstance(summary, dict):
-            return
-        rederived = "changed" in summary  # a reprocess's summary
-        if not (summary.get("changed") if rederived else summary.get("messages")):
+        if browser is None or not browser.isVisible():
             return
         try:
             shown = parse_database_url(browser.presenter.database).display
         except DatabaseUrlError:
             return
         if shown == summary.get("database"):
-            browser.refresh(messages_changed=rederived)
+            browser.refresh(messages_changed=messages_changed)
 
     @Slot(list)
     def _remember_conversation(self, value: list[Any]) -> None:
