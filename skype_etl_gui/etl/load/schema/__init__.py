@@ -146,14 +146,16 @@ def _owned(table: Table, dialect: str) -> list[str]:
             f"ALTER TABLE {new.name} RENAME TO {table.name}",
         ]
         return statements + table.create(dialect)[1:]
+    # the key and the indexes go first: made again once the owners are in, not kept up to date row by row (the
+    # UPDATE of 300k messages took 3.0 s with them)
     statements = [
         f"ALTER TABLE {table.name} ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey",
+        *(f"DROP INDEX IF EXISTS {index.name}" for index in table.indexes),
         f"UPDATE {table.name} SET owner_id = {owner} WHERE substr({_conversation(table)}, 1, 3) <> '19:'",
         f"ALTER TABLE {table.name} ALTER COLUMN owner_id DROP DEFAULT",
-        f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey, ADD PRIMARY KEY ({', '.join(table.primary_key)})",
+        f"ALTER TABLE {table.name} ADD PRIMARY KEY ({', '.join(table.primary_key)})",
     ]
-    for index in table.indexes:
-        statements += [f"DROP INDEX IF EXISTS {index.name}"]
     return statements + table.create(dialect)[1:]
 
 
