@@ -239,8 +239,8 @@ def test_gui_thread_never_stalls(qtbot: Any, tmp_path: Path, db: Database) -> No
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
-    # what the window does as it opens (the preview, asking for a keyring: its first imports hold the interpreter
-    # lock for tens of ms) is done first: measured here is the import
+    # what the window does as it opens (the preview; for PostgreSQL, asking for a keyring, whose first imports hold
+    # the interpreter lock for tens of ms) is done first: measured here is the import
     qtbot.waitUntil(lambda: not Job.running(), timeout=30_000)
     with qtbot.waitSignal(window.import_finished, timeout=FINISH_MS) as finished:
         qtbot.mouseClick(button(window, "startButton"), Qt.MouseButton.LeftButton)
