@@ -602,6 +602,7 @@ def test_a_conversation_is_found_by_the_name_the_browser_lists(any_db: Any, tmp_
             "8:live:danny",
         ]
         assert [c["id"] for c in archive.find_conversations("8:live:danny")] == ["8:live:danny"]
+        assert [c["id"] for c in archive.find_conversations("8:LIVE:Danny")] == ["8:live:danny"]  # as in: folds it
         assert archive.find_conversations("zed") == []
         calls = archive.find_conversations("call log")  # Skype's own, unnamed in exports
         assert [(c["id"], c["name"]) for c in calls] == [("48:calllogs", "Call log")]

@@ -387,13 +387,18 @@ class Archive:
         return [(owner, conv, name or known.get(conv) or SPECIAL_NAMES.get(conv)) for owner, conv, name, _ in rows]
 
     def find_conversations(self, value: str) -> list[dict[str, str | None]]:
-        """The conversations `value` names: those of that id; else those whose name is the value (folded); else
-        those whose name contains it. Each as {owner_id, id, name}, ordered by name and id."""
+        """The conversations `value` names: those of that id (as typed, else folded as in: folds it); else those
+        whose name is the value (folded); else those whose name contains it. Each as {owner_id, id, name}, ordered
+        by name and id."""
         rows = self._conversation_names()
         wanted = fold(value)
         found = [r for r in rows if r[1] == value]
         if not found and wanted:
-            found = [r for r in rows if fold(r[2] or "") == wanted] or [r for r in rows if wanted in fold(r[2] or "")]
+            found = (
+                [r for r in rows if fold(r[1]) == wanted]
+                or [r for r in rows if fold(r[2] or "") == wanted]
+                or [r for r in rows if wanted in fold(r[2] or "")]
+            )
         return [
             {"owner_id": owner, "id": conv, "name": name}
             for owner, conv, name in sorted(found, key=lambda r: (fold(r[2] or r[1]), r[1], r[0]))
