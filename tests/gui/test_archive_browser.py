@@ -298,6 +298,35 @@ def test_a_browser_left_open_shows_what_a_later_import_added(qtbot: Any, any_db:
     assert asked == []
 
 
+def test_f5_reads_what_another_program_added(qtbot: Any, any_db: Any, tmp_path: Path) -> None:
+    """An import the window does not know of (skype-etl import, another person's): F5 reads the archive again,
+    the conversation shown staying current, its messages read again."""
+    from tests.conftest import write_export
+
+    anna = [message("1", "hello", originalarrivaltime=hour(1))]
+    assert (
+        ETLPipeline(any_db.url).run(
+            str(write_export(tmp_path / "a.json", export_document([conversation("8:anna", anna)])))
+        )["status"]
+        == "completed"
+    )
+    window = ArchiveBrowserWindow(any_db.url)
+    qtbot.addWidget(window, before_close_func=stop_jobs)
+    window.show()
+    conversations, messages = view(window, "conversationList"), view(window, "messageView")
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 1, timeout=WAIT)
+    later = [*anna, message("2", "hello again", originalarrivaltime=hour(2))]
+    bob = [message("3", "hi from bob", originalarrivaltime=hour(3))]
+    document = export_document([conversation("8:anna", later), conversation("8:bob", bob)])
+    assert ETLPipeline(any_db.url).run(str(write_export(tmp_path / "b.json", document)))["status"] == "completed"
+    assert conversations.model().rowCount() == 1  # nothing tells the browser
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: conversations.model().rowCount() == 2, timeout=WAIT)
+    assert conversations.currentIndex().data(ROW_ROLE)["id"] == "8:anna"
+    qtbot.waitUntil(lambda: messages.model().rowCount() == 2, timeout=WAIT)
+    assert "hello again" in texts(messages)[-1]
+
+
 # --- photos, files, links and quotes (the message view's delegate) ----------------------------------------------
 def image_bytes(width: int, height: int, kind: str = "PNG") -> bytes:
     from PySide6.QtCore import QBuffer, QIODevice

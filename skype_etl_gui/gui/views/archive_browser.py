@@ -119,6 +119,8 @@ class ArchiveBrowserWindow(QWidget):
         layout.addWidget(self.note)
 
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+        # F5: read the archive again (what another program, e.g. skype-etl import, added meanwhile)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, lambda: self.refresh(messages_changed=True))
         self.presenter.note.connect(self.note.setText)
         self.presenter.opened.connect(self._opened)
         self.presenter.refreshed.connect(self._refreshed)
