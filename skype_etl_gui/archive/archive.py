@@ -48,7 +48,17 @@ def conversation_label(conversation: dict[str, Any]) -> str:
     unnamed) the name the archive knows for the person it is with (`known_name`), else what Skype's own
     conversations are (48:calllogs: "Call log"), else its id."""
     conv = str(conversation.get("id") or "")
-    return str(conversation.get("display_name") or conversation.get("known_name") or SPECIAL_NAMES.get(conv) or conv)
+    return _listed_name(conversation.get("display_name"), conversation.get("known_name"), conv) or conv
+
+
+def _listed_name(own: str | None, known: str | None, conversation_id: str) -> str | None:
+    """A conversation's name as the browser lists it, when it has one: its own, the other person's, Skype's."""
+    return own or known or SPECIAL_NAMES.get(conversation_id)
+
+
+def _partner_named(own: str | None, kind: str | None, conversation_id: str) -> bool:
+    """Whether a conversation is named by the person it is with: an unnamed one-to-one chat (whose id is theirs)."""
+    return not own and (kind or conversation_kind(conversation_id)) == "one_to_one"
 
 
 def sender_label(message: dict[str, Any]) -> str:
@@ -156,8 +166,7 @@ class Archive:
             for owner, conv, name, kind, count, last in rows
         ]
         found.sort(key=lambda c: (c["last_sent_at"] or "", c["id"]), reverse=True)
-        # a one-to-one chat's id is the other person's
-        names = self._known_names([c["id"] for c in found if not c["display_name"] and c["kind"] == "one_to_one"])
+        names = self._known_names([c["id"] for c in found if _partner_named(c["display_name"], c["kind"], c["id"])])
         for conversation in found:
             conversation["known_name"] = None if conversation["display_name"] else names.get(conversation["id"])
         return found
@@ -380,11 +389,8 @@ class Archive:
         """(owner_id, id, name) of every conversation, named as the browser lists it: its own name, else (a
         one-to-one chat) the name the archive knows for the other person."""
         rows = self._rows("SELECT owner_id, id, display_name, kind FROM conversations")
-        unnamed = [
-            conv for _, conv, name, kind in rows if not name and (kind or conversation_kind(conv)) == "one_to_one"
-        ]
-        known = self._known_names(unnamed)
-        return [(owner, conv, name or known.get(conv) or SPECIAL_NAMES.get(conv)) for owner, conv, name, _ in rows]
+        known = self._known_names([conv for _, conv, name, kind in rows if _partner_named(name, kind, conv)])
+        return [(owner, conv, _listed_name(name, known.get(conv), conv)) for owner, conv, name, _ in rows]
 
     def find_conversations(self, value: str) -> list[dict[str, str | None]]:
         """The conversations `value` names: those of that id (as typed, else folded as in: folds it); else those
