@@ -54,9 +54,12 @@ class Step:
     last: bool = False  # the version's last step: the version is recorded with it
 
 
+def _column_ddl(table: Table, name: str, dialect: str) -> str:
+    return next(c for c in table.columns if c.name == name).ddl(dialect)
+
+
 def _add_columns(table: Table, names: tuple[str, ...], dialect: str) -> list[str]:
-    by_name = {c.name: c for c in table.columns}
-    return [f"ALTER TABLE {table.name} ADD COLUMN {by_name[name].ddl(dialect)}" for name in names]
+    return [f"ALTER TABLE {table.name} ADD COLUMN {_column_ddl(table, name, dialect)}" for name in names]
 
 
 def _to_2(dialect: str) -> list[str]:
@@ -66,7 +69,7 @@ def _to_2(dialect: str) -> list[str]:
     sender_raw) and have no reactions, mentions or reply_to.
     """
     return [
-        *_copied_column("messages", "sender_raw", "TEXT", "sender_id", dialect),
+        *_copied_column("messages", _column_ddl(MESSAGES, "sender_raw", dialect), "sender_id", dialect),
         *_add_columns(MESSAGES, ("amsreferences", "reply_to"), dialect),
         *_add_columns(ETL_RUNS, ("kind",), dialect),
         *REACTIONS.create(dialect),
@@ -74,18 +77,19 @@ def _to_2(dialect: str) -> list[str]:
     ]
 
 
-def _copied_column(table: str, column: str, kind: str, value: str, dialect: str, if_missing: str = "") -> list[str]:
-    """A new column holding `value` (an expression of the row) in every row.
+def _copied_column(table: str, column_ddl: str, value: str, dialect: str, if_missing: str = "") -> list[str]:
+    """A new column (its name and type, `column_ddl`) holding `value` (an expression of the row) in every row.
 
     PostgreSQL makes the table again with the column computed (a generated column, then a plain one): an UPDATE
     of every row leaves a dead copy of each and adds to every index, and took 1.7x as long (300k messages, the
     search index: 15.7 s against 9.0 s). SQLite updates in place."""
+    column = column_ddl.split()[0]
     if dialect == "postgresql":
         return [
-            f"ALTER TABLE {table} ADD COLUMN {if_missing}{column} {kind} GENERATED ALWAYS AS ({value}) STORED",
+            f"ALTER TABLE {table} ADD COLUMN {if_missing}{column_ddl} GENERATED ALWAYS AS ({value}) STORED",
             f"ALTER TABLE {table} ALTER COLUMN {column} DROP EXPRESSION IF EXISTS",
         ]
-    return [f"ALTER TABLE {table} ADD COLUMN {column} {kind}", f"UPDATE {table} SET {column} = {value}"]
+    return [f"ALTER TABLE {table} ADD COLUMN {column_ddl}", f"UPDATE {table} SET {column} = {value}"]
 
 
 # the table rows of schema 3 take their owner from; each keeps its own columns, owner_id comes last
@@ -276,7 +280,7 @@ def search_index(dialect: str) -> list[str]:
         # written with each message (fold.tsvector, made in the import's worker: 1.3x the import, where the
         # server's skype_search() in a generated column cost 1.6x); the messages already stored get theirs as
         # the column is made, and skype_search() fills any left NULL (a column made by an earlier version)
-        *_copied_column("messages", "search", "tsvector", "skype_search(content_text)", dialect, "IF NOT EXISTS "),
+        *_copied_column("messages", "search tsvector", "skype_search(content_text)", dialect, "IF NOT EXISTS "),
         FILL_SEARCH,
         "CREATE INDEX IF NOT EXISTS messages_search ON messages USING gin (search)",
         # messages another tool wrote (without `search`): found at once by the next import (ensure_schema)
