@@ -189,8 +189,9 @@ class ArchiveBrowserWindow(QWidget):
         """The conversations read again, as an import or a reprocess left them; the one shown stays, and is read
         again around the message current in it when it gained messages (or `messages_changed`)."""
         current = self.conversation_list.currentIndex().data(ROW_ROLE)
-        count = -1 if messages_changed else current["messages"] if current else 0
-        self._before_refresh = (current["owner_id"], current["id"], count) if current else None
+        self._before_refresh = None
+        if current:
+            self._before_refresh = (current["owner_id"], current["id"], -1 if messages_changed else current["messages"])
         self.presenter.refresh()
 
     _before_refresh: tuple[str, str, int] | None = None  # the conversation shown, and its messages (-1: read again)
